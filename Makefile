@@ -1,0 +1,30 @@
+# `make demo` and `make test` work from a clean clone: they create .venv themselves.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+
+.PHONY: demo test lint bench eval clean
+
+$(BIN)/otel-apisec: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $@
+
+demo: $(BIN)/otel-apisec
+	$(BIN)/otel-apisec scan otel_apisec/examples/demo.har
+
+test: $(BIN)/otel-apisec
+	$(BIN)/python -m pytest
+
+lint: $(BIN)/otel-apisec
+	$(BIN)/ruff check otel_apisec tests bench
+
+bench: $(BIN)/otel-apisec
+	$(BIN)/python bench/throughput.py
+
+eval: $(BIN)/otel-apisec
+	$(BIN)/python bench/evaluate.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,272 @@
+"""The detector contract, the detection config and the analyzer that runs every detector.
+
+Two kinds of detector:
+
+* a `FieldDetector` scans text fields (query values, headers, JSON values, ...). It declares
+  prefilter `triggers`; the analyzer runs it only on fields where one of them hit.
+* an `ExchangeDetector` looks at a whole exchange (auth, tokens, posture, exposure) and may
+  also yield `AuthFacts` / `TokenFacts` besides findings.
+
+Detectors are pure: no I/O, no globals. The analyzer catches a failing detector, records it in
+`Analysis.failed` and goes on, so one bad detector never loses the others' results.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol, Union, runtime_checkable
+
+from otel_apisec.detect.engine import PatternSet, Trigger
+from otel_apisec.detect.fields import Direction, Field, body_fields, exchange_fields, is_textual, parse_json
+from otel_apisec.model import AuthFacts, Body, Finding, HttpExchange, TokenFacts
+
+__all__ = [
+    "Analysis",
+    "Analyzer",
+    "DetectConfig",
+    "DetectContext",
+    "ExchangeDetector",
+    "FieldDetector",
+]
+
+ExchangeOutput = Union[Finding, AuthFacts, TokenFacts]
+
+
+@dataclass(frozen=True, slots=True)
+class DetectConfig:
+    """Every detection knob and its default. The CLI, the distro and the gateway all build this."""
+
+    hmac_key: bytes = b""
+    """Key for pseudonyms (principals, tokens). Empty: a random key for this process, so
+    hashes correlate within one run but not across runs or replicas."""
+    enabled: frozenset[str] | None = None
+    """Detector names to run (`injection`, `pii`, `secrets`, `auth`, `tokens`, `posture`,
+    `exposure`); None runs all."""
+    weak_secrets: frozenset[str] = frozenset()
+    """Extra known-weak HMAC secrets and passwords, on top of the built-in list."""
+    max_body_bytes: int = 1 << 20
+    """Bodies are scanned up to this many bytes; the rest is ignored."""
+    max_fields: int = 20_000
+    """Fields taken from one body at most (keys and values)."""
+    max_findings: int = 1_000
+    """Findings kept per exchange; the rest are counted in `Analysis.dropped_findings`."""
+    time_budget_ms: float | None = None
+    """Per-exchange budget; detectors not started when it runs out are skipped and listed."""
+    many_records_threshold: int = 100
+    """A response listing at least this many records is reported as bulk exposure."""
+    max_token_lifetime_s: int = 24 * 3600
+    """A JWT valid for longer than this is reported."""
+    min_password_length: int = 8
+    """Basic-auth passwords shorter than this are reported."""
+    now: float | None = None
+    """Clock for token expiry; None uses the exchange's start time, else the current time."""
+
+
+@dataclass(slots=True)
+class DetectContext:
+    """What a detector may use besides the exchange: config, clock, pseudonyms, parsed bodies."""
+
+    config: DetectConfig
+    now: float
+    hmac_key: bytes
+    _json_cache: dict[int, object] = field(default_factory=dict)
+
+    def pseudonym(self, value: str) -> str:
+        """Keyed hash of a principal or token: correlatable, not recoverable."""
+        return hmac.new(self.hmac_key, value.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()[:32]
+
+    def body_json(self, body: Body | None) -> object | None:
+        """The body parsed as JSON (cached per analysis), or None when it is not JSON."""
+        if body is None or not body.data:
+            return None
+        key = id(body)
+        if key not in self._json_cache:
+            data = body.data[: self.config.max_body_bytes]
+            self._json_cache[key] = parse_json(data) if data.lstrip()[:1] in (b"{", b"[") else None
+        return self._json_cache[key]
+
+
+@runtime_checkable
+class FieldDetector(Protocol):
+    name: str
+    triggers: Sequence[Trigger]
+    directions: frozenset[Direction]
+
+    def scan(self, field: Field, hits: frozenset[int], ctx: DetectContext) -> Iterable[Finding]:
+        """Findings in `field`. `hits` are indices into `triggers` that matched its text."""
+        ...
+
+
+@runtime_checkable
+class ExchangeDetector(Protocol):
+    name: str
+
+    def __call__(self, exchange: HttpExchange, ctx: DetectContext) -> Iterable[ExchangeOutput]:
+        ...
+
+
+@dataclass(slots=True)
+class Analysis:
+    findings: list[Finding] = field(default_factory=list)
+    auth: AuthFacts = field(default_factory=AuthFacts)
+    token: TokenFacts = field(default_factory=TokenFacts)
+    failed: list[str] = field(default_factory=list)
+    """Detectors that raised; their findings for this exchange are missing."""
+    skipped: list[str] = field(default_factory=list)
+    """Detectors not run because the time budget ran out."""
+    dropped_findings: int = 0
+
+
+class _Plan:
+    """The field detectors for one direction and their triggers merged into one pattern set."""
+
+    def __init__(self, detectors: Sequence[FieldDetector]) -> None:
+        self.detectors = tuple(detectors)
+        owners: list[tuple[int, int]] = []
+        triggers: list[Trigger] = []
+        for d_index, detector in enumerate(self.detectors):
+            for t_index, trigger in enumerate(detector.triggers):
+                owners.append((d_index, t_index))
+                triggers.append(trigger)
+        self.owners = owners
+        self.patterns = PatternSet(triggers)
+
+    def hits(self, texts: Sequence[bytes]) -> dict[tuple[int, int], set[int]]:
+        """(text index, detector index) -> trigger indices of that detector that hit."""
+        grouped: dict[tuple[int, int], set[int]] = {}
+        for text_index, trigger in self.patterns.scan(texts):
+            d_index, t_index = self.owners[trigger]
+            grouped.setdefault((text_index, d_index), set()).add(t_index)
+        return grouped
+
+
+def _encode(text: str) -> bytes:
+    return text.encode("utf-8", "surrogatepass")
+
+
+class Analyzer:
+    """Runs a fixed set of detectors over exchanges. Build once (it compiles patterns), reuse.
+
+    >>> analysis = Analyzer().analyze(HttpExchange(method="GET", path="/", query=(("q", "1' OR '1'='1"),)))
+    """
+
+    def __init__(
+        self,
+        config: DetectConfig | None = None,
+        field_detectors: Sequence[FieldDetector] | None = None,
+        exchange_detectors: Sequence[ExchangeDetector] | None = None,
+    ) -> None:
+        from otel_apisec.detect import catalog  # families register their rules on import
+
+        self.config = config or DetectConfig()
+        self._hmac_key = self.config.hmac_key or os.urandom(32)
+        enabled = self.config.enabled
+        fields = catalog.FIELD_DETECTORS if field_detectors is None else field_detectors
+        exchanges = catalog.EXCHANGE_DETECTORS if exchange_detectors is None else exchange_detectors
+        fields = [d for d in fields if enabled is None or d.name in enabled]
+        self.exchange_detectors = [d for d in exchanges if enabled is None or d.name in enabled]
+        self._plans = {
+            direction: _Plan([d for d in fields if direction in d.directions]) for direction in Direction
+        }
+
+    def context(self, exchange: HttpExchange) -> DetectContext:
+        now = self.config.now or exchange.started_at or time.time()
+        return DetectContext(self.config, now, self._hmac_key)
+
+    def analyze(self, exchange: HttpExchange) -> Analysis:
+        ctx = self.context(exchange)
+        analysis = Analysis()
+        deadline = None
+        if self.config.time_budget_ms is not None:
+            deadline = time.perf_counter() + self.config.time_budget_ms / 1000
+        for direction in Direction:
+            self._scan_fields(exchange, direction, ctx, analysis, deadline)
+        for detector in self.exchange_detectors:
+            if deadline is not None and time.perf_counter() > deadline:
+                analysis.skipped.append(detector.name)
+                continue
+            try:
+                outputs = list(detector(exchange, ctx))
+            except Exception:  # a broken detector must not lose the others' results
+                analysis.failed.append(detector.name)
+                continue
+            for output in outputs:
+                if isinstance(output, Finding):
+                    self._add(analysis, output)
+                elif isinstance(output, AuthFacts):
+                    analysis.auth = output
+                elif isinstance(output, TokenFacts):
+                    analysis.token = output
+        return analysis
+
+    def _add(self, analysis: Analysis, finding: Finding) -> None:
+        if len(analysis.findings) >= self.config.max_findings:
+            analysis.dropped_findings += 1
+        else:
+            analysis.findings.append(finding)
+
+    def _fields(self, exchange: HttpExchange, direction: Direction, plan: _Plan) -> list[Field]:
+        """Non-body fields, plus body fields unless the body's raw bytes show no trigger at all.
+
+        A JSON body without backslashes holds every key and string value verbatim, so if no
+        trigger hits its raw bytes, no field parsed from it could hit either: skip parsing.
+        """
+        fields = [f for f in exchange_fields(exchange, include_bodies=False) if f.direction is direction]
+        body = exchange.request_body if direction is Direction.REQUEST else exchange.response_body
+        if body is None or not body.data:
+            return fields
+        if len(body.data) > self.config.max_body_bytes:
+            body = Body(body.data[: self.config.max_body_bytes], body.content_type, truncated=True)
+        media = body.media_type
+        if media.endswith("json") and b"\\" not in body.data and is_textual(media):
+            if not plan.hits([body.data]):
+                return fields
+        fields.extend(body_fields(body, direction, self.config.max_fields))
+        return fields
+
+    def _scan_fields(
+        self,
+        exchange: HttpExchange,
+        direction: Direction,
+        ctx: DetectContext,
+        analysis: Analysis,
+        deadline: float | None,
+    ) -> None:
+        plan = self._plans[direction]
+        if not plan.detectors:
+            return
+        if deadline is not None and time.perf_counter() > deadline:
+            analysis.skipped.extend(d.name for d in plan.detectors)
+            return
+        try:
+            fields = self._fields(exchange, direction, plan)
+            grouped = plan.hits([_encode(f.text) for f in fields])
+        except Exception:
+            analysis.failed.append(f"fields.{direction.value}")
+            return
+        broken: set[int] = set()
+        seen: set[tuple[str, str, tuple[tuple[int, int], ...]]] = set()
+        for (text_index, d_index), triggers in sorted(grouped.items()):
+            if d_index in broken:
+                continue
+            detector = plan.detectors[d_index]
+            if deadline is not None and time.perf_counter() > deadline:
+                if detector.name not in analysis.skipped:
+                    analysis.skipped.append(detector.name)
+                continue
+            try:
+                found = list(detector.scan(fields[text_index], frozenset(triggers), ctx))
+            except Exception:
+                broken.add(d_index)
+                analysis.failed.append(detector.name)
+                continue
+            for finding in found:
+                key = (finding.rule_id, finding.location, finding.spans)
+                if key not in seen:
+                    seen.add(key)
+                    self._add(analysis, finding)

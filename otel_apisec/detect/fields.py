@@ -1,0 +1,224 @@
+"""Turn an exchange into the text fields that field detectors scan.
+
+Each field knows where it came from (`location`, in the finding-location contract) and, for
+values, the name it sits under, so detectors can use context (`"dob": "1990-01-02"`).
+Bodies are parsed by media type: JSON (keys and values, nested), form, multipart, text.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from email.parser import BytesParser
+from email.policy import HTTP
+from http.cookies import CookieError, SimpleCookie
+from urllib.parse import parse_qsl, unquote
+
+import orjson
+
+from otel_apisec.model import Body, HttpExchange
+
+__all__ = [
+    "Direction",
+    "Field",
+    "Source",
+    "body_fields",
+    "exchange_fields",
+    "is_textual",
+    "json_path",
+    "parse_cookies",
+    "parse_json",
+]
+
+# Headers the auth and token detectors own: scanning them as free text would only repeat
+# their findings (a Bearer JWT is expected in Authorization).
+_OWNED_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
+_TEXTUAL = re.compile(r"^(text/|application/([\w.+-]*\+)?(json|xml|javascript|graphql|x-www-form-urlencoded|x-ndjson|yaml|x-yaml)$|multipart/form-data$)")
+_PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# Integers at least this long may be card numbers, phone numbers or national IDs.
+_MIN_NUMBER_DIGITS = 7
+
+
+class Direction(str, enum.Enum):
+    REQUEST = "request"
+    RESPONSE = "response"
+
+
+class Source(str, enum.Enum):
+    QUERY = "query"
+    PATH = "path"
+    HEADER = "header"
+    COOKIE = "cookie"
+    BODY = "body"
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    location: str
+    text: str
+    direction: Direction
+    source: Source
+    name: str | None = None
+    """The parameter, header or cookie name, or the JSON key this value sits under."""
+    is_key: bool = False
+    """The text is itself a key or parameter name (so `value` holds what it names)."""
+    value: str | None = None
+    """For key fields: the scalar value under the key, as text, when it has one."""
+    offset: int = 0
+    """Where `text` starts inside the full decoded text at `location` (path segments)."""
+
+
+def is_textual(media_type: str) -> bool:
+    return bool(_TEXTUAL.match(media_type))
+
+
+def json_path(parent: str, key: str | int) -> str:
+    if isinstance(key, int):
+        return f"{parent}[{key}]"
+    if _PLAIN_KEY.fullmatch(key):
+        return f"{parent}.{key}"
+    escaped = key.replace("\\", "\\\\").replace("'", "\\'")
+    return f"{parent}['{escaped}']"
+
+
+def parse_json(data: bytes) -> object | None:
+    """Parsed JSON, or None when `data` is not JSON."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return None
+
+
+def parse_cookies(header_values: list[str]) -> list[tuple[str, str]]:
+    """Cookie pairs from `Cookie` header values; tolerant of malformed input."""
+    pairs: list[tuple[str, str]] = []
+    for header in header_values:
+        jar = SimpleCookie()
+        try:
+            jar.load(header)
+            pairs.extend((name, morsel.value) for name, morsel in jar.items())
+        except CookieError:
+            for part in header.split(";"):
+                name, sep, value = part.strip().partition("=")
+                if sep and name:
+                    pairs.append((name, value))
+    return pairs
+
+
+def _scalar_text(value: object) -> str | None:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int) and len(str(abs(value))) >= _MIN_NUMBER_DIGITS:
+        return str(value)
+    return None
+
+
+def _json_fields(doc: object, root: str, direction: Direction, limit: int) -> Iterator[Field]:
+    """Keys and scalar values of a JSON document, depth-first, iteratively (no recursion limit)."""
+    stack: list[tuple[str, str | None, object]] = [(root, None, doc)]
+    emitted = 0
+    while stack and emitted < limit:
+        path, name, node = stack.pop()
+        if isinstance(node, dict):
+            children = []
+            for key, child in node.items():
+                key = str(key)
+                child_path = json_path(path, key)
+                yield Field(child_path, key, direction, Source.BODY, name=key, is_key=True,
+                            value=_scalar_text(child) if not isinstance(child, (dict, list)) else None)
+                emitted += 1
+                children.append((child_path, key, child))
+            stack.extend(reversed(children))
+        elif isinstance(node, list):
+            stack.extend(reversed([(json_path(path, i), name, child) for i, child in enumerate(node)]))
+        else:
+            text = _scalar_text(node)
+            if text is not None:
+                yield Field(path, text, direction, Source.BODY, name=name)
+                emitted += 1
+
+
+def _multipart_fields(body: Body, root: str, direction: Direction) -> Iterator[Field]:
+    header = f"Content-Type: {body.content_type}\r\n\r\n".encode("latin-1", "replace")
+    message = BytesParser(policy=HTTP).parsebytes(header + body.data)
+    if not message.is_multipart():
+        return
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition") or ""
+        payload = part.get_payload(decode=True) or b""
+        part_type = part.get_content_type()
+        if part.get_filename() and not is_textual(part_type):
+            continue  # binary upload
+        text = payload.decode("utf-8", errors="replace")
+        yield Field(json_path(root, str(name)), str(name), direction, Source.BODY, name=str(name),
+                    is_key=True, value=text)
+        yield Field(json_path(root, str(name)), text, direction, Source.BODY, name=str(name))
+
+
+def body_fields(body: Body, direction: Direction, max_fields: int = 20_000) -> Iterator[Field]:
+    """Fields of one body. Binary and unknown media types yield nothing."""
+    prefix = f"{direction.value}.body"
+    media = body.media_type
+    data = body.data
+    if not data:
+        return
+    if media.endswith("json") or (not media and data.lstrip()[:1] in (b"{", b"[")):
+        doc = parse_json(data)
+        if doc is not None:
+            yield from _json_fields(doc, f"{prefix}.$", direction, max_fields)
+            return
+    if media == "application/x-www-form-urlencoded":
+        for i, (name, value) in enumerate(parse_qsl(body.text(), keep_blank_values=True)):
+            if i >= max_fields:
+                return
+            yield Field(json_path(f"{prefix}.$", name), name, direction, Source.BODY, name=name,
+                        is_key=True, value=value)
+            yield Field(json_path(f"{prefix}.$", name), value, direction, Source.BODY, name=name)
+        return
+    if media == "multipart/form-data":
+        yield from _multipart_fields(body, f"{prefix}.$", direction)
+        return
+    if is_textual(media) or not media:
+        text = body.text()
+        if "\ufffd" in text and not is_textual(media):
+            return  # undeclared binary
+        yield Field(prefix, text, direction, Source.BODY)
+
+
+def _path_fields(path: str) -> Iterator[Field]:
+    decoded = unquote(path)
+    offset = 0
+    for segment in decoded.split("/"):
+        if segment:
+            yield Field("request.path", segment, Direction.REQUEST, Source.PATH, offset=offset)
+        offset += len(segment) + 1
+
+
+def exchange_fields(exchange: HttpExchange, include_bodies: bool = True) -> Iterator[Field]:
+    """Every scannable text of an exchange: path, query, headers, cookies, then bodies."""
+    request, response = Direction.REQUEST, Direction.RESPONSE
+    yield from _path_fields(exchange.path)
+    for name, value in exchange.query:
+        location = f"request.query.{name}"
+        yield Field(location, name, request, Source.QUERY, name=name, is_key=True, value=value)
+        yield Field(location, value, request, Source.QUERY, name=name)
+    for name, value in exchange.request_headers:
+        lower = name.lower()
+        if lower not in _OWNED_HEADERS:
+            yield Field(f"request.header.{lower}", value, request, Source.HEADER, name=lower)
+    cookies = exchange.cookies or parse_cookies(exchange.request_headers.get_all("cookie"))
+    for name, value in cookies:
+        yield Field(f"request.cookie.{name}", value, request, Source.COOKIE, name=name)
+    for name, value in exchange.response_headers:
+        lower = name.lower()
+        if lower not in _OWNED_HEADERS:
+            yield Field(f"response.header.{lower}", value, response, Source.HEADER, name=lower)
+    if include_bodies:
+        if exchange.request_body is not None:
+            yield from body_fields(exchange.request_body, request)
+        if exchange.response_body is not None:
+            yield from body_fields(exchange.response_body, response)
