@@ -17,6 +17,7 @@ import hashlib
 import hmac
 import os
 import time
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, Union, runtime_checkable
@@ -74,6 +75,9 @@ class DetectContext:
     config: DetectConfig
     now: float
     hmac_key: bytes
+    memo: BoundedMemo = field(default_factory=lambda: BoundedMemo(1))
+    """Shared by all analyses of one Analyzer: cache costly per-value results (weak-secret
+    checks of a token seen before). Keys must be pseudonyms or hashes, never raw values."""
     _json_cache: dict[int, object] = field(default_factory=dict)
 
     def pseudonym(self, value: str) -> str:
@@ -89,6 +93,27 @@ class DetectContext:
             data = body.data[: self.config.max_body_bytes]
             self._json_cache[key] = parse_json(data) if data.lstrip()[:1] in (b"{", b"[") else None
         return self._json_cache[key]
+
+
+class BoundedMemo:
+    """A small LRU map; thread-safe enough for its use (lost updates only cost a recompute)."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._data: OrderedDict[str, object] = OrderedDict()
+
+    def get(self, key: str, default: object = None) -> object:
+        try:
+            self._data.move_to_end(key)
+            return self._data[key]
+        except KeyError:
+            return default
+
+    def put(self, key: str, value: object) -> None:
+        self._data[key] = value
+        self._data.move_to_end(key)
+        while len(self._data) > self.capacity:
+            self._data.popitem(last=False)
 
 
 @runtime_checkable
@@ -165,6 +190,7 @@ class Analyzer:
 
         self.config = config or DetectConfig()
         self._hmac_key = self.config.hmac_key or os.urandom(32)
+        self._memo = BoundedMemo(4096)
         enabled = self.config.enabled
         fields = catalog.FIELD_DETECTORS if field_detectors is None else field_detectors
         exchanges = catalog.EXCHANGE_DETECTORS if exchange_detectors is None else exchange_detectors
@@ -176,7 +202,7 @@ class Analyzer:
 
     def context(self, exchange: HttpExchange) -> DetectContext:
         now = self.config.now or exchange.started_at or time.time()
-        return DetectContext(self.config, now, self._hmac_key)
+        return DetectContext(self.config, now, self._hmac_key, self._memo)
 
     def analyze(self, exchange: HttpExchange) -> Analysis:
         ctx = self.context(exchange)
