@@ -8,7 +8,7 @@ Bodies are parsed by media type: JSON (keys and values, nested), form, multipart
 from __future__ import annotations
 
 import enum
-import re
+import re2
 from collections.abc import Iterator
 from dataclasses import dataclass
 from email.parser import BytesParser
@@ -35,8 +35,8 @@ __all__ = [
 # Headers the auth and token detectors own: scanning them as free text would only repeat
 # their findings (a Bearer JWT is expected in Authorization).
 _OWNED_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
-_TEXTUAL = re.compile(r"^(text/|application/([\w.+-]*\+)?(json|xml|javascript|graphql|x-www-form-urlencoded|x-ndjson|yaml|x-yaml)$|multipart/form-data$)")
-_PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_TEXTUAL = re2.compile(r"^(text/|application/([\w.+-]*\+)?(json|xml|javascript|graphql|x-www-form-urlencoded|x-ndjson|yaml|x-yaml)$|multipart/form-data$)")
+_PLAIN_KEY = re2.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # Integers at least this long may be card numbers, phone numbers or national IDs.
 _MIN_NUMBER_DIGITS = 7
 
@@ -126,6 +126,8 @@ def _json_fields(doc: object, root: str, direction: Direction, limit: int) -> It
         if isinstance(node, dict):
             children = []
             for key, child in node.items():
+                if emitted >= limit:
+                    break
                 key = str(key)
                 child_path = json_path(path, key)
                 yield Field(child_path, key, direction, Source.BODY, name=key, is_key=True,

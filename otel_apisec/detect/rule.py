@@ -7,7 +7,7 @@ of a finding always come from this one place.
 
 from __future__ import annotations
 
-import re
+import re2
 from dataclasses import dataclass
 
 from otel_apisec.model import Finding, Severity
@@ -29,8 +29,8 @@ OWASP: dict[str, str] = {
 
 REGULATIONS = frozenset({"GDPR", "PCI DSS", "HIPAA", "CCPA"})
 
-_ID = re.compile(r"APISEC-[A-Z]{2,5}-\d{3}")
-_KIND = re.compile(
+_ID = re2.compile(r"APISEC-[A-Z]{2,5}-\d{3}")
+_KIND = re2.compile(
     r"(sqli|xss|path_traversal|command_injection|ssrf|nosqli|ssti|jndi_injection"
     r"|ldap_injection|open_redirect|(pii|secret|token|auth|posture|exposure)\.[a-z0-9_]+)"
 )
@@ -102,7 +102,7 @@ def define(
         raise ValueError(f"rule {id}: kind {kind!r} is not in the finding-kind contract")
     if owasp not in OWASP:
         raise ValueError(f"rule {id}: unknown OWASP API 2023 category {owasp!r}")
-    if not re.fullmatch(r"CWE-\d+", cwe):
+    if not re2.fullmatch(r"CWE-\d+", cwe):
         raise ValueError(f"rule {id}: CWE {cwe!r} should look like CWE-89")
     unknown = set(regulations) - REGULATIONS
     if unknown:

@@ -1,0 +1,126 @@
+"""The analyzer: runs detectors, contains their failures, honours budgets and caps."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable
+
+import orjson
+
+from otel_apisec.detect import Analyzer, DetectConfig, DetectContext, Direction, Field, Trigger
+from otel_apisec.detect.rule import Rule
+from otel_apisec.model import AuthFacts, Body, Finding, HttpExchange, Severity
+from otel_apisec.testing import make_exchange
+
+# A rule object that is not registered in the catalog, so these tests do not touch it.
+PROBE = Rule("APISEC-TST-001", "secret.probe", "probe", Severity.LOW, "API3:2023", "CWE-200", "n/a")
+
+
+class WordDetector:
+    """Fires on every occurrence of `needle`, with spans, like the real value detectors."""
+
+    name = "probe"
+    directions = frozenset(Direction)
+
+    def __init__(self, needle: str = "needle") -> None:
+        self.needle = needle
+        self.triggers = (Trigger(needle),)
+
+    def scan(self, field: Field, hits: frozenset[int], ctx: DetectContext) -> Iterable[Finding]:
+        start = field.text.find(self.needle)
+        while start >= 0:
+            yield PROBE.finding(field.location, spans=((field.offset + start, field.offset + start + len(self.needle)),))
+            start = field.text.find(self.needle, start + 1)
+
+
+class RaisingDetector(WordDetector):
+    name = "broken"
+
+    def scan(self, field: Field, hits: frozenset[int], ctx: DetectContext) -> Iterable[Finding]:
+        raise RuntimeError("bug")
+
+
+class RaisingExchangeDetector:
+    name = "broken-exchange"
+
+    def __call__(self, exchange: HttpExchange, ctx: DetectContext) -> Iterable[object]:
+        raise ValueError("bug")
+
+
+class FactsDetector:
+    name = "facts"
+
+    def __call__(self, exchange: HttpExchange, ctx: DetectContext) -> Iterable[object]:
+        yield AuthFacts(principal_hash=ctx.pseudonym("alice"))
+
+
+def _analyzer(*field_detectors, exchange_detectors=(), **config) -> Analyzer:
+    return Analyzer(DetectConfig(hmac_key=b"k", **config), list(field_detectors), list(exchange_detectors))
+
+
+class TestAnalyzer:
+    def test_finds_in_every_source(self) -> None:
+        """Query, header, cookie, path and body fields are all scanned."""
+        exchange = make_exchange(
+            "https://h/needle?q=needle",
+            method="POST",
+            headers={"X-Note": "needle", "Cookie": "c=needle"},
+            json={"a": ["needle"]},
+            response_json={"b": "needle"},
+        )
+        locations = {f.location for f in _analyzer(WordDetector()).analyze(exchange).findings}
+        assert locations == {
+            "request.path", "request.query.q", "request.header.x-note", "request.cookie.c",
+            "request.body.$.a[0]", "response.body.$.b",
+        }
+
+    def test_failing_detector_is_counted_and_others_still_run(self) -> None:
+        """A detector that raises is listed in `failed`; the other detectors' findings survive."""
+        analyzer = _analyzer(RaisingDetector(), WordDetector(), exchange_detectors=[RaisingExchangeDetector(), FactsDetector()])
+        analysis = analyzer.analyze(make_exchange("https://h/?q=needle"))
+        assert [f.location for f in analysis.findings] == ["request.query.q"]
+        assert sorted(set(analysis.failed)) == ["broken", "broken-exchange"]
+        assert analysis.auth.principal_hash is not None
+
+    def test_time_budget_skips_and_lists_detectors(self) -> None:
+        """With an exhausted budget, detectors are skipped and named, and nothing raises."""
+        analysis = _analyzer(WordDetector(), exchange_detectors=[FactsDetector()], time_budget_ms=-1).analyze(
+            make_exchange("https://h/?q=needle")
+        )
+        assert analysis.findings == []
+        assert set(analysis.skipped) == {"probe", "facts"}
+
+    def test_findings_are_capped_and_counted(self) -> None:
+        """Beyond max_findings, findings are counted, not kept."""
+        analysis = _analyzer(WordDetector(), max_findings=5).analyze(make_exchange(json={"t": "needle " * 50}))
+        assert len(analysis.findings) == 5
+        assert analysis.dropped_findings == 45
+
+    def test_body_beyond_limit_is_not_scanned(self) -> None:
+        """Only max_body_bytes of a body are scanned."""
+        body = b"x" * 100 + b"needle"
+        exchange = HttpExchange(request_body=Body(body, "text/plain"))
+        assert _analyzer(WordDetector(), max_body_bytes=50).analyze(exchange).findings == []
+        assert _analyzer(WordDetector(), max_body_bytes=200).analyze(exchange).findings
+
+    def test_pseudonym_is_keyed(self) -> None:
+        """The same principal hashes alike under one key and differently under another."""
+        one = _analyzer(exchange_detectors=[FactsDetector()]).analyze(HttpExchange()).auth.principal_hash
+        same = _analyzer(exchange_detectors=[FactsDetector()]).analyze(HttpExchange()).auth.principal_hash
+        other = Analyzer(DetectConfig(hmac_key=b"other"), [], [FactsDetector()]).analyze(HttpExchange()).auth.principal_hash
+        assert one == same != other
+        assert "alice" not in (one or "")
+
+    def test_json_fast_path_finds_what_the_full_parse_finds(self) -> None:
+        """Skipping the parse of trigger-free JSON never loses a finding."""
+        rng = random.Random(3)
+        analyzer = _analyzer(WordDetector("needle"))
+        words = ["alpha", "needle", "ne", "edle", "x y", "é", '"', "\\", "n\\u0065edle"]
+        for _ in range(300):
+            doc = {f"k{i}": rng.choice(words) + rng.choice(words) for i in range(rng.randint(0, 4))}
+            if rng.random() < 0.3:
+                doc["needle"] = 1
+            raw = orjson.dumps(doc)
+            fast = analyzer.analyze(HttpExchange(request_body=Body(raw, "application/json"))).findings
+            full = analyzer.analyze(HttpExchange(request_body=Body(raw, ""))).findings
+            assert fast == full, doc
