@@ -1,0 +1,23 @@
+"""The README documents what the code does."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from otel_apisec.detect import DetectConfig
+
+README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+
+
+class TestReadme:
+    def test_every_config_field_is_documented(self) -> None:
+        """The README's settings table has one row per DetectConfig field, and no stale rows."""
+        section = README.split("### Detection settings", 1)[1].split("\n## ", 1)[0]
+        rows = {line.split("`")[1] for line in section.splitlines() if line.startswith("| `")}
+        assert rows == {f.name for f in dataclasses.fields(DetectConfig)}
+
+    def test_readme_starts_with_demo_and_test(self) -> None:
+        """The first two commands are `make demo` and `make test`."""
+        commands = [line.split("#")[0].strip() for line in README.splitlines() if line.startswith("make ")]
+        assert commands[:2] == ["make demo", "make test"]
