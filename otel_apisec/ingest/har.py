@@ -379,7 +379,7 @@ class HarReader:
                 yield EntryError(index, line_no, f"line longer than {MAX_LINE_BYTES >> 20} MiB, skipped")
             else:
                 try:
-                    value = orjson.loads(data)
+                    value = orjson.loads(data.rstrip(b"\r\n"))  # a cut line then reads as truncated
                 except orjson.JSONDecodeError as exc:
                     yield EntryError(index, line_no, f"invalid JSON ({_json_error(exc)})")
                 else:
