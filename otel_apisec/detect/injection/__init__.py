@@ -1,11 +1,97 @@
-"""Placeholder: being written. Exposes DETECTOR (a FieldDetector named "injection")."""
-from otel_apisec.detect.fields import Direction
+"""Injection detectors for request fields: SQLi, XSS, path traversal, command injection, SSRF,
+NoSQLi, SSTI, JNDI (Log4Shell), LDAP injection and open redirect.
 
-class _Detector:
+Each attack class declares cheap triggers; a field runs a class's check only when one of that
+class's triggers hit its raw text, or when an encoding trigger hit (then every check runs on the
+decoded text, since the raw text cannot tell which class is hiding under the encoding). This
+keeps the invariant that no finding exists without a trigger hit on the raw field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+
+from otel_apisec.detect.api import DetectContext
+from otel_apisec.detect.engine import Trigger
+from otel_apisec.detect.fields import Direction, Field
+from otel_apisec.detect.injection import command, ldap, nosql, redirect, rules, sql, ssrf, template, traversal, xss
+from otel_apisec.detect.injection.view import View, make_view
+from otel_apisec.detect.rule import Rule
+from otel_apisec.model import Finding
+
+__all__ = ["DETECTOR", "InjectionDetector"]
+
+Check = Callable[[View], "str | None"]
+
+# Escapes that hide any class: once one is present, every check runs on the decoded text.
+ENCODING_TRIGGERS: tuple[Trigger, ...] = (
+    Trigger(r"%[0-9a-f]{2}|%u[0-9a-f]{4}", caseless=True),
+    Trigger(r"&#x?[0-9a-f]|&(lt|gt|quot|apos|amp|colon|tab|newline|sol|bsol|lpar|rpar|num|excl|period|semi|equals|dollar|lbrack|rbrack|lbrace|rbrace|grave|commat|percnt|ast|vert|nbsp)\b", caseless=True),
+    Trigger(r"\\(u[0-9a-f]{4}|u\{[0-9a-f]{4}\}|x[0-9a-f]{2}|[0-3][0-7]{2})", caseless=True),
+    Trigger(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\xef\xbc[\x80-\xbf]|\xe2\x80[\x80-\x8f\xa8\xa9\xaf]|\xc2\xa0|\xe3\x80\x80"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Family:
+    rule: Rule
+    triggers: tuple[Trigger, ...]
+    check: Check
+
+
+FAMILIES: tuple[_Family, ...] = (
+    _Family(rules.SQLI, sql.TRIGGERS, sql.check),
+    _Family(rules.XSS, xss.TRIGGERS, xss.check),
+    _Family(rules.PATH_TRAVERSAL, traversal.TRIGGERS, traversal.check),
+    _Family(rules.COMMAND_INJECTION, command.TRIGGERS, command.check),
+    _Family(rules.SSRF, ssrf.TRIGGERS, ssrf.check),
+    _Family(rules.NOSQLI, nosql.TRIGGERS, nosql.check),
+    _Family(rules.SSTI, template.SSTI_TRIGGERS, template.check_ssti),
+    _Family(rules.JNDI_INJECTION, template.JNDI_TRIGGERS, template.check_jndi),
+    _Family(rules.LDAP_INJECTION, ldap.TRIGGERS, ldap.check),
+    _Family(rules.OPEN_REDIRECT, redirect.TRIGGERS, redirect.check),
+)
+
+
+def _layout() -> tuple[tuple[Trigger, ...], tuple[int, ...], int]:
+    """All triggers in one tuple, the family index owning each, and where encodings start."""
+    triggers: list[Trigger] = []
+    owners: list[int] = []
+    for index, family in enumerate(FAMILIES):
+        triggers.extend(family.triggers)
+        owners.extend([index] * len(family.triggers))
+    return tuple(triggers) + ENCODING_TRIGGERS, tuple(owners), len(triggers)
+
+
+class InjectionDetector:
+    """The `injection` field detector: request fields only (attacks arrive in requests)."""
+
     name = "injection"
-    triggers = ()
     directions = frozenset({Direction.REQUEST})
-    def scan(self, field, hits, ctx):
-        return ()
 
-DETECTOR = _Detector()
+    def __init__(self, families: tuple[_Family, ...] = FAMILIES) -> None:
+        self.families = families
+        self.triggers, self._owners, self._first_encoding = _layout()
+
+    def families_for(self, hits: Iterable[int]) -> list[_Family]:
+        """The families to check for these trigger hits (all of them when an encoding hit)."""
+        indices: set[int] = set()
+        for hit in hits:
+            if hit >= self._first_encoding:
+                return list(self.families)
+            indices.add(self._owners[hit])
+        return [self.families[i] for i in sorted(indices)]
+
+    def scan(self, field: Field, hits: frozenset[int], ctx: DetectContext) -> Iterator[Finding]:
+        families = self.families_for(hits)
+        if not families:
+            return
+        view = make_view(field)
+        for family in families:
+            message = family.check(view)
+            if message is not None:
+                yield family.rule.finding(field.location, message)
+
+
+DETECTOR = InjectionDetector()

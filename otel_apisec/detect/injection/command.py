@@ -1,0 +1,80 @@
+"""OS command injection: a shell separator or substitution followed by a command that an
+attacker would run, or well-known payload shapes (Shellshock, SSI exec, `${IFS}`)."""
+
+from __future__ import annotations
+
+import re2
+
+from otel_apisec.detect.engine import Trigger
+from otel_apisec.detect.injection.view import View
+
+__all__ = ["TRIGGERS", "check"]
+
+# Commands rarely seen as words in prose: a separator in front of one is enough.
+_STRONG = frozenset({
+    "id", "whoami", "uname", "ifconfig", "ipconfig", "systeminfo", "netstat", "nslookup", "ncat", "netcat",
+    "nc", "wget", "curl", "bash", "zsh", "ksh", "csh", "powershell", "pwsh", "cmd", "perl", "python",
+    "python3", "chmod", "chown", "rm", "mkfifo", "tftp", "xterm", "tasklist", "taskkill", "wmic", "certutil",
+    "bitsadmin", "rundll32", "regsvr32", "mshta", "cscript", "wscript", "traceroute", "tracert", "ls",
+    "grep", "awk", "sed", "sudo", "crontab", "useradd", "uptime", "getent", "base64", "xxd", "openssl",
+    "socat", "busybox", "phpinfo", "sh", "hostname", "passwd", "arp", "dir",
+})
+# Commands that are also English words: they need a shell-looking argument.
+_WEAK = frozenset({
+    "cat", "type", "find", "set", "print", "copy", "move", "del", "more", "less", "head", "tail", "echo",
+    "who", "last", "su", "env", "ps", "kill", "touch", "route", "sleep", "timeout", "eval", "exec",
+    "system", "ping", "ruby", "php", "net", "reg", "dig", "telnet", "ftp", "shutdown", "reboot", "tar",
+})
+# Strong commands that are also words in names or labels ("Name & ID").
+_AMBIGUOUS = frozenset({"id", "dir", "passwd", "hostname", "arp", "sh", "ls", "sed", "awk", "nc", "rm"})
+_WORDS = "|".join(sorted(_STRONG | _WEAK, key=len, reverse=True))
+
+TRIGGERS: tuple[Trigger, ...] = (
+    Trigger(r"([;&|`\n\r]|\$\(|\$\{)\s*(\{\s*)?[/\\]?[a-z]", caseless=True),
+    Trigger(r"\$\{?ifs\b|\(\)\s*\{|<!--\s*#\s*(exec|include)|\b(system|exec|passthru|shell_exec|popen|proc_open|phpinfo)\s*\(", caseless=True),
+    Trigger(r"(/s?bin/[a-z]|cmd(\.exe)?\s*/c|powershell|%systemroot%|\\windows\\system32|/dev/tcp/)", caseless=True),
+)
+
+_SEPARATED = re2.compile(
+    r"(?i)([;&|`\n\r]|\$\(|\$\{)(\s*)(\{\s*)?(((/usr)?(/local)?/s?bin/)?(" + _WORDS + r"))(\.exe)?(\s|$|[;&|`)<>$'\"\\,]|%20|\+)"
+)
+_SHELL_ARG = re2.compile(
+    r"(?i)^\s*(-{1,2}[a-z]|[/\\$`|;&<>%~]|[a-z]:\\|\d+\s*([;&|`'\"]|$)|\d{1,3}\.\d{1,3}\.\d|[\w.-]+\.(txt|php|sh|exe|bat|log|conf|ini|py|pl|jsp|asp)\b|['\"])"
+)
+_OTHER = re2.compile(
+    r"(?i)\$\{?ifs\b|\(\)\s*\{[^}]{0,40}\}\s*;"
+    r"|<!--\s*#\s*(exec|include)\s+(cmd|file|virtual)\s*="
+    r"|\b(system|exec|passthru|shell_exec|popen|proc_open|pcntl_exec)\s*\(\s*['\"$]"
+    r"|\bphpinfo\s*\(\s*\)"
+    r"|`\s*((/usr)?/s?bin/)?(" + _WORDS + r")(\s[^`]{0,200})?`"
+    r"|\$\(\s*((/usr)?/s?bin/)?(" + _WORDS + r")\b[^)]{0,200}\)"
+    r"|^\s*((/usr)?(/local)?/s?bin/(" + _WORDS + r")\b|cmd(\.exe)?\s+/c|powershell(\.exe)?\s+-)"
+    r"|\b(cmd(\.exe)?\s*/c|powershell(\.exe)?\s+-(enc|e|c|command|nop|w))\b"
+    r"|%systemroot%|\\windows\\system32\\"
+    r"|\b(nc|ncat|netcat)\s+(-[a-z]*e\s|\S+\s+\d{2,5}\b)|\bbash\s+-i\b|/dev/tcp/"
+)
+
+
+def _separated_command(text: str) -> bool:
+    """A separator then a command: strong ones count, weak ones need a shell-like argument,
+    or no space after the separator (`;cat`, not prose like `dog & cat`)."""
+    for match in _SEPARATED.finditer(text):
+        if match.group(5):  # an explicit /bin/ path
+            return True
+        word = match.group(8).lower()
+        spaced = bool(match.group(2))
+        if word in _STRONG and not (spaced and word in _AMBIGUOUS):
+            return True
+        if _SHELL_ARG.search(text[match.end(8):match.end(8) + 64]):
+            return True
+        if not spaced and match.group(1) in ";|`\n$" and match.group(10) in ("", ";", "|", "`", "\n", ")"):
+            return True
+    return False
+
+
+def check(view: View) -> str | None:
+    """A message when the field holds a shell command injection, else None."""
+    for text in view.texts:
+        if _OTHER.search(text) or _separated_command(text):
+            return "Shell command injection (separator or substitution followed by a command)"
+    return None

@@ -1,0 +1,30 @@
+"""LDAP filter injection: input that closes the application's filter and opens its own
+(`*)(uid=*))(|(uid=*`, `admin)(&)`, `*(|(objectclass=*))`)."""
+
+from __future__ import annotations
+
+import re2
+
+from otel_apisec.detect.engine import Trigger
+from otel_apisec.detect.injection.view import View
+
+__all__ = ["TRIGGERS", "check"]
+
+TRIGGERS: tuple[Trigger, ...] = (
+    Trigger(r"\)\s*\(|\(\s*[|&!]\s*\(?|\*\s*\)|[a-z]\s*=\s*\*\s*\)", caseless=True),
+)
+
+_ATTR = r"[a-z][\w;-]{0,40}"
+_HEURISTICS = re2.compile(
+    r"(?i)\)\s*\(\s*[|&!]?\s*\(?\s*" + _ATTR + r"\s*[~<>]?=|\)\s*\(\s*[|&!]\s*\)?"
+    r"|\(\s*[|&!]\s*\(\s*" + _ATTR + r"\s*[~<>]?=|" + _ATTR + r"\s*=\s*\*\s*\)\s*\)"
+    r"|^\s*\*?\s*\)\s*\(|\*\s*\)\s*\(|\(\s*objectclass\s*=\s*\*?\s*\)|\)\s*\)\s*\(\s*[|&]"
+)
+
+
+def check(view: View) -> str | None:
+    """A message when the field closes and reopens an LDAP filter, else None."""
+    for text in view.texts:
+        if _HEURISTICS.search(text):
+            return "LDAP filter metacharacters that rewrite the filter"
+    return None

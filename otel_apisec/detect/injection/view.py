@@ -1,0 +1,46 @@
+"""What every attack-class check looks at: one field's raw and decoded text, computed once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from otel_apisec.detect.fields import Field, Source
+from otel_apisec.detect.injection.normalize import collapse_sql_comments, decode
+
+__all__ = ["View", "make_view"]
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    field: Field
+    raw: str
+    decoded: str
+    """`raw` with encodings peeled (equal to `raw` when nothing was encoded)."""
+
+    @property
+    def texts(self) -> tuple[str, ...]:
+        """Distinct forms to check: raw first, then decoded."""
+        return (self.raw,) if self.decoded == self.raw else (self.raw, self.decoded)
+
+    @property
+    def name(self) -> str:
+        """The lower-cased parameter/key name the value sits under ('' when none)."""
+        return (self.field.name or "").lower()
+
+    @property
+    def is_value(self) -> bool:
+        return not self.field.is_key
+
+    @property
+    def in_path(self) -> bool:
+        return self.field.source is Source.PATH
+
+    def sql_forms(self) -> tuple[str, ...]:
+        """Decoded text with SQL comments glued (`UN/**/ION`) and spaced (`SELECT/**/x`)."""
+        glued = collapse_sql_comments(self.decoded, "")
+        spaced = collapse_sql_comments(self.decoded, " ")
+        return (glued,) if glued == spaced else (glued, spaced)
+
+
+def make_view(field: Field) -> View:
+    return View(field, field.text, decode(field.text))
