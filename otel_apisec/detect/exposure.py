@@ -1,8 +1,184 @@
-"""Placeholder: being written. Exposes DETECTOR (an ExchangeDetector named "exposure")."""
+"""Excessive data exposure in responses: sensitive fields returned, and bulk record dumps.
 
-class _Detector:
+Both checks look at raw bytes first (C-speed) and parse only bodies that could fire: a regex
+built from the sensitive key list must hit a JSON key, and a body needs at least as many `{` as
+the bulk threshold before its records are counted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import re2
+
+from otel_apisec.detect.api import DetectContext, ExchangeOutput
+from otel_apisec.detect.auth_login import LOGIN_SEGMENTS, login_attempt
+from otel_apisec.detect.fields import json_path
+from otel_apisec.detect.rule import define
+from otel_apisec.detect.sensitive_keys import SENSITIVE_KEYS, normalize_key
+from otel_apisec.model import HttpExchange, Severity
+
+__all__ = ["DETECTOR", "ExposureDetector"]
+
+SENSITIVE_FIELD = define(
+    "APISEC-EXP-001", "exposure.sensitive_field", "Response returns a sensitive field",
+    Severity.MEDIUM, "API3:2023", "CWE-213",
+    "Return only the properties the client needs (response DTOs / allow-lists), never secrets.",
+)
+BULK_RECORDS = define(
+    "APISEC-EXP-002", "exposure.bulk_records", "Response returns many records at once",
+    Severity.LOW, "API4:2023", "CWE-770",
+    "Paginate list endpoints with a server-enforced maximum page size.",
+)
+
+_CREDENTIAL_KEYS = frozenset(
+    {"password", "pwd", "passwd", "pass", "passphrase", "secret", "passwordhash", "hashedpassword", "salt",
+     "clientsecret", "secretkey", "privatekey", "apisecret", "secretaccesskey", "signingkey",
+     "encryptionkey", "webhooksecret", "cvv", "cvc", "cvv2", "ccv", "securitycode", "pin"}
+)
+# Expected in the response of an endpoint that issues them.
+_ISSUED_KEYS = frozenset(
+    {"token", "accesstoken", "refreshtoken", "idtoken", "authtoken", "sessiontoken", "sessionid", "bearer"}
+)
+_ISSUING_SEGMENTS = LOGIN_SEGMENTS | {"refresh", "refresh-token", "refresh_token", "callback", "authorize",
+                                      "register", "signup", "sign-up", "verify", "mfa", "otp", "2fa"}
+_MASKED_CHARS = frozenset("*xX•#-_. ")
+_MASKED_WORDS = frozenset(
+    {"redacted", "[redacted]", "[filtered]", "filtered", "hidden", "masked", "n/a", "null"}
+)
+_WRAPPER_KEYS = ("data", "result", "response", "payload", "body")
+_MAX_FINDINGS = 20
+
+
+def _key_pattern(keys: frozenset[str]) -> re2._Regexp:
+    """`"<key>"\\s*:` for every normalized key, allowing the separators `normalize_key` drops."""
+    sep = r"[^A-Za-z0-9\"]*"
+    alternatives = (sep.join(re2.escape(ch) for ch in key) for key in sorted(keys))
+    options = re2.Options()
+    options.case_sensitive = False
+    options.encoding = re2.Options.Encoding.LATIN1
+    return re2.compile(rb'"' + sep.encode() + rb"(?:" + "|".join(alternatives).encode() + rb")" + sep.encode()
+                       + rb'"\s*:', options)
+
+
+_SENSITIVE_KEY_BYTES = _key_pattern(SENSITIVE_KEYS)
+
+
+def _holds_value(value: object) -> bool:
+    if isinstance(value, bool) or value is None:
+        return False
+    if isinstance(value, str):
+        text = value.strip()
+        return bool(text) and not set(text) <= _MASKED_CHARS and text.lower() not in _MASKED_WORDS
+    if isinstance(value, (int, float)):
+        return value != 0
+    return bool(value)
+
+
+def _issues_tokens(exchange: HttpExchange, ctx: DetectContext) -> bool:
+    last = (exchange.route or exchange.path).rstrip("/").rsplit("/", 1)[-1].lower()
+    return last in _ISSUING_SEGMENTS or login_attempt(exchange, ctx) is not None
+
+
+def _sensitive_fields(doc: object, limit: int) -> Iterator[tuple[str, str, int]]:
+    """(first location, normalized key, occurrences) per key path with array indices collapsed."""
+    found: dict[str, list] = {}  # collapsed path -> [first location, key, count]
+    verdicts: dict[str, str | None] = {}  # raw key -> normalized key if sensitive (records repeat keys)
+    stack: list[tuple[str, str, object]] = [("response.body.$", "$", doc)]
+    visited = 0
+    while stack and visited < limit:
+        path, collapsed, node = stack.pop()
+        if isinstance(node, list):
+            for index in range(len(node) - 1, -1, -1):
+                child = node[index]
+                if isinstance(child, (dict, list)):
+                    stack.append((f"{path}[{index}]", f"{collapsed}[*]", child))
+            visited += len(node)
+            continue
+        if not isinstance(node, dict):
+            continue
+        for key, value in node.items():
+            visited += 1
+            if key not in verdicts:
+                normalized = normalize_key(key)
+                verdicts[key] = normalized if normalized in SENSITIVE_KEYS else None
+            sensitive = verdicts[key]
+            if sensitive is not None and _holds_value(value):
+                child_collapsed = json_path(collapsed, key)
+                entry = found.get(child_collapsed)
+                if entry is None:
+                    found[child_collapsed] = [json_path(path, key), sensitive, 1]
+                else:
+                    entry[2] += 1
+            if isinstance(value, (dict, list)) and value:
+                stack.append((json_path(path, key), json_path(collapsed, key), value))
+    for location, key, count in found.values():
+        yield location, key, count
+
+
+def _record_lists(doc: object) -> Iterator[tuple[str, list]]:
+    """Lists that may hold records: the top level, under top-level keys, and one wrapper deeper."""
+    if isinstance(doc, list):
+        yield "response.body.$", doc
+        return
+    if not isinstance(doc, dict):
+        return
+    for key, value in doc.items():
+        if isinstance(value, list):
+            yield json_path("response.body.$", key), value
+        elif isinstance(value, dict) and key.lower() in _WRAPPER_KEYS:
+            for inner_key, inner in value.items():
+                if isinstance(inner, list):
+                    yield json_path(json_path("response.body.$", key), inner_key), inner
+
+
+class ExposureDetector:
     name = "exposure"
-    def __call__(self, exchange, ctx):
-        return ()
 
-DETECTOR = _Detector()
+    def __call__(self, exchange: HttpExchange, ctx: DetectContext) -> Iterator[ExchangeOutput]:
+        body = exchange.response_body
+        if exchange.status is None or body is None or not body.data:
+            return
+        data = body.data[: ctx.config.max_body_bytes]
+        if data.lstrip()[:1] not in (b"{", b"["):
+            return
+        yield from self._bulk(data, exchange, ctx)
+        # Escaped keys (`\u0070assword`) could dodge the byte prefilter: parse those bodies anyway.
+        if b"\\" in data or _SENSITIVE_KEY_BYTES.search(data):
+            yield from self._sensitive(exchange, ctx)
+
+    def _sensitive(self, exchange: HttpExchange, ctx: DetectContext) -> Iterator[ExchangeOutput]:
+        doc = ctx.body_json(exchange.response_body)
+        if doc is None:
+            return
+        issued_ok = _issues_tokens(exchange, ctx)
+        reported = 0
+        for location, key, count in _sensitive_fields(doc, ctx.config.max_fields):
+            if issued_ok and key in _ISSUED_KEYS:
+                continue
+            if reported >= _MAX_FINDINGS:
+                return
+            reported += 1
+            where = f" (in {count} records)" if count > 1 else ""
+            yield SENSITIVE_FIELD.finding(
+                location,
+                f"Response returns sensitive field '{key}'{where}",
+                severity=Severity.HIGH if key in _CREDENTIAL_KEYS else None,
+            )
+
+    def _bulk(self, data: bytes, exchange: HttpExchange, ctx: DetectContext) -> Iterator[ExchangeOutput]:
+        threshold = ctx.config.many_records_threshold
+        if data.count(b"{") < threshold:
+            return
+        doc = ctx.body_json(exchange.response_body)
+        best: tuple[int, str] | None = None
+        for location, items in _record_lists(doc):
+            if len(items) >= threshold:
+                records = sum(1 for item in items if isinstance(item, dict))
+                if records >= threshold and (best is None or records > best[0]):
+                    best = (records, location)
+        if best is not None:
+            yield BULK_RECORDS.finding(best[1], f"Response lists {best[0]} records (threshold {threshold})")
+
+
+DETECTOR = ExposureDetector()

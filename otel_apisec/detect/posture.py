@@ -1,8 +1,287 @@
-"""Placeholder: being written. Exposes DETECTOR (an ExchangeDetector named "posture")."""
+"""Response security posture: transport, security headers, CORS, cookies, banners, leaked errors.
 
-class _Detector:
+Treblle's 13 API security checks are the floor. At most one finding per check per exchange;
+response-header checks run only when the exchange has a response (`status` is not None).
+Missing-header findings point at the header that should be there (`response.header.<name>`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from urllib.parse import unquote, urlsplit
+
+import re2
+
+from otel_apisec.detect.api import DetectContext, ExchangeOutput
+from otel_apisec.detect.auth_credentials import forwarded_https, is_session_cookie, transport_is_secure
+from otel_apisec.detect.fields import is_textual
+from otel_apisec.detect.posture_errors import find_sql_error, find_stack_trace
+from otel_apisec.detect.rule import define
+from otel_apisec.model import HttpExchange, Severity
+
+__all__ = ["DETECTOR", "PostureDetector"]
+
+_API8 = "API8:2023"
+
+PLAIN_HTTP = define(
+    "APISEC-POS-001", "posture.plain_http", "API served over plain HTTP",
+    Severity.MEDIUM, _API8, "CWE-319", "Serve the API over HTTPS only.",
+)
+MISSING_HSTS = define(
+    "APISEC-POS-002", "posture.missing_hsts", "HTTPS response without Strict-Transport-Security",
+    Severity.LOW, _API8, "CWE-319", "Send `Strict-Transport-Security: max-age=31536000; includeSubDomains`.",
+)
+MISSING_NOSNIFF = define(
+    "APISEC-POS-003", "posture.missing_nosniff", "Response without X-Content-Type-Options: nosniff",
+    Severity.LOW, _API8, "CWE-693", "Send `X-Content-Type-Options: nosniff` on every response.",
+)
+MISSING_FRAME_OPTIONS = define(
+    "APISEC-POS-004", "posture.missing_frame_options",
+    "Response can be framed (no X-Frame-Options or frame-ancestors)",
+    Severity.LOW, _API8, "CWE-1021", "Send `X-Frame-Options: DENY` or CSP `frame-ancestors 'none'`.",
+)
+MISSING_CSP = define(
+    "APISEC-POS-005", "posture.missing_csp", "Response without Content-Security-Policy",
+    Severity.LOW, _API8, "CWE-693",
+    "Send a restrictive CSP (APIs: `default-src 'none'; frame-ancestors 'none'`).",
+)
+CORS_WILDCARD_CREDENTIALS = define(
+    "APISEC-POS-006", "posture.cors_wildcard_credentials", "CORS allows any origin together with credentials",
+    Severity.MEDIUM, _API8, "CWE-942", "Allow-list origins explicitly; never combine `*` with credentials.",
+)
+CORS_REFLECTED_ORIGIN = define(
+    "APISEC-POS-007", "posture.cors_reflected_origin", "CORS trusts the caller's origin with credentials",
+    Severity.HIGH, _API8, "CWE-942",
+    "Check Origin against an allow-list before echoing it; never allow the `null` origin.",
+)
+COOKIE_NOT_SECURE = define(
+    "APISEC-POS-008", "posture.cookie_not_secure", "Cookie set without the Secure flag",
+    Severity.MEDIUM, _API8, "CWE-614", "Set `Secure` on every cookie.",
+)
+COOKIE_NOT_HTTPONLY = define(
+    "APISEC-POS-009", "posture.cookie_not_httponly", "Session cookie set without HttpOnly",
+    Severity.MEDIUM, _API8, "CWE-1004", "Set `HttpOnly` on session and token cookies.",
+)
+COOKIE_NO_SAMESITE = define(
+    "APISEC-POS-010", "posture.cookie_no_samesite", "Session cookie set without a SameSite attribute",
+    Severity.LOW, _API8, "CWE-1275", "Set `SameSite=Lax` or `Strict` on session cookies.",
+)
+SERVER_VERSION = define(
+    "APISEC-POS-011", "posture.server_version_banner", "Server header discloses a software version",
+    Severity.LOW, _API8, "CWE-200", "Strip version numbers from the Server header.",
+)
+FRAMEWORK_BANNER = define(
+    "APISEC-POS-012", "posture.framework_banner", "Response header discloses the framework or runtime",
+    Severity.LOW, _API8, "CWE-200", "Remove X-Powered-By, X-AspNet-Version and similar headers.",
+)
+STACK_TRACE = define(
+    "APISEC-POS-013", "posture.stack_trace", "Error response leaks a stack trace",
+    Severity.MEDIUM, _API8, "CWE-209", "Return generic error bodies; log details server-side only.",
+)
+SQL_ERROR = define(
+    "APISEC-POS-014", "posture.sql_error", "Response leaks a database error message",
+    Severity.MEDIUM, _API8, "CWE-209", "Catch database errors and return a generic message.",
+)
+SEQUENTIAL_ID = define(
+    "APISEC-POS-015", "posture.sequential_id",
+    "Sequential numeric object ID in the path (BOLA enumeration risk)",
+    Severity.INFO, "API1:2023", "CWE-639", "Check object ownership on every access; prefer unguessable IDs.",
+)
+MISSING_RATE_LIMIT = define(
+    "APISEC-POS-016", "posture.missing_rate_limit_headers", "Response without rate-limit headers",
+    Severity.INFO, "API4:2023", "CWE-770", "Rate-limit the API and advertise it (RateLimit-* / Retry-After).",
+)
+DANGEROUS_METHOD = define(
+    "APISEC-POS-017", "posture.dangerous_method", "TRACE/TRACK method enabled",
+    Severity.MEDIUM, _API8, "CWE-749", "Disable TRACE and TRACK on the server and proxies.",
+)
+
+_HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+_BANNER_HEADERS = (
+    "x-powered-by", "x-aspnet-version", "x-aspnetmvc-version", "x-runtime", "x-generator",
+    "x-php-version", "x-powered-cms", "x-backend-server",
+)
+_RATE_LIMIT_PREFIXES = ("ratelimit", "x-ratelimit", "x-rate-limit", "retry-after")
+_VERSION = re2.compile(r"[A-Za-z][\w.-]*/v?\d+(\.\d+)*|\b\d+\.\d+(\.\d+)+\b")
+_TRACE_METHODS = frozenset({"TRACE", "TRACK"})
+_MIN_HSTS_MAX_AGE = 86_400
+_COOKIE_TOKEN_WORDS = ("token", "auth", "sess", "jwt")
+_API_PATH_WORDS = frozenset({"api", "v", "version", "versions", "rev"})
+
+
+def _media_type(exchange: HttpExchange) -> str:
+    raw = exchange.response_headers.get("content-type") or (
+        exchange.response_body.content_type if exchange.response_body else ""
+    )
+    return raw.split(";", 1)[0].strip().lower()
+
+
+def _has_body(exchange: HttpExchange) -> bool:
+    body = exchange.response_body
+    return bool(body and body.data) or "content-type" in exchange.response_headers
+
+
+def _hsts_ok(value: str | None) -> bool:
+    if not value:
+        return False
+    for directive in value.split(";"):
+        name, _, arg = directive.strip().partition("=")
+        if name.strip().lower() == "max-age":
+            arg = arg.strip().strip('"')
+            return arg.isdigit() and int(arg) >= _MIN_HSTS_MAX_AGE
+    return False
+
+
+def _site(host: str) -> str:
+    """Last two labels of a host name: a cheap same-site test (no public-suffix list)."""
+    bare = host.lower().rsplit("@", 1)[-1].split(":", 1)[0]
+    return ".".join(bare.split(".")[-2:])
+
+
+def _cookie_checks(exchange: HttpExchange) -> Iterator[ExchangeOutput]:
+    insecure: list[str] = []
+    script_readable: list[str] = []
+    no_samesite: list[str] = []
+    for header in exchange.response_headers.get_all("set-cookie")[:50]:
+        parts = header.split(";")
+        name, _, value = parts[0].partition("=")
+        name = name.strip()
+        attributes = {p.strip().split("=", 1)[0].strip().lower(): p.strip() for p in parts[1:]}
+        max_age = attributes.get("max-age", "").partition("=")[2].strip()
+        if not name or not value.strip() or max_age in ("0", "-1"):
+            continue  # cookie deletion: nothing worth protecting
+        sensitive = is_session_cookie(name) or any(w in name.lower() for w in _COOKIE_TOKEN_WORDS)
+        if "secure" not in attributes:
+            insecure.append(name)
+        if sensitive and "httponly" not in attributes:
+            script_readable.append(name)
+        if sensitive and "samesite" not in attributes:
+            no_samesite.append(name)
+    where = "response.header.set-cookie"
+    for rule, names in ((COOKIE_NOT_SECURE, insecure), (COOKIE_NOT_HTTPONLY, script_readable),
+                        (COOKIE_NO_SAMESITE, no_samesite)):
+        if names:
+            yield rule.finding(where, f"{rule.title}: {', '.join(names[:5])}")
+
+
+def _cors_checks(exchange: HttpExchange) -> Iterator[ExchangeOutput]:
+    headers = exchange.response_headers
+    allow_origin = (headers.get("access-control-allow-origin") or "").strip()
+    if not allow_origin:
+        return
+    credentials = (headers.get("access-control-allow-credentials") or "").strip().lower() == "true"
+    where = "response.header.access-control-allow-origin"
+    origin = (exchange.request_headers.get("origin") or "").strip()
+    if allow_origin == "*" and credentials:
+        yield CORS_WILDCARD_CREDENTIALS.finding(where)
+    elif allow_origin.lower() == "null":
+        yield CORS_REFLECTED_ORIGIN.finding(
+            where, "CORS allows the `null` origin (sandboxed frames, file: pages)",
+            severity=None if credentials else Severity.MEDIUM,
+        )
+    elif credentials and origin and allow_origin == origin:
+        origin_host = urlsplit(origin).hostname or ""
+        if _site(origin_host) != _site(exchange.host):
+            yield CORS_REFLECTED_ORIGIN.finding(
+                where,
+                "CORS echoes a cross-site request Origin with credentials; verify an allow-list is enforced",
+                severity=Severity.MEDIUM,
+            )
+
+
+def _banner_checks(exchange: HttpExchange) -> Iterator[ExchangeOutput]:
+    headers = exchange.response_headers
+    server = (headers.get("server") or "")[:512]
+    if server and _VERSION.search(server):
+        yield SERVER_VERSION.finding("response.header.server")
+    banner = next((h for h in _BANNER_HEADERS if (headers.get(h) or "").strip()), None)
+    if banner:
+        yield FRAMEWORK_BANNER.finding(
+            f"response.header.{banner}", f"Response header {banner} discloses the stack"
+        )
+
+
+def _header_checks(exchange: HttpExchange) -> Iterator[ExchangeOutput]:
+    headers = exchange.response_headers
+    https = exchange.is_tls or forwarded_https(exchange)
+    if https and not _hsts_ok(headers.get("strict-transport-security")):
+        yield MISSING_HSTS.finding("response.header.strict-transport-security")
+    if not _has_body(exchange):
+        return
+    html = _media_type(exchange) in _HTML_TYPES
+    content_severity = None if html else Severity.INFO  # framing and CSP matter most for renderable pages
+    if (headers.get("x-content-type-options") or "").strip().lower() != "nosniff":
+        yield MISSING_NOSNIFF.finding("response.header.x-content-type-options")
+    csp = " ".join(headers.get_all("content-security-policy")).lower()
+    if not headers.get("x-frame-options") and "frame-ancestors" not in csp:
+        yield MISSING_FRAME_OPTIONS.finding("response.header.x-frame-options", severity=content_severity)
+    if not csp:
+        yield MISSING_CSP.finding("response.header.content-security-policy", severity=content_severity)
+    if not any(name.startswith(_RATE_LIMIT_PREFIXES) for name in headers.names()):
+        yield MISSING_RATE_LIMIT.finding("response.header.ratelimit")
+
+
+def _method_checks(exchange: HttpExchange) -> Iterator[ExchangeOutput]:
+    status = exchange.status or 0
+    if exchange.method.upper() in _TRACE_METHODS and 200 <= status < 300:
+        yield DANGEROUS_METHOD.finding("request.path", f"{exchange.method.upper()} request succeeded")
+        return
+    for header in ("allow", "access-control-allow-methods"):
+        methods = {m.strip().upper() for m in (exchange.response_headers.get(header) or "").split(",")}
+        if methods & _TRACE_METHODS:
+            yield DANGEROUS_METHOD.finding(f"response.header.{header}", f"{header} header lists TRACE/TRACK")
+            return
+
+
+def _body_checks(exchange: HttpExchange, ctx: DetectContext) -> Iterator[ExchangeOutput]:
+    body = exchange.response_body
+    if body is None or not body.data:
+        return
+    media = body.media_type or _media_type(exchange)
+    if media and not is_textual(media):
+        return
+    text = body.data[: ctx.config.max_body_bytes].decode("utf-8", "replace")
+    if (exchange.status or 0) >= 400:
+        trace = find_stack_trace(text)
+        if trace is not None:
+            message = f"Error response leaks a {trace[0]} stack trace"
+            yield STACK_TRACE.finding("response.body", message, (trace[1],))
+    sql = find_sql_error(text)
+    if sql is not None:
+        message = f"Response leaks a {sql[0]} database error message"
+        yield SQL_ERROR.finding("response.body", message, (sql[1],))
+
+
+def _sequential_id(exchange: HttpExchange) -> Iterator[ExchangeOutput]:
+    if exchange.status is not None and not 200 <= exchange.status < 300:
+        return
+    decoded = unquote(exchange.path)
+    offset = 0
+    previous = ""
+    for segment in decoded.split("/"):
+        numeric = segment.isascii() and segment.isdigit() and len(segment) <= 19
+        if numeric and previous.lower() not in _API_PATH_WORDS:
+            yield SEQUENTIAL_ID.finding("request.path", spans=((offset, offset + len(segment)),))
+            return
+        previous = segment or previous
+        offset += len(segment) + 1
+
+
+class PostureDetector:
     name = "posture"
-    def __call__(self, exchange, ctx):
-        return ()
 
-DETECTOR = _Detector()
+    def __call__(self, exchange: HttpExchange, ctx: DetectContext) -> Iterator[ExchangeOutput]:
+        if not transport_is_secure(exchange):
+            yield PLAIN_HTTP.finding("request.path", "API called over plain HTTP")
+        yield from _sequential_id(exchange)
+        yield from _method_checks(exchange)
+        if exchange.status is None:
+            return
+        yield from _header_checks(exchange)
+        yield from _cors_checks(exchange)
+        yield from _cookie_checks(exchange)
+        yield from _banner_checks(exchange)
+        yield from _body_checks(exchange, ctx)
+
+
+DETECTOR = PostureDetector()

@@ -1,8 +1,259 @@
-"""Placeholder: being written. Exposes DETECTOR (an ExchangeDetector named "tokens")."""
+"""JWTs presented by the caller: algorithm, validity window, claims, key headers, weak HMAC keys.
 
-class _Detector:
+Signatures are not verified (no keys here); the token is parsed to report what an attacker or a
+careless client could exploit. Recommended algorithms: HS256/384/512, RS256/384/512,
+PS256/384/512, ES256/384/512, ES256K and EdDSA; anything else is reported, `none` separately.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import re2
+
+from otel_apisec.detect.api import DetectContext, ExchangeOutput
+from otel_apisec.detect.rule import define
+from otel_apisec.detect.sensitive_keys import is_sensitive_key, normalize_key
+from otel_apisec.detect.token_jwt import (
+    HMAC_DIGESTS,
+    JwtCandidate,
+    ParsedJwt,
+    find_jwts,
+    hmac_secret_in,
+    parse_jwt,
+)
+from otel_apisec.detect.weak_secrets import WEAK_SECRET_BYTES
+from otel_apisec.model import HttpExchange, Severity, TokenFacts, TokenState
+
+__all__ = ["DETECTOR", "TokenDetector"]
+
+_API2 = "API2:2023"
+
+ALG_NONE = define(
+    "APISEC-TOK-001", "token.alg_none", "JWT with no signature algorithm (alg none or missing)",
+    Severity.CRITICAL, _API2, "CWE-347",
+    "Reject unsigned JWTs: pin the accepted algorithms when verifying.",
+)
+WEAK_ALG = define(
+    "APISEC-TOK-002", "token.weak_alg", "JWT signed with a non-recommended algorithm",
+    Severity.MEDIUM, _API2, "CWE-327",
+    "Sign with HS256+/RS256+/PS256+/ES256+/EdDSA and pin the algorithm list on verification.",
+)
+EXPIRED = define(
+    "APISEC-TOK-003", "token.expired", "Expired JWT presented",
+    Severity.MEDIUM, _API2, "CWE-613",
+    "Verify `exp` on every request and reject expired tokens.",
+)
+NOT_YET_VALID = define(
+    "APISEC-TOK-004", "token.not_yet_valid", "JWT presented before its not-before time",
+    Severity.LOW, _API2, "CWE-613",
+    "Verify `nbf` and keep issuer and API clocks in sync.",
+)
+MALFORMED = define(
+    "APISEC-TOK-005", "token.malformed", "Malformed JWT presented",
+    Severity.LOW, _API2, "CWE-20",
+    "Reject tokens that do not parse; repeated malformed tokens may be tampering attempts.",
+)
+NO_EXPIRY = define(
+    "APISEC-TOK-006", "token.no_expiry", "JWT without an expiry (exp) claim",
+    Severity.MEDIUM, _API2, "CWE-613",
+    "Issue tokens with a short `exp` and require it on verification.",
+)
+LONG_LIFETIME = define(
+    "APISEC-TOK-007", "token.long_lifetime", "JWT valid for longer than the configured maximum",
+    Severity.LOW, _API2, "CWE-613",
+    "Shorten access-token lifetimes; use refresh tokens for long sessions.",
+)
+SENSITIVE_CLAIMS = define(
+    "APISEC-TOK-008", "token.sensitive_claims", "JWT carries sensitive data in readable claims",
+    Severity.MEDIUM, "API3:2023", "CWE-312",
+    "Keep secrets and personal data out of JWT claims (they are only base64url-encoded).",
+)
+KID_INJECTION = define(
+    "APISEC-TOK-009", "token.kid_injection", "JWT `kid` header holds path, SQL or shell syntax",
+    Severity.HIGH, _API2, "CWE-20",
+    "Treat `kid` as an opaque identifier looked up in an allow-list, never as a path or query.",
+)
+UNTRUSTED_KEY = define(
+    "APISEC-TOK-010", "token.untrusted_key_header", "JWT names or embeds its own verification key",
+    Severity.MEDIUM, _API2, "CWE-347",
+    "Ignore `jku`/`x5u`/`jwk`/`x5c` from tokens, or allow-list them; never verify with a token-supplied key.",
+)
+IN_URL = define(
+    "APISEC-TOK-011", "token.in_url", "JWT sent in the URL query string",
+    Severity.MEDIUM, _API2, "CWE-598",
+    "Send tokens in the Authorization header; URLs end up in logs, history and Referer headers.",
+)
+WEAK_SECRET = define(
+    "APISEC-TOK-012", "token.weak_secret", "JWT signed with a known-weak HMAC secret",
+    Severity.CRITICAL, _API2, "CWE-326",
+    "Rotate the signing key to 256+ random bits now; anyone can forge tokens with a known secret.",
+)
+
+RECOMMENDED_ALGS = frozenset(
+    {"HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
+     "ES256", "ES384", "ES512", "ES256K", "EdDSA"}
+)
+_KEY_HEADERS = ("jku", "x5u", "jwk", "x5c")
+_EMBEDDED_KEY_HEADERS = frozenset({"jwk", "x5c"})
+# Path traversal, absolute paths, NUL, SQL and shell metacharacters in `kid`.
+_KID_RISK = re2.compile(
+    r"\.\.[/\\]|^[/\\]|^[A-Za-z]:\\|\x00|%00|['\";|&$`<>]|--|/\*|(?i:\bunion\b|\bselect\b|\bor\s+1\s*=\s*1)"
+)
+_EMAIL = re2.compile(r"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63})*\.[A-Za-z]{2,24}")
+_PHONE = re2.compile(r"\+[0-9][0-9 ().-]{6,20}")
+_LEEWAY_S = 30
+"""Clock skew tolerated between issuer, API and capture before calling a token (not yet) valid."""
+_MAX_CLAIMS = 200
+
+
+def _claim_findings(claims: dict[str, object]) -> tuple[list[str], int]:
+    """Sensitive claim names (normalized, from the key list) and the count of email/phone values.
+
+    Walks nested objects breadth-first, bounded, so a huge token cannot cost more than it weighs.
+    """
+    names: list[str] = []
+    personal = 0
+    queue: list[dict[str, object]] = [claims]
+    visited = 0
+    while queue and visited < _MAX_CLAIMS:
+        node = queue.pop()
+        for key, value in node.items():
+            visited += 1
+            if isinstance(value, dict):
+                queue.append(value)
+                continue
+            if value in (None, "", [], False) or isinstance(value, bool):
+                continue
+            if is_sensitive_key(key) and normalize_key(key) not in names:
+                names.append(normalize_key(key))
+            elif isinstance(value, str) and len(value) <= 320 and _is_contact(value):
+                personal += 1
+    return names, personal
+
+
+def _is_contact(value: str) -> bool:
+    """An email address or an international phone number (7 to 15 digits)."""
+    if _EMAIL.fullmatch(value):
+        return True
+    return bool(_PHONE.fullmatch(value)) and 7 <= sum(c.isdigit() for c in value) <= 15
+
+
+class TokenDetector:
     name = "tokens"
-    def __call__(self, exchange, ctx):
-        return ()
 
-DETECTOR = _Detector()
+    def __call__(self, exchange: HttpExchange, ctx: DetectContext) -> Iterator[ExchangeOutput]:
+        facts: TokenFacts | None = None
+        for candidate in find_jwts(exchange):
+            parsed = parse_jwt(candidate.token)
+            token_hash = ctx.pseudonym(candidate.token)
+            yield from self._findings(candidate, parsed, token_hash, ctx)
+            if facts is None:
+                facts = self._facts(parsed, token_hash, ctx)
+        if facts is not None:
+            yield facts
+
+    def _facts(self, parsed: ParsedJwt, token_hash: str, ctx: DetectContext) -> TokenFacts:
+        if parsed.claims is None or parsed.header is None:
+            return TokenFacts(state=TokenState.MALFORMED, token_hash=token_hash)
+        exp, iat, nbf = (_number(parsed.claims.get(c)) for c in ("exp", "iat", "nbf"))
+        alg = parsed.header.get("alg")
+        start = iat if iat is not None else nbf
+        return TokenFacts(
+            state=_state(exp, nbf, ctx.now),
+            alg=alg if isinstance(alg, str) else None,
+            expires_at=exp,
+            issued_at=iat,
+            not_before=nbf,
+            lifetime_s=exp - start if exp is not None and start is not None else None,
+            token_hash=token_hash,
+        )
+
+    def _findings(
+        self, candidate: JwtCandidate, parsed: ParsedJwt, token_hash: str, ctx: DetectContext
+    ) -> Iterator[ExchangeOutput]:
+        where = candidate.location
+        if candidate.in_url:
+            yield IN_URL.finding(where)
+        if parsed.header is None or parsed.claims is None:
+            yield MALFORMED.finding(where, f"Malformed JWT presented: {parsed.malformed}")
+            return
+        header, claims = parsed.header, parsed.claims
+        alg = header.get("alg")
+        if not isinstance(alg, str) or not alg or alg.lower() == "none":
+            yield ALG_NONE.finding(where)
+        elif alg not in RECOMMENDED_ALGS:
+            yield WEAK_ALG.finding(where, "JWT signed with an algorithm outside the recommended list")
+        yield from self._window_findings(claims, where, ctx)
+        names, personal = _claim_findings(claims)
+        if names:
+            message = f"JWT claims include sensitive fields: {', '.join(names[:10])}"
+            yield SENSITIVE_CLAIMS.finding(where, message)
+        elif personal:
+            yield SENSITIVE_CLAIMS.finding(
+                where,
+                f"JWT claims include {personal} email address or phone number value(s)",
+                severity=Severity.LOW,
+            )
+        kid = header.get("kid")
+        if isinstance(kid, str) and _KID_RISK.search(kid):
+            yield KID_INJECTION.finding(where)
+        present = [h for h in _KEY_HEADERS if header.get(h)]
+        if present:
+            hmac_alg = isinstance(alg, str) and alg in HMAC_DIGESTS
+            embedded = hmac_alg or any(h in _EMBEDDED_KEY_HEADERS for h in present)
+            why = " with an HMAC algorithm (key confusion)" if hmac_alg else ""
+            yield UNTRUSTED_KEY.finding(
+                where,
+                f"JWT header carries {'/'.join(present)}{why}",
+                severity=Severity.HIGH if embedded else None,
+            )
+        if isinstance(alg, str) and alg in HMAC_DIGESTS and self._weak_secret(parsed, alg, token_hash, ctx):
+            yield WEAK_SECRET.finding(where, "JWT HMAC secret is in the known-weak secret list")
+
+    def _window_findings(
+        self, claims: dict[str, object], where: str, ctx: DetectContext
+    ) -> Iterator[ExchangeOutput]:
+        exp, iat, nbf = (_number(claims.get(c)) for c in ("exp", "iat", "nbf"))
+        state = _state(exp, nbf, ctx.now)
+        if state is TokenState.EXPIRED:
+            yield EXPIRED.finding(where)
+        elif state is TokenState.NOT_YET_VALID:
+            yield NOT_YET_VALID.finding(where)
+        if exp is None:
+            yield NO_EXPIRY.finding(where)
+            return
+        start = iat if iat is not None else nbf
+        limit = ctx.config.max_token_lifetime_s
+        if start is not None and exp - start > limit:
+            message = f"JWT lifetime {int(exp - start)} s exceeds the {limit} s maximum"
+            yield LONG_LIFETIME.finding(where, message)
+
+    def _weak_secret(self, parsed: ParsedJwt, alg: str, token_hash: str, ctx: DetectContext) -> bool:
+        """Try every known-weak secret once per distinct token; the answer is memoized by token hash."""
+        key = f"tokens.weak_secret:{token_hash}"
+        cached = ctx.memo.get(key)
+        if isinstance(cached, bool):
+            return cached
+        weak = hmac_secret_in(parsed, alg, WEAK_SECRET_BYTES) or hmac_secret_in(
+            parsed, alg, (s.encode("utf-8", "surrogatepass") for s in ctx.config.weak_secrets)
+        )
+        ctx.memo.put(key, weak)
+        return weak
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
+
+
+def _state(exp: float | None, nbf: float | None, now: float) -> TokenState:
+    if exp is not None and now > exp + _LEEWAY_S:
+        return TokenState.EXPIRED
+    if nbf is not None and now + _LEEWAY_S < nbf:
+        return TokenState.NOT_YET_VALID
+    return TokenState.VALID
+
+
+DETECTOR = TokenDetector()
