@@ -26,6 +26,8 @@ SEVERITY_STYLE = {
     Severity.INFO: "dim",
 }
 _SHOWN_LOCATIONS = 3
+_WIDE = 130
+"""Console width from which the endpoint table also lists entry indices."""
 _SHOWN_ENTRIES = 5
 _MAX_ENDPOINTS = 5_000
 _OTHER = ("*", "", "(other endpoints)")
@@ -104,6 +106,10 @@ class HumanReport:
         method, host, path = key
         return f"{method} {path}" if host == main_host else f"{method} {host}{path}"
 
+    def _kind(self, rule_id: str) -> str:
+        rule = self._rules.get(rule_id)
+        return rule.kind if rule else ""
+
     def _title(self, rule_id: str) -> str:
         rule = self._rules.get(rule_id)
         return rule.title if rule else rule_id
@@ -112,21 +118,23 @@ class HumanReport:
         with_findings = {k: g for k, g in self._groups.items() if g}
         console.print(Text(f"otel-apisec scan of {source}", style="bold"))
         if with_findings:
-            console.print(self._endpoint_table(with_findings))
+            console.print(self._endpoint_table(with_findings, wide=console.width >= _WIDE))
             console.print(self._rule_table(with_findings))
         else:
             console.print("No findings.")
         console.print(self._summary_line(summary, len(with_findings)))
 
-    def _endpoint_table(self, groups: dict[tuple[str, str, str], dict[str, _RuleGroup]]) -> Table:
+    def _endpoint_table(self, groups: dict[tuple[str, str, str], dict[str, _RuleGroup]], wide: bool) -> Table:
+        """One section per endpoint; narrow terminals drop the entry-index column."""
         table = Table(title="Findings by endpoint", title_justify="left", show_lines=False)
-        table.add_column("Endpoint", overflow="fold", max_width=40)
+        table.add_column("Endpoint", overflow="fold", min_width=16, max_width=40)
         table.add_column("Severity", no_wrap=True)
         table.add_column("Rule", no_wrap=True)
-        table.add_column("Finding", overflow="fold")
+        table.add_column("Kind", overflow="fold", min_width=12)
         table.add_column("Count", justify="right")
-        table.add_column("Where", overflow="fold")
-        table.add_column("Entries", overflow="fold")
+        table.add_column("Where", overflow="fold", min_width=16)
+        if wide:
+            table.add_column("Entries", overflow="fold", max_width=20)
 
         def endpoint_order(item: tuple[tuple[str, str, str], dict[str, _RuleGroup]]) -> tuple:
             key, rules = item
@@ -143,15 +151,15 @@ class HumanReport:
                 entries = ", ".join(f"#{i}" for i in group.entry_indices)
                 if group.entries > len(group.entry_indices):
                     entries += f" +{group.entries - len(group.entry_indices)}"
-                table.add_row(
+                cells = [
                     self._endpoint_label(key, main_host) if row == 0 else "",
                     severity_text(group.severity),
                     rule_id,
-                    self._title(rule_id),
+                    self._kind(rule_id),
                     str(group.count),
                     where,
-                    entries,
-                )
+                ]
+                table.add_row(*cells, *([entries] if wide else []))
         return table
 
     def _rule_table(self, groups: dict[tuple[str, str, str], dict[str, _RuleGroup]]) -> Table:
@@ -170,8 +178,7 @@ class HumanReport:
         table.add_column("Count", justify="right")
         table.add_column("Endpoints", justify="right")
         for rule_id, (severity, count, endpoints) in sorted(counts.items(), key=lambda i: (-i[1][0], i[0])):
-            rule = self._rules.get(rule_id)
-            table.add_row(severity_text(severity), rule_id, rule.kind if rule else "", self._title(rule_id),
+            table.add_row(severity_text(severity), rule_id, self._kind(rule_id), self._title(rule_id),
                           str(count), str(endpoints))
         return table
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import gc
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -263,9 +264,21 @@ def _json_error(exc: Exception) -> str:
     return _one_line(str(exc)) or "invalid JSON"
 
 
+def _loads(data: bytes) -> object:
+    """orjson.loads with the cyclic collector paused: parsing a big document makes no cycles, and
+    collections triggered by its allocations would walk the growing heap again and again."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return orjson.loads(data)
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def _try_json(line: bytes) -> object | None:
     try:
-        return orjson.loads(line)
+        return _loads(line)  # the first line may be a whole minified HAR document
     except orjson.JSONDecodeError:
         return None
 
@@ -322,7 +335,7 @@ class HarReader:
             return self._load_document([first[1]])
         value = _try_json(first[1])
         if isinstance(value, dict) and "log" in value:
-            return self._load_document([first[1]])
+            return self._load_document([first[1]], parsed=value)
         second = self._next_nonblank() if value is None or not _looks_like_entry(value) else None
         second_value = _try_json(second[1]) if second is not None and not second[2] else None
         if _looks_like_entry(value) or _looks_like_entry(second_value):
@@ -333,14 +346,19 @@ class HarReader:
             return self._load_document([first[1]] + ([second[1]] if second is not None else []))
         raise NotHarError("not a HAR file (no log.entries) nor JSONL of HAR entries")
 
-    def _load_document(self, head: list[bytes]) -> str:
+    def _load_document(self, head: list[bytes], parsed: object = None) -> str:
+        """Read the rest and parse it all; `parsed` is the head already parsed (a one-line document)."""
         rest = self._stream.read()
         self.bytes_read += len(rest)
-        data = b"".join(head) + rest
-        try:
-            doc = orjson.loads(data)
-        except orjson.JSONDecodeError as exc:
-            raise NotHarError(f"not a HAR file or JSONL of HAR entries ({_json_error(exc)})") from None
+        if parsed is not None and not rest.strip():
+            doc = parsed
+        else:
+            data = b"".join(head) + rest
+            del head[:], rest
+            try:
+                doc = _loads(data)
+            except orjson.JSONDecodeError as exc:
+                raise NotHarError(f"not a HAR file or JSONL of HAR entries ({_json_error(exc)})") from None
         log = doc.get("log") if isinstance(doc, dict) else None
         entries = log.get("entries") if isinstance(log, dict) else None
         if not isinstance(entries, list):
