@@ -1,0 +1,126 @@
+"""Pattern-proposes, validator-confirms matching shared by the PII and secrets detectors.
+
+A `Shape` is one RE2 pattern whose group 1 is a candidate value, preceded by a boundary the
+pattern consumes itself (RE2 has no lookbehind); the boundary after the candidate is checked
+here, so adjacent values are all found. A validator then confirms the candidate (check digit,
+structure, context) and names it, or vetoes it. Spans are char offsets in the field's text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import re2
+
+from otel_apisec.detect.api import DetectContext
+from otel_apisec.detect.fields import Field
+from otel_apisec.detect.rule import Rule
+from otel_apisec.model import Finding, Severity
+
+__all__ = ["Match", "Shape", "Validator", "compile_re2", "find", "tokens_of"]
+
+Validator = Callable[[str, Field, DetectContext], "str | None"]
+"""(candidate, field, ctx) -> a message naming what was found (never the value), or None to veto."""
+
+_SEPARATORS = " -.()/"
+_MAX_SHRINK = 6
+
+
+def compile_re2(pattern: str, caseless: bool = False) -> re2._Regexp:
+    """Compile once at import; RE2 keeps matching linear on attacker input."""
+    options = re2.Options()
+    options.case_sensitive = not caseless
+    options.max_mem = 32 << 20
+    return re2.compile(pattern, options)
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    start: int
+    end: int
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Shape:
+    rule: Rule
+    pattern: re2._Regexp
+    """Group 1 is the candidate; anything before it is a consumed left boundary."""
+    validate: Validator
+    tail: str = ""
+    """Characters that must not follow the candidate (it would be part of something longer)."""
+    no_separated_digit: bool = False
+    """Also reject a candidate followed by a separator and a digit (`123-45-6789-1`)."""
+    shrink: bool = False
+    """On veto, retry shorter candidates cut at separators (a card followed by ` 2024`)."""
+    severity: Severity | None = None
+
+    def finding(self, field: Field, match: Match) -> Finding:
+        span = (match.start + field.offset, match.end + field.offset)
+        return self.rule.finding(field.location, match.message, spans=(span,), severity=self.severity)
+
+
+def _tail_ok(shape: Shape, text: str, end: int) -> bool:
+    if end >= len(text):
+        return True
+    nxt = text[end]
+    if nxt in shape.tail:
+        return False
+    if shape.no_separated_digit and nxt in _SEPARATORS and text[end + 1 : end + 2].isdigit():
+        return False
+    return True
+
+
+def _confirm(shape: Shape, text: str, start: int, end: int, field: Field, ctx: DetectContext) -> Match | None:
+    tries = 0
+    while end > start and tries <= _MAX_SHRINK:
+        if _tail_ok(shape, text, end):
+            message = shape.validate(text[start:end], field, ctx)
+            if message is not None:
+                return Match(start, end, message)
+        if not shape.shrink:
+            return None
+        cut = max(text.rfind(sep, start, end) for sep in _SEPARATORS)
+        if cut <= start:
+            return None
+        end = cut
+        while end > start and text[end - 1] in _SEPARATORS:
+            end -= 1
+        tries += 1
+    return None
+
+
+def find(
+    shape: Shape, text: str, field: Field, ctx: DetectContext, window: tuple[int, int] | None = None
+) -> Iterator[Match]:
+    """Confirmed matches of `shape` in `text` (optionally only candidates starting in `window`)."""
+    pos, stop = (0, len(text)) if window is None else window
+    for m in shape.pattern.finditer(text, pos):
+        start, end = m.start(1), m.end(1)
+        if start > stop:
+            return
+        found = _confirm(shape, text, start, end, field, ctx)
+        if found is not None:
+            yield found
+
+
+def tokens_of(name: str) -> list[str]:
+    """`homePhone_no` -> ['home', 'phone', 'no']: words of a key, split at case changes and separators."""
+    words: list[str] = []
+    current: list[str] = []
+    prev = ""
+    for ch in name:
+        if not ch.isalnum():
+            if current:
+                words.append("".join(current))
+            current, prev = [], ""
+            continue
+        if current and ch.isupper() and prev.islower():
+            words.append("".join(current))
+            current = []
+        current.append(ch.lower())
+        prev = ch
+    if current:
+        words.append("".join(current))
+    return words

@@ -1,0 +1,239 @@
+"""Check-digit and structure validators: a pattern proposes a candidate, a validator confirms it.
+
+Every function takes a short candidate string that an RE2 pattern already extracted (so the
+python-stdnum and phonenumbers internals, which use Python `re`, only ever see bounded,
+well-shaped text) and returns a bool or a small classification. None of them raises on bad
+input: a malformed candidate is simply not valid.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as _dt
+import ipaddress
+
+import orjson
+import phonenumbers
+from stdnum import iban as _iban
+from stdnum import luhn as _luhn
+from stdnum.br import cpf as _cpf
+from stdnum.ca import sin as _sin
+from stdnum.de import idnr as _idnr
+from stdnum.es import dni as _dni
+from stdnum.es import nie as _nie
+from stdnum.fr import nir as _nir
+from stdnum.in_ import aadhaar as _aadhaar
+from stdnum.it import codicefiscale as _codicefiscale
+from stdnum.nl import bsn as _bsn
+
+__all__ = [
+    "br_cpf_valid",
+    "ca_sin_valid",
+    "card_brand",
+    "date_of_birth_valid",
+    "de_tax_id_valid",
+    "digits_only",
+    "es_dni_valid",
+    "fr_nir_valid",
+    "iban_valid",
+    "in_aadhaar_valid",
+    "ip_is_personal",
+    "it_fiscal_code_valid",
+    "jwt_valid",
+    "looks_random",
+    "luhn_valid",
+    "nl_bsn_valid",
+    "phone_valid",
+    "uk_nino_valid",
+    "us_ssn_valid",
+]
+
+_DIGITS = frozenset("0123456789")
+
+
+def digits_only(text: str) -> str:
+    """`4111 1111-1111` -> `411111111111`."""
+    return "".join(ch for ch in text if ch in _DIGITS)
+
+
+def luhn_valid(digits: str) -> bool:
+    return digits.isascii() and digits.isdigit() and _luhn.is_valid(digits)
+
+
+# (brand, prefix ranges as inclusive (low, high) over the first len(low) digits, allowed lengths)
+_CARD_BRANDS: tuple[tuple[str, tuple[tuple[str, str], ...], frozenset[int]], ...] = (
+    ("American Express", (("34", "34"), ("37", "37")), frozenset({15})),
+    ("Diners Club", (("300", "305"), ("36", "36"), ("38", "39")), frozenset({14, 15, 16, 17, 18, 19})),
+    ("JCB", (("3528", "3589"),), frozenset({16, 17, 18, 19})),
+    ("Visa", (("4", "4"),), frozenset({13, 16, 19})),
+    ("Mastercard", (("51", "55"), ("2221", "2720")), frozenset({16})),
+    (
+        "Maestro",
+        (
+            ("5018", "5018"),
+            ("5020", "5020"),
+            ("5038", "5038"),
+            ("5893", "5893"),
+            ("6304", "6304"),
+            ("6759", "6759"),
+            ("6761", "6763"),
+        ),
+        frozenset(range(12, 20)),
+    ),
+    (
+        "Discover",
+        (("6011", "6011"), ("644", "649"), ("65", "65"), ("622126", "622925")),
+        frozenset({16, 17, 18, 19}),
+    ),
+    ("UnionPay", (("62", "62"),), frozenset({16, 17, 18, 19})),
+)
+
+
+def card_brand(digits: str) -> str | None:
+    """The issuer of a Luhn-valid card number of a plausible length, else None."""
+    if not luhn_valid(digits):
+        return None
+    for brand, ranges, lengths in _CARD_BRANDS:
+        if len(digits) in lengths and any(low <= digits[: len(low)] <= high for low, high in ranges):
+            return brand
+    return None
+
+
+def iban_valid(text: str) -> bool:
+    """Mod-97 check plus the per-country length and BBAN format (python-stdnum's registry)."""
+    return _iban.is_valid(text)
+
+
+_SSN_KNOWN_INVALID = frozenset({"078051120", "219099999", "123456789", "111111111", "987654320"})
+
+
+def us_ssn_valid(digits: str) -> bool:
+    """Area not 000/666/9xx, group not 00, serial not 0000, not a famous sample number."""
+    if len(digits) != 9 or not digits.isdigit() or digits in _SSN_KNOWN_INVALID:
+        return False
+    area, group, serial = digits[:3], digits[3:5], digits[5:]
+    return area not in ("000", "666") and area[0] != "9" and group != "00" and serial != "0000"
+
+
+_NINO_FIRST = frozenset("ABCEGHJKLMNOPRSTWXYZ")
+_NINO_SECOND = frozenset("ABCEGHJKLMNPRSTWXYZ")
+_NINO_BAD_PREFIXES = frozenset({"BG", "GB", "KN", "NK", "NT", "TN", "ZZ"})
+
+
+def uk_nino_valid(text: str) -> bool:
+    """HMRC's allocation rules: prefix letters, excluded prefixes, suffix A-D (no check digit)."""
+    nino = text.replace(" ", "").upper()
+    if len(nino) != 9 or not nino[2:8].isdigit() or nino[8] not in "ABCD":
+        return False
+    prefix = nino[:2]
+    return prefix[0] in _NINO_FIRST and prefix[1] in _NINO_SECOND and prefix not in _NINO_BAD_PREFIXES
+
+
+def es_dni_valid(text: str) -> bool:
+    """Spanish DNI (8 digits + mod-23 letter) or NIE (X/Y/Z + 7 digits + letter)."""
+    return _dni.is_valid(text) or _nie.is_valid(text)
+
+
+def fr_nir_valid(text: str) -> bool:
+    return _nir.is_valid(text)
+
+
+def it_fiscal_code_valid(text: str) -> bool:
+    return _codicefiscale.is_valid(text)
+
+
+def nl_bsn_valid(digits: str) -> bool:
+    return len(digits) == 9 and _bsn.is_valid(digits)
+
+
+def br_cpf_valid(text: str) -> bool:
+    return _cpf.is_valid(text)
+
+
+def in_aadhaar_valid(text: str) -> bool:
+    """12 digits, not starting 0/1, Verhoeff check digit, not a palindrome."""
+    digits = digits_only(text)
+    return len(digits) == 12 and _aadhaar.is_valid(digits)
+
+
+def ca_sin_valid(text: str) -> bool:
+    return _sin.is_valid(text)
+
+
+def de_tax_id_valid(digits: str) -> bool:
+    return _idnr.is_valid(digits)
+
+
+def ip_is_personal(text: str) -> bool:
+    """A syntactically valid, globally routable address: only those identify a subscriber.
+
+    Private, loopback, link-local, reserved and documentation addresses name machines inside
+    a network, not people, so they are not reported as personal data.
+    """
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    if address.version == 6 and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_global and not address.is_multicast
+
+
+_PHONE_NATIONAL_REGIONS = ("US", "GB", "DE", "FR", "ES", "IT", "NL", "IN", "BR", "AU")
+
+
+def phone_valid(candidate: str, international: bool) -> bool:
+    """A valid number per libphonenumber: `+CC...` parsed as is, national forms in common regions."""
+    if len(candidate) > 32:
+        return False
+    regions = (None,) if international else _PHONE_NATIONAL_REGIONS
+    for region in regions:
+        try:
+            number = phonenumbers.parse(candidate, region)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_valid_number(number):
+            return True
+    return False
+
+
+_MAX_AGE_YEARS = 120
+
+
+def date_of_birth_valid(year: int, month: int, day: int, now: float) -> bool:
+    """A real calendar date, not in the future, at most 120 years ago."""
+    try:
+        born = _dt.date(year, month, day)
+    except ValueError:
+        return False
+    today = _dt.datetime.fromtimestamp(now, _dt.timezone.utc).date()
+    return born <= today and today.year - born.year <= _MAX_AGE_YEARS
+
+
+def _b64url_json(segment: str) -> object | None:
+    try:
+        raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+        return orjson.loads(raw)
+    except (binascii.Error, ValueError, orjson.JSONDecodeError):
+        return None
+
+
+_MAX_JWT_SEGMENT = 64 * 1024
+
+
+def jwt_valid(token: str) -> bool:
+    """Three dot-separated segments; the header is base64url JSON naming `alg` or `typ`,
+    the payload is base64url JSON object. The signature is not checked (we hold no key)."""
+    parts = token.split(".")
+    if len(parts) != 3 or len(parts[0]) > _MAX_JWT_SEGMENT or len(parts[1]) > _MAX_JWT_SEGMENT:
+        return False
+    header = _b64url_json(parts[0])
+    if not isinstance(header, dict) or not ("alg" in header or "typ" in header):
+        return False
+    return isinstance(_b64url_json(parts[1]), dict)
+
+
+def looks_random(secret: str, min_distinct: int = 6) -> bool:
+    """Rejects placeholders like `xxxxxxxx` or `000000...`: real keys use many distinct chars."""
+    return len(set(secret)) >= min_distinct
