@@ -1,0 +1,159 @@
+"""Regression cases for the authentication rules (APISEC-AUTH-*)."""
+
+from __future__ import annotations
+
+import base64
+
+from otel_apisec.testing import make_exchange
+from tests.cases import Case
+
+
+def basic(user: str, password: str) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+
+LOGIN = "https://api.example.com/api/v1/auth/login"
+CREDS = {"username": "jane", "password": "c0rrect-Horse-battery"}
+
+CASES = [
+    Case(
+        "APISEC-AUTH-001",
+        True,
+        "login rejected with 401",
+        make_exchange(LOGIN, "POST", json=CREDS, status=401, response_json={"error": "invalid credentials"}),
+        "request.path",
+    ),
+    Case(
+        "APISEC-AUTH-001",
+        True,
+        "form login answered 200 with success false",
+        make_exchange(
+            "https://shop.example.com/account/signin",
+            "POST",
+            body="email=a%40b.c&password=x1y2z3w4",
+            content_type="application/x-www-form-urlencoded",
+            response_json={"success": False},
+        ),
+        "request.path",
+    ),
+    Case(
+        "APISEC-AUTH-001",
+        False,
+        "login succeeded and returned a token",
+        make_exchange(
+            LOGIN,
+            "POST",
+            json=CREDS,
+            status=200,
+            response_json={"access_token": "opaque", "expires_in": 3600},
+        ),
+    ),
+    Case(
+        "APISEC-AUTH-002",
+        True,
+        "API key in the query string",
+        make_exchange(
+            "https://api.example.com/v1/weather?city=Oslo&api_key=3f9a1c2e7b",
+        ),
+        "request.query.api_key",
+    ),
+    Case(
+        "APISEC-AUTH-002",
+        True,
+        "password in the query string",
+        make_exchange("https://api.example.com/v1/login?user=jane&password=hunter22"),
+        "request.query.password",
+    ),
+    Case(
+        "APISEC-AUTH-002",
+        False,
+        "blank api_key and credential-sounding names",
+        make_exchange("https://api.example.com/v1/weather?api_key=&token_type=bearer&password_policy=strict"),
+    ),
+    Case(
+        "APISEC-AUTH-003",
+        True,
+        "Basic credentials over plain HTTP",
+        make_exchange("http://api.example.com/v1/reports", headers=basic("svc", "Long-and-random-42")),
+        "request.header.authorization",
+    ),
+    Case(
+        "APISEC-AUTH-003",
+        True,
+        "API key header over plain HTTP",
+        make_exchange("http://api.example.com/v1/reports", headers={"X-API-Key": "k-123456789"}),
+        "request.header.x-api-key",
+    ),
+    Case(
+        "APISEC-AUTH-003",
+        False,
+        "plain HTTP hop behind a TLS-terminating proxy",
+        make_exchange(
+            "http://api.example.com/v1/reports",
+            headers={**basic("svc", "Long-and-random-42"), "X-Forwarded-Proto": "https"},
+        ),
+    ),
+    Case(
+        "APISEC-AUTH-004",
+        True,
+        "Basic admin:admin accepted",
+        make_exchange("https://api.example.com/admin", headers=basic("admin", "admin")),
+        "request.header.authorization",
+    ),
+    Case(
+        "APISEC-AUTH-004",
+        True,
+        "Basic password shorter than 8 accepted",
+        make_exchange("https://api.example.com/admin", headers=basic("ops", "Zx9!q")),
+        "request.header.authorization",
+    ),
+    Case(
+        "APISEC-AUTH-004",
+        True,
+        "login succeeded with a known-weak password",
+        make_exchange(LOGIN, "POST", json={"email": "jane@example.com", "password": "Password1"}, status=200),
+        "request.body",
+    ),
+    Case(
+        "APISEC-AUTH-004",
+        False,
+        "Basic admin:admin rejected (a guess, not a weak account)",
+        make_exchange("https://api.example.com/admin", headers=basic("admin", "admin"), status=401),
+    ),
+    Case(
+        "APISEC-AUTH-004",
+        False,
+        "Basic with a long random password",
+        make_exchange("https://api.example.com/admin", headers=basic("ops", "vT7#pQ2m!Lx9wR4z")),
+    ),
+    Case(
+        "APISEC-AUTH-005",
+        True,
+        "anonymous DELETE succeeded",
+        make_exchange("https://api.example.com/v1/orders/17", "DELETE", status=204),
+        "request.path",
+    ),
+    Case(
+        "APISEC-AUTH-005",
+        False,
+        "authenticated DELETE",
+        make_exchange(
+            "https://api.example.com/v1/orders/17",
+            "DELETE",
+            status=204,
+            headers={"Authorization": "Bearer 2YotnFZFEjr1zCsicMWpAA"},
+        ),
+    ),
+    Case(
+        "APISEC-AUTH-005",
+        False,
+        "anonymous DELETE rejected",
+        make_exchange("https://api.example.com/v1/orders/17", "DELETE", status=401),
+    ),
+    Case(
+        "APISEC-AUTH-005",
+        False,
+        "anonymous POST to a contact form",
+        make_exchange("https://api.example.com/v1/contact", "POST", json={"message": "hi"}, status=201),
+    ),
+]
