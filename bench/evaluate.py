@@ -115,7 +115,7 @@ def false_positives(analyzer: Analyzer, count: int, seed: int) -> tuple[int, int
     values = benign_values(count, seed)
     fired_values = 0
     fired: Counter[str] = Counter()
-    examples: list[str] = []
+    examples: Counter[str] = Counter()
     for i, value in enumerate(track(values, description="       benign", transient=True)):
         param = BENIGN_PARAMS[i % len(BENIGN_PARAMS)]
         exchanges = [
@@ -129,9 +129,8 @@ def false_positives(analyzer: Analyzer, count: int, seed: int) -> tuple[int, int
         if found:
             fired_values += 1
             fired.update(found)
-            if len(examples) < 15:
-                examples.append(f"{sorted(found)} {value[:100]!r}")
-    return fired_values, len(values), fired, examples
+            examples[f"{sorted(found)} {value[:100]!r}"] += 1
+    return fired_values, len(values), fired, [f"{n}x {text}" for text, n in examples.most_common(15)]
 
 
 def _kind_of(value: str) -> str:

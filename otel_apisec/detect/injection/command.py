@@ -36,7 +36,7 @@ TRIGGERS: tuple[Trigger, ...] = (
 )
 
 _SEPARATED = re2.compile(
-    r"(?i)([;&|`\n\r]|\$\(|\$\{)(\s*)(\{\s*)?(((/usr)?(/local)?/s?bin/)?(" + _WORDS + r"))(\.exe)?(\s|$|[;&|`)<>$'\"\\,]|%20|\+)"
+    r"(?i)([;&|\n\r]|\$\(|\$\{)(\s*)(\{\s*)?(((/usr)?(/local)?/s?bin/)?(" + _WORDS + r"))(\.exe)?(\s|$|[;&|`)<>$'\"\\,]|%20|\+)"
 )
 _SHELL_ARG = re2.compile(
     r"(?i)^\s*(-{1,2}[a-z]|[/\\$`|;&<>%~]|[a-z]:\\|\d+\s*([;&|`'\"]|$)|\d{1,3}\.\d{1,3}\.\d|[\w.-]+\.(txt|php|sh|exe|bat|log|conf|ini|py|pl|jsp|asp)\b|['\"])"
@@ -46,7 +46,7 @@ _OTHER = re2.compile(
     r"|<!--\s*#\s*(exec|include)\s+(cmd|file|virtual)\s*="
     r"|\b(system|exec|passthru|shell_exec|popen|proc_open|pcntl_exec)\s*\(\s*['\"$]"
     r"|\bphpinfo\s*\(\s*\)"
-    r"|`\s*((/usr)?/s?bin/)?(" + _WORDS + r")(\s[^`]{0,200})?`"
+    r"|(^|[^`])`\s*((/usr)?/s?bin/)?(" + _WORDS + r")(\s[^`]{0,200})?`([^`]|$)"
     r"|\$\(\s*((/usr)?/s?bin/)?(" + _WORDS + r")\b[^)]{0,200}\)"
     r"|^\s*((/usr)?(/local)?/s?bin/(" + _WORDS + r")\b|cmd(\.exe)?\s+/c|powershell(\.exe)?\s+-)"
     r"|\b(cmd(\.exe)?\s*/c|powershell(\.exe)?\s+-(enc|e|c|command|nop|w))\b"
@@ -67,7 +67,7 @@ def _separated_command(text: str) -> bool:
             return True
         if _SHELL_ARG.search(text[match.end(8):match.end(8) + 64]):
             return True
-        if not spaced and match.group(1) in ";|`\n$" and match.group(10) in ("", ";", "|", "`", "\n", ")"):
+        if not spaced and match.group(1) in ";|\n$" and match.group(10) in ("", ";", "|", "`", "\n", ")"):
             return True
     return False
 

