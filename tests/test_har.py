@@ -180,6 +180,11 @@ class TestHarReader:
         assert items[1] == EntryError(1, None, "entry has no request object")
         assert items[2].exchange.path == "/b"
 
+    def test_byte_order_mark(self) -> None:
+        """A UTF-8 BOM before the document (Windows exports) is ignored."""
+        reader = _reader(b"\xef\xbb\xbf" + json.dumps({"log": {"entries": [_entry()]}}, indent=1).encode())
+        assert reader.format == "har" and len(list(reader)) == 1
+
     def test_single_line_document(self) -> None:
         """A minified HAR on one line is a document, not JSONL."""
         reader = _reader(json.dumps({"log": {"entries": [_entry()]}}).encode())

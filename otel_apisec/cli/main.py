@@ -136,12 +136,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run(args, parser)
     except KeyboardInterrupt:
         return 130
+    except SystemExit as exc:  # rich exits this way when the reader of its output goes away
+        return exc.code if isinstance(exc.code, int) else 1
     except BrokenPipeError:
         # The reader went away (`| head`): stop quietly, and keep Python from failing at exit.
         import os
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 1
+        return 141  # what a shell reports for a process ended by SIGPIPE
 
 
 if __name__ == "__main__":

@@ -287,6 +287,8 @@ def run_scan(
                     _scan_entries(reader, analyzer, writer, summary, bar)
             else:
                 _scan_entries(reader, analyzer, writer, summary, None)
+        except BrokenPipeError:
+            raise  # the reader of our output left; main() exits quietly
         except OSError as exc:
             raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
         if summary.errors > MAX_PRINTED_ERRORS:

@@ -42,6 +42,7 @@ CLIENT_ADDRESS_FIELDS = ("_clientAddress", "_clientIPAddress")
 """Custom entry fields that carry the client's address. `serverIPAddress` is the server's."""
 
 _CHUNK = 1 << 20
+_BOM = b"\xef\xbb\xbf"
 _ENTRY_KEYS = frozenset({"request", "response", "startedDateTime"})
 
 
@@ -331,6 +332,8 @@ class HarReader:
         first = self._next_nonblank()
         if first is None:
             raise NotHarError("input is empty")
+        if first[1].startswith(_BOM):  # Windows tools (Fiddler, some Postman builds) write one
+            first = (first[0], first[1][len(_BOM):], first[2])
         if first[2]:
             return self._load_document([first[1]])
         value = _try_json(first[1])
