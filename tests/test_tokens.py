@@ -115,6 +115,13 @@ class TestTokenDetector:
         findings, _, _ = run(mint({"sub": "u", "exp": NOW + 60}, secret="changeme", alg=alg))
         assert "token.weak_secret" in kinds(findings)
 
+    def test_rejected_token_is_not_cracked(self) -> None:
+        """A token the server answered 401 is not worth cracking (attacker junk costs no CPU)."""
+        token = mint({"sub": "u", "exp": NOW + 60}, secret="secret")
+        exchange = make_exchange(headers={"Authorization": f"Bearer {token}"}, status=401)
+        outputs = list(DETECTOR(exchange, ANALYZER.context(exchange)))
+        assert "token.weak_secret" not in {o.kind for o in outputs if isinstance(o, Finding)}
+
     def test_random_secret_is_not_weak(self) -> None:
         """A random 64-byte key is not in any list."""
         findings, _, _ = run(mint({"sub": "u", "exp": NOW + 60}, secret=os.urandom(64)))

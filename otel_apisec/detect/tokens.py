@@ -147,7 +147,7 @@ class TokenDetector:
         for candidate in find_jwts(exchange):
             parsed = parse_jwt(candidate.token)
             token_hash = ctx.pseudonym(candidate.token)
-            yield from self._findings(candidate, parsed, token_hash, ctx)
+            yield from self._findings(candidate, parsed, token_hash, exchange.status, ctx)
             if facts is None:
                 facts = self._facts(parsed, token_hash, ctx)
         if facts is not None:
@@ -170,7 +170,12 @@ class TokenDetector:
         )
 
     def _findings(
-        self, candidate: JwtCandidate, parsed: ParsedJwt, token_hash: str, ctx: DetectContext
+        self,
+        candidate: JwtCandidate,
+        parsed: ParsedJwt,
+        token_hash: str,
+        status: int | None,
+        ctx: DetectContext,
     ) -> Iterator[ExchangeOutput]:
         where = candidate.location
         if candidate.in_url:
@@ -208,7 +213,10 @@ class TokenDetector:
                 f"JWT header carries {'/'.join(present)}{why}",
                 severity=Severity.HIGH if embedded else None,
             )
-        if isinstance(alg, str) and alg in HMAC_DIGESTS and self._weak_secret(parsed, alg, token_hash, ctx):
+        # A token the server rejected proves nothing about the server's key, and cracking every
+        # attacker-made token would let junk traffic buy our CPU: only try accepted tokens.
+        crackable = isinstance(alg, str) and alg in HMAC_DIGESTS and status not in (401, 403)
+        if crackable and self._weak_secret(parsed, alg, token_hash, ctx):
             yield WEAK_SECRET.finding(where, "JWT HMAC secret is in the known-weak secret list")
 
     def _window_findings(
