@@ -28,7 +28,7 @@ SEVERITY_STYLE = {
 _SHOWN_LOCATIONS = 3
 _WIDE = 130
 """Console width from which the endpoint table also lists entry indices."""
-_SHOWN_ENTRIES = 5
+_SHOWN_ENTRIES = 3
 _MAX_ENDPOINTS = 5_000
 _OTHER = ("*", "", "(other endpoints)")
 _HEX = frozenset("0123456789abcdefABCDEF")
@@ -147,7 +147,7 @@ class HumanReport:
                 table.add_section()
             ordered = sorted(rules.items(), key=lambda item: (-item[1].severity, -item[1].count, item[0]))
             for row, (rule_id, group) in enumerate(ordered):
-                where = ", ".join(group.locations) + (", ..." if group.more_locations else "")
+                where = "\n".join(group.locations) + ("\n..." if group.more_locations else "")
                 entries = ", ".join(f"#{i}" for i in group.entry_indices)
                 if group.entries > len(group.entry_indices):
                     entries += f" +{group.entries - len(group.entry_indices)}"
