@@ -21,7 +21,7 @@ from otel_apisec.detect import validators as V
 from otel_apisec.detect.api import DetectContext
 from otel_apisec.detect.engine import Trigger
 from otel_apisec.detect.fields import Direction, Field, Source
-from otel_apisec.detect.pii_shapes import Shape, compile_re2, find, tokens_of
+from otel_apisec.detect.pii_shapes import Shape, compile_re2, find, subject, tokens_of
 from otel_apisec.model import Finding
 
 __all__ = ["DETECTOR", "PiiDetector"]
@@ -284,17 +284,27 @@ _FAMILIES: tuple[_Family, ...] = (
     _Family(r"(?i:steuer.?id|tax.?id(?:$|[^a-z]))|" + _short("idnr", "Idnr|IdNr"), (DE_TAX_ID,)),
 )
 
+# Cards: 12+ contiguous digits not after `-`, `.`, a letter or a digit (so no float fraction or
+# UUID group), or space-grouped, or dash-grouped and then ending (a UUID's 12-char group never does).
+# (Hyperscan: the separated forms are cheap thanks to their literal separator, so only the
+# contiguous form pays for a boundary class.)
+_CARD_TRIGGER = (
+    r"(?:^|[^0-9A-Za-z.-])[2-6][0-9]{11}"
+    r"|[2-6][0-9]{3} [0-9]{4}(?:[0-9]{2})? [0-9]{2}"
+    r"|[2-6][0-9]{3}-(?:[0-9]{4}-[0-9]{4}-[0-9]{1,4}|[0-9]{6}-[0-9]{4,5})(?:[^0-9A-Za-z-]|$)"
+)
+_START, _END = r"(?:^|[^A-Za-z0-9])", r"(?:[^A-Za-z0-9]|$)"  # whole-token boundaries
 # Value triggers: fixed-shape, selective on clean JSON (no timestamps, UUIDs, prices, short ids).
 _VALUE_TRIGGERS: tuple[tuple[Trigger, tuple[Shape, ...]], ...] = (
     (Trigger(r"@[A-Za-z0-9-]+\.[A-Za-z]{2}"), (EMAIL,)),
     (Trigger(r"\+[1-9][0-9]{0,3}[ .(-]{0,2}[0-9]{2}"), (PHONE_INTL,)),
-    (Trigger(r"(?:^|[^0-9.])[2-6][0-9]{3}[ -]?[0-9]{4}[ -]?[0-9]{2}[ -]?[0-9]{2}"), (CARD,)),
-    (Trigger(r"[A-Z]{2}[0-9]{2} ?[A-Z0-9]{4} ?[A-Z0-9]{4} ?[A-Z0-9]{3}"), (IBAN,)),
+    (Trigger(_CARD_TRIGGER), (CARD,)),
+    (Trigger(rf"{_START}[A-Z]{{2}}[0-9]{{2}}(?: ?[A-Z0-9]{{4}}){{2,7}} ?[A-Z0-9]{{0,4}}{_END}"), (IBAN,)),
     (Trigger(r"[0-9]{3}-[0-9]{2}-[0-9]{4}"), (SSN_DASHED,)),
     (Trigger(r"[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}"), (IPV4,)),
-    (Trigger(r"[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}"), (IPV6,)),
-    (Trigger(r"[A-Z]{2} ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-D]"), (UK_NINO,)),
-    (Trigger(r"[0-9]{8}-?[A-Z]|[XYZ]-?[0-9]{7}-?[A-Z]"), (ES_DNI,)),
+    (Trigger(r"[0-9A-Fa-f]{1,4}::|(?:[0-9A-Fa-f]{1,4}:){4}"), (IPV6,)),
+    (Trigger(rf"{_START}[A-Z]{{2}} ?[0-9]{{2}} ?[0-9]{{2}} ?[0-9]{{2}} ?[A-D]{_END}"), (UK_NINO,)),
+    (Trigger(rf"(?:[0-9]{{8}}-?[A-Z]|[XYZ]-?[0-9]{{7}}-?[A-Z]){_END}"), (ES_DNI,)),
     (Trigger(r"[12] [0-9]{2} [0-9]{2} [0-9AB]{2} [0-9]{3} [0-9]{3} [0-9]{2}"), (FR_NIR_SPACED,)),
     (Trigger(r"[A-Z]{6}[0-9LMNP-V]{2}[A-EHLMPR-T][0-9LMNP-V]{2}[A-Z][0-9LMNP-V]{3}[A-Z]"), (IT_FISCAL,)),
     (Trigger(r"[0-9]{3}\.[0-9]{3}\.[0-9]{3}-[0-9]{2}"), (BR_CPF_DOTTED,)),
@@ -316,12 +326,9 @@ class PiiDetector:
         if field.is_key:
             yield from self._keyed(field, families, ctx)
             return
-        done: set[Shape] = set()
         for index in sorted(i for i in hits if i < values):
             for shape in _VALUE_TRIGGERS[index][1]:
-                if shape not in done:
-                    done.add(shape)
-                    yield from (shape.finding(field, m) for m in find(shape, field.text, field, ctx))
+                yield from (shape.finding(field, m) for m in find(shape, field.text, field, ctx))
         for index in families:
             yield from self._in_context(field, index, ctx)
 
@@ -339,7 +346,7 @@ class PiiDetector:
     def _in_context(self, field: Field, index: int, ctx: DetectContext) -> Iterator[Finding]:
         """Free text: keyed-only shapes count when they start shortly after a context word."""
         text = field.text
-        for word in _FAMILY_WORDS[index].finditer(text):
+        for word in _FAMILY_WORDS[index].finditer(subject(text)):
             window = (word.start(), word.end() + _CONTEXT_WINDOW)
             for shape in _FAMILIES[index].shapes:
                 yield from (shape.finding(field, m) for m in find(shape, text, field, ctx, window))

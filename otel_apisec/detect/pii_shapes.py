@@ -18,7 +18,7 @@ from otel_apisec.detect.fields import Field
 from otel_apisec.detect.rule import Rule
 from otel_apisec.model import Finding, Severity
 
-__all__ = ["Match", "Shape", "Validator", "compile_re2", "find", "tokens_of"]
+__all__ = ["Match", "Shape", "Validator", "compile_re2", "find", "subject", "tokens_of"]
 
 Validator = Callable[[str, Field, DetectContext], "str | None"]
 """(candidate, field, ctx) -> a message naming what was found (never the value), or None to veto."""
@@ -96,13 +96,19 @@ def find(
 ) -> Iterator[Match]:
     """Confirmed matches of `shape` in `text` (optionally only candidates starting in `window`)."""
     pos, stop = (0, len(text)) if window is None else window
-    for m in shape.pattern.finditer(text, pos):
+    for m in shape.pattern.finditer(subject(text), pos):
         start, end = m.start(1), m.end(1)
         if start > stop:
             return
         found = _confirm(shape, text, start, end, field, ctx)
         if found is not None:
             yield found
+
+
+def subject(text: str) -> str | bytes:
+    """What to run a pattern on: ASCII bytes when possible (same offsets as the str, and the re2
+    binding skips its costly per-call UTF-8 offset translation), else the str itself."""
+    return text.encode("ascii") if text.isascii() else text
 
 
 def tokens_of(name: str) -> list[str]:

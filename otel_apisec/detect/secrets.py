@@ -24,7 +24,7 @@ from otel_apisec.detect import validators as V
 from otel_apisec.detect.api import DetectContext
 from otel_apisec.detect.engine import Trigger
 from otel_apisec.detect.fields import Direction, Field, Source
-from otel_apisec.detect.pii_shapes import Match, Shape, compile_re2, find
+from otel_apisec.detect.pii_shapes import Match, Shape, compile_re2, find, subject
 from otel_apisec.detect.sensitive_keys import normalize_key
 from otel_apisec.model import Finding, Severity
 
@@ -242,7 +242,7 @@ class SecretsDetector:
 
     def _private_keys(self, field: Field, ctx: DetectContext) -> Iterator[Finding]:
         """A PEM private key; inside a service-account key file it is reported as that, more specific."""
-        service_account = _SA_MARKER.search(field.text) is not None
+        service_account = _SA_MARKER.search(subject(field.text)) is not None
         for match in find(PRIVATE_KEY, field.text, field, ctx):
             if service_account:
                 span = ((match.start + field.offset, match.end + field.offset),)
@@ -255,7 +255,7 @@ class SecretsDetector:
     def _aws_secrets_nearby(self, field: Field, ctx: DetectContext) -> Iterator[Finding]:
         """40-char AWS secrets right after a context word or within reach of an access key id."""
         text = field.text
-        anchors = [(m.start(), m.end()) for m in _AWS_CONTEXT.finditer(text)]
+        anchors = [(m.start(), m.end()) for m in _AWS_CONTEXT.finditer(subject(text))]
         anchors += [(m.start, m.end) for m in find(AWS_ID, text, field, ctx)]
         for start, end in anchors:
             window = (max(0, start - _NEAR), end + _NEAR)
