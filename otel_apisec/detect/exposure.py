@@ -80,38 +80,64 @@ def _issues_tokens(exchange: HttpExchange, ctx: DetectContext) -> bool:
     return last in _ISSUING_SEGMENTS or login_attempt(exchange, ctx) is not None
 
 
+PathLink = tuple  # (parent link, key or index), or the root location string
+
+
+def _materialize(link: PathLink | str) -> str:
+    """The location string of a lazily built path (only built for reported keys)."""
+    parts: list[str | int] = []
+    while isinstance(link, tuple):
+        link, key = link
+        parts.append(key)
+    path = link
+    for key in reversed(parts):
+        path = json_path(path, key)
+    return path
+
+
 def _sensitive_fields(doc: object, limit: int) -> Iterator[tuple[str, str, int]]:
-    """(first location, normalized key, occurrences) per key path with array indices collapsed."""
+    """(first location, normalized key, occurrences) per key path with array indices collapsed.
+
+    Records repeat the same keys, so key verdicts and collapsed paths are cached, and concrete
+    paths are linked tuples turned into strings only for the first hit of each collapsed path.
+    """
     found: dict[str, list] = {}  # collapsed path -> [first location, key, count]
-    verdicts: dict[str, str | None] = {}  # raw key -> normalized key if sensitive (records repeat keys)
-    stack: list[tuple[str, str, object]] = [("response.body.$", "$", doc)]
+    verdicts: dict[str, str | None] = {}  # raw key -> normalized key if sensitive
+    collapsed_paths: dict[tuple[str, str], str] = {}
+    stack: list[tuple[PathLink | str, str, object]] = [("response.body.$", "$", doc)]
     visited = 0
     while stack and visited < limit:
-        path, collapsed, node = stack.pop()
+        link, collapsed, node = stack.pop()
         if isinstance(node, list):
+            items = f"{collapsed}[*]"
             for index in range(len(node) - 1, -1, -1):
                 child = node[index]
                 if isinstance(child, (dict, list)):
-                    stack.append((f"{path}[{index}]", f"{collapsed}[*]", child))
+                    stack.append(((link, index), items, child))
             visited += len(node)
             continue
         if not isinstance(node, dict):
             continue
         for key, value in node.items():
             visited += 1
-            if key not in verdicts:
+            sensitive = verdicts.get(key, "")
+            if sensitive == "":
                 normalized = normalize_key(key)
-                verdicts[key] = normalized if normalized in SENSITIVE_KEYS else None
-            sensitive = verdicts[key]
+                sensitive = verdicts[key] = normalized if normalized in SENSITIVE_KEYS else None
+            container = isinstance(value, (dict, list)) and value
+            if sensitive is None and not container:
+                continue
+            child_collapsed = collapsed_paths.get((collapsed, key))
+            if child_collapsed is None:
+                child_collapsed = collapsed_paths[(collapsed, key)] = json_path(collapsed, key)
             if sensitive is not None and _holds_value(value):
-                child_collapsed = json_path(collapsed, key)
                 entry = found.get(child_collapsed)
                 if entry is None:
-                    found[child_collapsed] = [json_path(path, key), sensitive, 1]
+                    found[child_collapsed] = [_materialize((link, key)), sensitive, 1]
                 else:
                     entry[2] += 1
-            if isinstance(value, (dict, list)) and value:
-                stack.append((json_path(path, key), json_path(collapsed, key), value))
+            if container:
+                stack.append(((link, key), child_collapsed, value))
     for location, key, count in found.values():
         yield location, key, count
 
