@@ -210,8 +210,10 @@ class Analyzer:
         deadline = None
         if self.config.time_budget_ms is not None:
             deadline = time.perf_counter() + self.config.time_budget_ms / 1000
+        head_fields = list(exchange_fields(exchange, include_bodies=False))
         for direction in Direction:
-            self._scan_fields(exchange, direction, ctx, analysis, deadline)
+            own = [f for f in head_fields if f.direction is direction]
+            self._scan_fields(exchange, direction, own, ctx, analysis, deadline)
         for detector in self.exchange_detectors:
             if deadline is not None and time.perf_counter() > deadline:
                 analysis.skipped.append(detector.name)
@@ -236,13 +238,15 @@ class Analyzer:
         else:
             analysis.findings.append(finding)
 
-    def _fields(self, exchange: HttpExchange, direction: Direction, plan: _Plan) -> list[Field]:
-        """Non-body fields, plus body fields unless the body's raw bytes show no trigger at all.
+    def _fields(
+        self, exchange: HttpExchange, direction: Direction, head_fields: list[Field], plan: _Plan
+    ) -> list[Field]:
+        """`head_fields` (non-body), plus body fields unless the body's raw bytes show no trigger.
 
         A JSON body without backslashes holds every key and string value verbatim, so if no
         trigger hits its raw bytes, no field parsed from it could hit either: skip parsing.
         """
-        fields = [f for f in exchange_fields(exchange, include_bodies=False) if f.direction is direction]
+        fields = list(head_fields)
         body = exchange.request_body if direction is Direction.REQUEST else exchange.response_body
         if body is None or not body.data:
             return fields
@@ -259,6 +263,7 @@ class Analyzer:
         self,
         exchange: HttpExchange,
         direction: Direction,
+        head_fields: list[Field],
         ctx: DetectContext,
         analysis: Analysis,
         deadline: float | None,
@@ -270,7 +275,7 @@ class Analyzer:
             analysis.skipped.extend(d.name for d in plan.detectors)
             return
         try:
-            fields = self._fields(exchange, direction, plan)
+            fields = self._fields(exchange, direction, head_fields, plan)
             grouped = plan.hits([_encode(f.text) for f in fields])
         except Exception:
             analysis.failed.append(f"fields.{direction.value}")
