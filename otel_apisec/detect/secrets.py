@@ -42,11 +42,11 @@ _ISSUANCE_KEYS = frozenset(
 _PLACEHOLDER_PASSWORDS = frozenset({"password", "pass", "passwd", "secret", "pwd", "changeme", "redacted"})
 
 
-def _random(message: str, min_distinct: int = 6) -> object:
-    """Accept a well-shaped key unless it is a placeholder (`ghp_xxxxxxxx...`)."""
+def _random(message: str, prefix: int, min_distinct: int = 6) -> object:
+    """Accept a well-shaped key unless its random part (after `prefix` chars) is a placeholder."""
 
     def validate(candidate: str, _field: Field, _ctx: DetectContext) -> str | None:
-        return message if V.looks_random(candidate, min_distinct) else None
+        return message if V.looks_random(candidate[prefix:], min_distinct) else None
 
     return validate
 
@@ -96,39 +96,42 @@ def _shape(rule: object, pattern: str, validate: object, tail: str = "") -> Shap
 AWS_ID = _shape(
     R.AWS_ACCESS_KEY_ID,
     r"(?:^|[^A-Za-z0-9])((?:AKIA|ASIA)[A-Z2-7]{16})",
-    _random("AWS access key ID"),
+    _random("AWS access key ID", 4),
     _ALNUM,
 )
 AWS_SECRET = _shape(R.AWS_SECRET_ACCESS_KEY, r"(?:^|[^A-Za-z0-9/+])([A-Za-z0-9/+]{40})", _aws_secret, _B64)
 GCP_KEY = _shape(
-    R.GCP_API_KEY, r"(?:^|[^A-Za-z0-9_-])(AIza[0-9A-Za-z_-]{35})", _random("Google API key"), _TOKEN
+    R.GCP_API_KEY, r"(?:^|[^A-Za-z0-9_-])(AIza[0-9A-Za-z_-]{35})", _random("Google API key", 4), _TOKEN
 )
 GITHUB = _shape(
     R.GITHUB_TOKEN,
     r"(?:^|[^A-Za-z0-9_])(gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{82})",
-    _random("GitHub token"),
+    _random("GitHub token", 4),
     _ALNUM + "_",
 )
 SLACK = _shape(
     R.SLACK_TOKEN,
     r"(?:^|[^A-Za-z0-9-])(xox[abeprs]-[0-9]{4,}-[0-9A-Za-z-]{8,250})",
-    _random("Slack token"),
+    _random("Slack token", 5),
     _ALNUM,
 )
 SLACK_HOOK = _shape(
     R.SLACK_WEBHOOK,
     r"(https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9/_+-]{20,200})",
-    _random("Slack webhook URL"),
+    _random("Slack webhook URL", 30),
     _ALNUM,
 )
 STRIPE_LIVE = _shape(
     R.STRIPE_LIVE_KEY,
     r"(?:^|[^A-Za-z0-9_])([sr]k_live_[0-9A-Za-z]{20,247})",
-    _random("Stripe live key"),
+    _random("Stripe live key", 8),
     _ALNUM,
 )
 STRIPE_TEST = _shape(
-    R.STRIPE_TEST_KEY, r"(?:^|[^A-Za-z0-9_])(sk_test_[0-9A-Za-z]{20,247})", _random("Stripe test key"), _ALNUM
+    R.STRIPE_TEST_KEY,
+    r"(?:^|[^A-Za-z0-9_])(sk_test_[0-9A-Za-z]{20,247})",
+    _random("Stripe test key", 8),
+    _ALNUM,
 )
 _PEM_LABEL = r"(?:(?:RSA|EC|DSA|OPENSSH|PGP|ENCRYPTED|DH) )?PRIVATE KEY(?: BLOCK)?"
 PRIVATE_KEY = _shape(
@@ -153,28 +156,32 @@ URL_CREDS = _shape(
     r"[A-Za-z][A-Za-z0-9+.-]{0,15}://([^/\s:@?#\"'<>]{0,64}:[^/\s@?#\"'<>]{1,128})@[A-Za-z0-9\[]",
     _url_credentials,
 )
-NPM = _shape(R.NPM_TOKEN, r"(?:^|[^A-Za-z0-9_])(npm_[A-Za-z0-9]{36})", _random("npm token"), _ALNUM)
-PYPI = _shape(R.PYPI_TOKEN, r"(pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,1000})", _random("PyPI token"), _TOKEN)
+NPM = _shape(R.NPM_TOKEN, r"(?:^|[^A-Za-z0-9_])(npm_[A-Za-z0-9]{36})", _random("npm token", 4), _ALNUM)
+PYPI = _shape(
+    R.PYPI_TOKEN, r"(pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,1000})", _random("PyPI token", 20), _TOKEN
+)
 SENDGRID = _shape(
     R.SENDGRID_KEY,
     r"(?:^|[^A-Za-z0-9_-])(SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43})",
-    _random("SendGrid API key"),
+    _random("SendGrid API key", 3),
     _TOKEN,
 )
-TWILIO = _shape(R.TWILIO_KEY, r"(?:^|[^A-Za-z0-9])(SK[0-9a-f]{32})", _random("Twilio API key SID", 8), _ALNUM)
+TWILIO = _shape(
+    R.TWILIO_KEY, r"(?:^|[^A-Za-z0-9])(SK[0-9a-f]{32})", _random("Twilio API key SID", 2, 8), _ALNUM
+)
 AZURE = _shape(
     R.AZURE_KEY,
     r"(?:^|[^A-Za-z0-9])(?:AccountKey|SharedAccessKey)=([A-Za-z0-9+/]{40,100}={0,2})",
-    _random("Azure account key", 10),
+    _random("Azure account key", 0, 10),
     _B64,
 )
 GITLAB = _shape(
-    R.GITLAB_TOKEN, r"(?:^|[^A-Za-z0-9_])(glpat-[0-9A-Za-z_-]{20})", _random("GitLab token"), _TOKEN
+    R.GITLAB_TOKEN, r"(?:^|[^A-Za-z0-9_])(glpat-[0-9A-Za-z_-]{20})", _random("GitLab token", 6), _TOKEN
 )
 OPENAI = _shape(
     R.OPENAI_KEY,
     r"(?:^|[^A-Za-z0-9_-])(sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,200}T3BlbkFJ[A-Za-z0-9_-]{20,200})",
-    _random("OpenAI API key"),
+    _random("OpenAI API key", 3),
     _TOKEN,
 )
 
