@@ -11,19 +11,42 @@ RESPONSE = "response.body.$."
 def _resp(rule: str, fires: bool, description: str, body: dict[str, object], key: str | None = None) -> Case:
     """A case whose response JSON body holds the value; positives expect it at `$.<key>`."""
     location = RESPONSE + key if fires and key else None
-    return Case(rule, fires, description, make_exchange("https://api.example.com/users/7", response_json=body), location)
+    return Case(
+        rule,
+        fires,
+        description,
+        make_exchange("https://api.example.com/users/7", response_json=body),
+        location,
+    )
 
 
 CASES: list[Case] = [
     # APISEC-PII-001 email
-    _resp("APISEC-PII-001", True, "email address in a user profile", {"email": "jane.doe@example.org"}, "email"),
-    Case("APISEC-PII-001", True, "email address in a query parameter",
-         make_exchange("https://api.example.com/search?q=jane.doe%40example.org"), "request.query.q"),
+    _resp(
+        "APISEC-PII-001", True, "email address in a user profile", {"email": "jane.doe@example.org"}, "email"
+    ),
+    Case(
+        "APISEC-PII-001",
+        True,
+        "email address in a query parameter",
+        make_exchange("https://api.example.com/search?q=jane.doe%40example.org"),
+        "request.query.q",
+    ),
     _resp("APISEC-PII-001", False, "retina asset name looks like an email", {"icon": "logo@2x.png"}),
     # APISEC-PII-002 phone
-    _resp("APISEC-PII-002", True, "international number anywhere", {"contact": "+44 20 7946 0958"}, "contact"),
-    _resp("APISEC-PII-002", True, "national number under a phone key", {"homePhone": "(415) 555-2671"}, "homePhone"),
-    _resp("APISEC-PII-002", False, "national-looking number under an order key", {"order_no": "(415) 555-2671"}),
+    _resp(
+        "APISEC-PII-002", True, "international number anywhere", {"contact": "+44 20 7946 0958"}, "contact"
+    ),
+    _resp(
+        "APISEC-PII-002",
+        True,
+        "national number under a phone key",
+        {"homePhone": "(415) 555-2671"},
+        "homePhone",
+    ),
+    _resp(
+        "APISEC-PII-002", False, "national-looking number under an order key", {"order_no": "(415) 555-2671"}
+    ),
     _resp("APISEC-PII-002", False, "invalid international number", {"contact": "+1 000 000 0000"}),
     # APISEC-PII-003 credit card
     _resp("APISEC-PII-003", True, "Visa test card with spaces", {"card": "4111 1111 1111 1111"}, "card"),
@@ -31,7 +54,12 @@ CASES: list[Case] = [
     _resp("APISEC-PII-003", True, "Amex in 4-6-5 grouping", {"card": "3782 822463 10005"}, "card"),
     _resp("APISEC-PII-003", False, "16 digits failing Luhn", {"card": "4111 1111 1111 1112"}),
     _resp("APISEC-PII-003", False, "Luhn-valid number outside issuer ranges", {"ref": "9111111111111111"}),
-    _resp("APISEC-PII-003", False, "UUID and float fraction", {"id": "12345678-4239-6323-3074-123456789012", "r": 0.4111111111111111}),
+    _resp(
+        "APISEC-PII-003",
+        False,
+        "UUID and float fraction",
+        {"id": "12345678-4239-6323-3074-123456789012", "r": 0.4111111111111111},
+    ),
     # APISEC-PII-004 IBAN
     _resp("APISEC-PII-004", True, "UK IBAN with spaces", {"iban": "GB82 WEST 1234 5698 7654 32"}, "iban"),
     _resp("APISEC-PII-004", True, "German IBAN compact", {"account": "DE89370400440532013000"}, "account"),
@@ -49,8 +77,16 @@ CASES: list[Case] = [
     _resp("APISEC-PII-006", False, "four-part version string", {"version": "1.2.3.4"}),
     # APISEC-PII-007 date of birth
     _resp("APISEC-PII-007", True, "ISO date under dob", {"dob": "1990-02-01"}, "dob"),
-    _resp("APISEC-PII-007", True, "day-first date under dateOfBirth", {"dateOfBirth": "24/12/1985"}, "dateOfBirth"),
-    _resp("APISEC-PII-007", False, "a date under created_at is not a birth date", {"created_at": "1990-02-01"}),
+    _resp(
+        "APISEC-PII-007",
+        True,
+        "day-first date under dateOfBirth",
+        {"dateOfBirth": "24/12/1985"},
+        "dateOfBirth",
+    ),
+    _resp(
+        "APISEC-PII-007", False, "a date under created_at is not a birth date", {"created_at": "1990-02-01"}
+    ),
     _resp("APISEC-PII-007", False, "impossible calendar date under dob", {"dob": "1990-02-30"}),
     # APISEC-PII-008 UK NINO
     _resp("APISEC-PII-008", True, "National Insurance number", {"nino": "AB 12 34 56 C"}, "nino"),
@@ -77,13 +113,17 @@ CASES: list[Case] = [
     _resp("APISEC-PII-013", False, "formatted CPF with wrong check digits", {"doc": "390.533.447-06"}),
     # APISEC-PII-014 IN Aadhaar (keyed / context only)
     _resp("APISEC-PII-014", True, "Aadhaar under an aadhaar key", {"aadhaar": "2345 6789 0124"}, "aadhaar"),
-    _resp("APISEC-PII-014", False, "Aadhaar key with a failing Verhoeff digit", {"aadhaar": "2345 6789 0125"}),
+    _resp(
+        "APISEC-PII-014", False, "Aadhaar key with a failing Verhoeff digit", {"aadhaar": "2345 6789 0125"}
+    ),
     # APISEC-PII-015 CA SIN
     _resp("APISEC-PII-015", True, "grouped SIN anywhere", {"note": "SIN 130 692 544"}, "note"),
     _resp("APISEC-PII-015", False, "grouped 9 digits failing Luhn", {"note": "130 692 545"}),
     _resp("APISEC-PII-015", False, "US phone number is not a SIN", {"note": "call 415-555-2671"}),
     # APISEC-PII-016 DE tax id (keyed only)
-    _resp("APISEC-PII-016", True, "Steuer-ID under a steuer_id key", {"steuer_id": "86095742719"}, "steuer_id"),
+    _resp(
+        "APISEC-PII-016", True, "Steuer-ID under a steuer_id key", {"steuer_id": "86095742719"}, "steuer_id"
+    ),
     _resp("APISEC-PII-016", False, "11 digits without a key", {"barcode": "86095742719"}),
     _resp("APISEC-PII-016", False, "Steuer-ID key with a wrong check digit", {"steuer_id": "86095742710"}),
 ]
