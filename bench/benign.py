@@ -17,23 +17,101 @@ import orjson
 
 __all__ = ["GENERATORS", "benign_json_body", "benign_values"]
 
-FIRST = ["Liam", "Olivia", "Noah", "Emma", "Sean", "Aoife", "José", "Zoë", "François", "Søren", "Łukasz",
-         "Mei", "Hiroshi", "Priya", "Ahmed", "Fatima", "Chloé", "Björn", "Nguyễn", "Анна", "Дмитрий",
-         "陈伟", "さくら", "지민", "Omar", "Lucía", "Mateo", "Ngozi", "Kwame", "Ava", "D'Arcy", "Jean-Luc"]
-LAST = ["O'Brien", "D'Angelo", "O'Neil", "McDonald", "García", "Müller", "Smith", "Nakamura", "Kowalski",
-        "Dubois", "van der Berg", "da Silva", "N'Diaye", "Ó Súilleabháin", "Al-Farsi", "Ivanova", "Li",
-        "Johnson", "St. John", "de la Cruz", "Brontë", "O'Connor-Smith", "L'Estrange", "Wójcik", "Park"]
-STREETS = ["Main St", "Rue de l'Église", "Baker Street", "Königstraße", "Calle Mayor", "Elm Ave", "King's Road",
-           "Avenida Paulista", "Via dell'Orso", "Shore Dr"]
-CITIES = ["Dublin", "Paris", "Berlin", "São Paulo", "Kraków", "Osaka", "Austin", "Lagos", "Zürich", "L'Aquila"]
-WORDS = ("the a an and or but not of to in on at for with from by as is was are be this that select union "
-         "drop order from where join group table update delete insert create alter script alert prompt "
-         "like having exec execute sleep wait delay benchmark cast char count sum null true false if else "
-         "then case when end user admin password login cat dir type echo ping set find copy move print "
-         "system shell command pipe semicolon ampersand or and xor value path file etc var home root "
-         "template expression sum total price shipping refund quality love hate great terrible fine ok "
-         "product delivery arrived broken fast slow recommend would again box size colour color fits "
-         "order tracking number support ticket issue resolved refund store online app update version").split()
+FIRST = [
+    "Liam",
+    "Olivia",
+    "Noah",
+    "Emma",
+    "Sean",
+    "Aoife",
+    "José",
+    "Zoë",
+    "François",
+    "Søren",
+    "Łukasz",
+    "Mei",
+    "Hiroshi",
+    "Priya",
+    "Ahmed",
+    "Fatima",
+    "Chloé",
+    "Björn",
+    "Nguyễn",
+    "Анна",
+    "Дмитрий",
+    "陈伟",
+    "さくら",
+    "지민",
+    "Omar",
+    "Lucía",
+    "Mateo",
+    "Ngozi",
+    "Kwame",
+    "Ava",
+    "D'Arcy",
+    "Jean-Luc",
+]
+LAST = [
+    "O'Brien",
+    "D'Angelo",
+    "O'Neil",
+    "McDonald",
+    "García",
+    "Müller",
+    "Smith",
+    "Nakamura",
+    "Kowalski",
+    "Dubois",
+    "van der Berg",
+    "da Silva",
+    "N'Diaye",
+    "Ó Súilleabháin",
+    "Al-Farsi",
+    "Ivanova",
+    "Li",
+    "Johnson",
+    "St. John",
+    "de la Cruz",
+    "Brontë",
+    "O'Connor-Smith",
+    "L'Estrange",
+    "Wójcik",
+    "Park",
+]
+STREETS = [
+    "Main St",
+    "Rue de l'Église",
+    "Baker Street",
+    "Königstraße",
+    "Calle Mayor",
+    "Elm Ave",
+    "King's Road",
+    "Avenida Paulista",
+    "Via dell'Orso",
+    "Shore Dr",
+]
+CITIES = [
+    "Dublin",
+    "Paris",
+    "Berlin",
+    "São Paulo",
+    "Kraków",
+    "Osaka",
+    "Austin",
+    "Lagos",
+    "Zürich",
+    "L'Aquila",
+]
+WORDS = (
+    "the a an and or but not of to in on at for with from by as is was are be this that select union "
+    "drop order from where join group table update delete insert create alter script alert prompt "
+    "like having exec execute sleep wait delay benchmark cast char count sum null true false if else "
+    "then case when end user admin password login cat dir type echo ping set find copy move print "
+    "system shell command pipe semicolon ampersand or and xor value path file etc var home root "
+    "template expression sum total price shipping refund quality love hate great terrible fine ok "
+    "product delivery arrived broken fast slow recommend would again box size colour color fits "
+    "order tracking number support ticket issue resolved refund store online app update version"
+).split()
 SENTENCES = [
     "Please select the union option from the drop-down list.",
     "I'd rather drop the order than wait another week.",
@@ -51,7 +129,7 @@ SENTENCES = [
     "Don't forget: 2 > 1 and 1 < 2, math is fun.",
     "We'll be back at 9:00 -- see you then!",
     "Tom & Jerry; Q&A session at 3pm | room B",
-    "He said \"hello\" and left.",
+    'He said "hello" and left.',
     "Price: $19.99 (was $24.99), save 20%!",
     "The union of the two sets is {1, 2, 3}.",
     "If you're reading this, you're awesome :)",
@@ -71,20 +149,46 @@ MARKDOWN = [
     "```python\nfor i in range(3):\n    print(i)\n```\n",
     "Check <https://example.com/path?a=1&b=2> for details.",
 ]
-CODE = ["x = a if b else c", "arr.map(x => x * 2)", "SELECT is a keyword in SQL", "if (a < b && c > d) { ok(); }",
-        "def f(x): return x + 1", "const total = items.reduce((s, i) => s + i.price, 0);", "a := b + c",
-        "key=value; other=thing", "name: my-service\nreplicas: 3"]
+CODE = [
+    "x = a if b else c",
+    "arr.map(x => x * 2)",
+    "SELECT is a keyword in SQL",
+    "if (a < b && c > d) { ok(); }",
+    "def f(x): return x + 1",
+    "const total = items.reduce((s, i) => s + i.price, 0);",
+    "a := b + c",
+    "key=value; other=thing",
+    "name: my-service\nreplicas: 3",
+]
 AGENTS = [
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36",
-    "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4_1) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4.1 Safari/605.1.15",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) "
+    "AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4_1) "
+    "AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4.1 Safari/605.1.15",
     "Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0",
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148",
-    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.6367.82 Mobile Safari/537.36",
-    "curl/8.5.0", "python-requests/2.31.0", "okhttp/4.12.0", "PostmanRuntime/7.37.3", "Go-http-client/2.0",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) "
+    "AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148",
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) "
+    "AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.6367.82 Mobile Safari/537.36",
+    "curl/8.5.0",
+    "python-requests/2.31.0",
+    "okhttp/4.12.0",
+    "PostmanRuntime/7.37.3",
+    "Go-http-client/2.0",
     "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
 ]
-ACCEPT = ["*/*", "application/json, text/plain, */*", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"]
-DOMAINS = ["example.com", "shop.example.org", "cdn.example.net", "api.example.io", "docs.example.dev"]
+ACCEPT = [
+    "*/*",
+    "application/json, text/plain, */*",
+    "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+]
+DOMAINS = [
+    "example.com",
+    "shop.example.org",
+    "cdn.example.net",
+    "api.example.io",
+    "docs.example.dev",
+]
 TLDS = ["com", "org", "net", "io", "de", "fr", "co.uk"]
 
 
@@ -116,11 +220,13 @@ def _email(r: random.Random) -> str:
 
 def _phone(r: random.Random) -> str:
     return r.choice(["+1 555-{:03d}-{:04d}", "(555) {:03d}-{:04d}", "+44 20 {:04d} {:04d}"]).format(
-        r.randint(0, 999), r.randint(0, 9999))
+        r.randint(0, 999), r.randint(0, 9999)
+    )
 
 
 def _date(r: random.Random) -> str:
-    return f"20{r.randint(10, 30)}-{r.randint(1, 12):02d}-{r.randint(1, 28):02d}T{r.randint(0, 23):02d}:{r.randint(0, 59):02d}:00Z"
+    day = f"20{r.randint(10, 30)}-{r.randint(1, 12):02d}-{r.randint(1, 28):02d}"
+    return f"{day}T{r.randint(0, 23):02d}:{r.randint(0, 59):02d}:00Z"
 
 
 def _uuid(r: random.Random) -> str:
@@ -140,20 +246,36 @@ def _filename(r: random.Random) -> str:
 
 
 def _number(r: random.Random) -> str:
-    return r.choice([str(r.randint(0, 10**6)), f"{r.uniform(0, 999):.2f}", f"-{r.randint(1, 99)}", "1e-3"])
+    return r.choice(
+        [str(r.randint(0, 10**6)), f"{r.uniform(0, 999):.2f}", f"-{r.randint(1, 99)}", "1e-3"]
+    )
 
 
 def _product(r: random.Random) -> str:
-    return (f"{r.choice(['Classic', 'Deluxe', 'Mini', 'Pro'])} {r.choice(WORDS)} - {r.randint(2, 64)}GB, "
-            f"{r.choice(['black', 'white', 'navy'])} ({r.randint(1, 12)}\" screen) & free shipping")
+    return (
+        f"{r.choice(['Classic', 'Deluxe', 'Mini', 'Pro'])} {r.choice(WORDS)} - {r.randint(2, 64)}GB, "
+        f'{r.choice(["black", "white", "navy"])} ({r.randint(1, 12)}" screen) & free shipping'
+    )
 
 
 GENERATORS: dict[str, Callable[[random.Random], str]] = {
-    "name": _name, "address": _address, "prose": _prose, "url": _url, "email": _email, "phone": _phone,
-    "date": _date, "uuid": _uuid, "base64": _base64, "search": _search, "file": _filename,
-    "number": _number, "product": _product,
-    "markdown": lambda r: r.choice(MARKDOWN), "code": lambda r: r.choice(CODE),
-    "agent": lambda r: r.choice(AGENTS), "accept": lambda r: r.choice(ACCEPT),
+    "name": _name,
+    "address": _address,
+    "prose": _prose,
+    "url": _url,
+    "email": _email,
+    "phone": _phone,
+    "date": _date,
+    "uuid": _uuid,
+    "base64": _base64,
+    "search": _search,
+    "file": _filename,
+    "number": _number,
+    "product": _product,
+    "markdown": lambda r: r.choice(MARKDOWN),
+    "code": lambda r: r.choice(CODE),
+    "agent": lambda r: r.choice(AGENTS),
+    "accept": lambda r: r.choice(ACCEPT),
     "domain": lambda r: f"{r.choice(WORDS)}.{r.choice(TLDS)}",
 }
 

@@ -44,7 +44,18 @@ EXPECTED: dict[str, str] = {
 # Placeholder markers in the lists, replaced by what a real attacker would put there.
 PLACEHOLDERS = {"{FILE}": "etc/passwd"}
 BASE = "https://api.example.com/v1/items"
-BENIGN_PARAMS = ["q", "name", "comment", "title", "description", "address", "note", "search", "tag", "filter"]
+BENIGN_PARAMS = [
+    "q",
+    "name",
+    "comment",
+    "title",
+    "description",
+    "address",
+    "note",
+    "search",
+    "tag",
+    "filter",
+]
 BENIGN_HEADERS = {"agent": "User-Agent", "accept": "Accept", "url": "Referer"}
 
 
@@ -110,7 +121,9 @@ def recall(analyzer: Analyzer, payloads_dir: Path, show_misses: int) -> dict[str
     return scores
 
 
-def false_positives(analyzer: Analyzer, count: int, seed: int) -> tuple[int, int, Counter[str], list[str]]:
+def false_positives(
+    analyzer: Analyzer, count: int, seed: int
+) -> tuple[int, int, Counter[str], list[str]]:
     """(values that fired anywhere, values tried, kinds that fired, examples)."""
     values = benign_values(count, seed)
     fired_values = 0
@@ -130,7 +143,12 @@ def false_positives(analyzer: Analyzer, count: int, seed: int) -> tuple[int, int
             fired_values += 1
             fired.update(found)
             examples[f"{sorted(found)} {value[:100]!r}"] += 1
-    return fired_values, len(values), fired, [f"{n}x {text}" for text, n in examples.most_common(15)]
+    return (
+        fired_values,
+        len(values),
+        fired,
+        [f"{n}x {text}" for text, n in examples.most_common(15)],
+    )
 
 
 def _kind_of(value: str) -> str:
@@ -145,11 +163,17 @@ def _kind_of(value: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--corpora", type=Path, default=REPO.parent / "shared" / "corpora",
-                        help="folder holding payloads/<family>/ (default: ../shared/corpora)")
+    parser.add_argument(
+        "--corpora",
+        type=Path,
+        default=REPO.parent / "shared" / "corpora",
+        help="folder holding payloads/<family>/ (default: ../shared/corpora)",
+    )
     parser.add_argument("--benign", type=int, default=5000, help="benign values for the FP rate")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--show-misses", type=int, default=0, help="print up to N missed payloads per family")
+    parser.add_argument(
+        "--show-misses", type=int, default=0, help="print up to N missed payloads per family"
+    )
     args = parser.parse_args(argv)
     payloads_dir = args.corpora / "payloads"
     if not payloads_dir.is_dir():
@@ -164,13 +188,21 @@ def main(argv: list[str] | None = None) -> int:
     for column in ("family", "payloads", "detected", "recall", "query", "json body"):
         table.add_column(column, justify="left" if column == "family" else "right")
     for family, s in scores.items():
-        table.add_row(family, str(s.payloads), str(s.both), f"{s.both / s.payloads:.1%}",
-                      f"{s.query / s.payloads:.1%}", f"{s.json / s.payloads:.1%}")
+        table.add_row(
+            family,
+            str(s.payloads),
+            str(s.both),
+            f"{s.both / s.payloads:.1%}",
+            f"{s.query / s.payloads:.1%}",
+            f"{s.json / s.payloads:.1%}",
+        )
     console = Console()
     console.print(table)
     console.print("detected = fired both as a query parameter value and as a JSON body value")
-    console.print(f"false positives: {fired}/{tried} benign values = {fired / tried:.2%} "
-                  f"(query + JSON body + header placements); kinds: {dict(fired_kinds)}")
+    console.print(
+        f"false positives: {fired}/{tried} benign values = {fired / tried:.2%} "
+        f"(query + JSON body + header placements); kinds: {dict(fired_kinds)}"
+    )
     for example in examples:
         console.print(f"  FP {example}", markup=False)
     return 0

@@ -15,7 +15,18 @@ from dataclasses import dataclass
 from otel_apisec.detect.api import DetectContext
 from otel_apisec.detect.engine import Trigger
 from otel_apisec.detect.fields import Direction, Field
-from otel_apisec.detect.injection import command, ldap, nosql, redirect, rules, sql, ssrf, template, traversal, xss
+from otel_apisec.detect.injection import (
+    command,
+    ldap,
+    nosql,
+    redirect,
+    rules,
+    sql,
+    ssrf,
+    template,
+    traversal,
+    xss,
+)
 from otel_apisec.detect.injection.view import View, make_view
 from otel_apisec.detect.rule import Rule
 from otel_apisec.model import Finding
@@ -27,9 +38,12 @@ Check = Callable[[View], "str | None"]
 # Escapes that hide any class: once one is present, every check runs on the decoded text.
 ENCODING_TRIGGERS: tuple[Trigger, ...] = (
     Trigger(r"%[0-9a-f]{2}|%u[0-9a-f]{4}", caseless=True),
-    Trigger(r"&#x?[0-9a-f]|&(lt|gt|quot|apos|amp|colon|tab|newline|sol|bsol|lpar|rpar|num|excl|period|semi|equals|dollar|lbrack|rbrack|lbrace|rbrace|grave|commat|percnt|ast|vert|nbsp)\b", caseless=True),
+    Trigger(r"&#x?[0-9a-f]|&(lt|gt|quot|apos|amp|colon|tab|newline|"
+        r"sol|bsol|lpar|rpar|num|excl|period|semi|equals|dollar|"
+        r"lbrack|rbrack|lbrace|rbrace|grave|commat|percnt|ast|vert|nbsp)\b", caseless=True),
     Trigger(r"\\(u[0-9a-f]{4}|u\{[0-9a-f]{4}\}|x[0-9a-f]{2}|[0-3][0-7]{2})", caseless=True),
-    Trigger(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\xef\xbc[\x80-\xbf]|\xe2\x80[\x80-\x8f\xa8\xa9\xaf]|\xc2\xa0|\xe3\x80\x80"),
+    Trigger(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\xef\xbc[\x80-\xbf]|"
+        r"\xe2\x80[\x80-\x8f\xa8\xa9\xaf]|\xc2\xa0|\xe3\x80\x80"),
 )
 
 

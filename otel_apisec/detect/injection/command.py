@@ -31,15 +31,24 @@ _WORDS = "|".join(sorted(_STRONG | _WEAK, key=len, reverse=True))
 
 TRIGGERS: tuple[Trigger, ...] = (
     Trigger(r"([;&|`\n\r]|\$\(|\$\{)\s*(\{\s*)?[/\\]?[a-z]", caseless=True),
-    Trigger(r"\$\{?ifs\b|\(\)\s*\{|<!--\s*#\s*(exec|include)|\b(system|exec|passthru|shell_exec|popen|proc_open|phpinfo)\s*\(", caseless=True),
-    Trigger(r"(/s?bin/[a-z]|cmd(\.exe)?\s*/c|powershell|%systemroot%|\\windows\\system32|/dev/tcp/)", caseless=True),
+    Trigger(r"\$\{?ifs\b|\(\)\s*\{|<!--\s*#\s*(exec|include)|\b(system|"
+        r"exec|passthru|shell_exec|popen|proc_open|phpinfo)\s*\(", caseless=True),
+    Trigger(r"\\[nr]\s*[/a-z]|\beval\s*\(|\$\{@|\bphpversion\s*\(|"
+        r"\bnet(sh)?\s+(view|user|localgroup|share|use|firewall|advfirewall)\b", caseless=True),
+    Trigger(r"(^|\n|\")\s*(cat|ls|dir|type|more|head|tail|perl|python3?|"
+        r"ruby|php|bash|sh|nc|curl|wget|ping|echo|net|reg|whoami|"
+        r"pwd|uname|ifconfig|ipconfig|systeminfo|netstat)\b", caseless=True),
+    Trigger(r"(/s?bin/[a-z]|cmd(\.exe)?\s*/c|powershell|%systemroot%|\\windows\\system32|/dev/tcp/)",
+            caseless=True),
 )
 
 _SEPARATED = re2.compile(
-    r"(?i)([;&|\n\r]|\$\(|\$\{)(\s*)(\{\s*)?(((/usr)?(/local)?/s?bin/)?(" + _WORDS + r"))(\.exe)?(\s|$|[;&|`)<>$'\"\\,]|%20|\+)"
+    r"(?i)([;&|\n\r]|\$\(|\$\{)(\s*)(\{\s*)?(((/usr)?(/local)?/s?bin/)?(" + _WORDS + r"))(\.exe)?"
+    r"(\s|$|[;&|`)<>$'\"\\,]|%20|\+)"
 )
 _SHELL_ARG = re2.compile(
-    r"(?i)^\s*(-{1,2}[a-z]|[/\\$`|;&<>%~]|[a-z]:\\|\d+\s*([;&|`'\"]|$)|\d{1,3}\.\d{1,3}\.\d|[\w.-]+\.(txt|php|sh|exe|bat|log|conf|ini|py|pl|jsp|asp)\b|['\"])"
+    r"(?i)^\s*(-{1,2}[a-z]|[/\\$`|;&<>%~]|[a-z]:\\|\d+\s*([;&|`'\"]|"
+    r"$)|\d{1,3}\.\d{1,3}\.\d|[\w.-]+\.(txt|php|sh|exe|bat|log|conf|ini|py|pl|jsp|asp)\b|['\"])"
 )
 _OTHER = re2.compile(
     r"(?i)\$\{?ifs\b|\(\)\s*\{[^}]{0,40}\}\s*;"
@@ -51,6 +60,11 @@ _OTHER = re2.compile(
     r"|^\s*((/usr)?(/local)?/s?bin/(" + _WORDS + r")\b|cmd(\.exe)?\s+/c|powershell(\.exe)?\s+-)"
     r"|\b(cmd(\.exe)?\s*/c|powershell(\.exe)?\s+-(enc|e|c|command|nop|w))\b"
     r"|%systemroot%|\\windows\\system32\\"
+    r"|\beval\s*\(\s*['\"]|\$\{@\w+\s*\(|\bphpversion\s*\(\s*\)"
+    r"|([;&|\n]|^)\s*(net\s+(view|user|localgroup|share|use|group)|netsh\s+\w+|reg\s+(add|query|delete)\s+\S)"
+    r"|^\s*(cat|ls|dir|type|more|head|tail|perl|python3?|"
+    r"ruby|php|bash|sh|nc|curl|wget|ping|echo)\s+(-{1,2}[a-z]|/|[a-z]:\\|\S+\s*[|;&>])"
+    r"|^\s*(whoami|pwd|uname|ifconfig|ipconfig|systeminfo|netstat)\s*(-\w+\s*)?$"
     r"|\b(nc|ncat|netcat)\s+(-[a-z]*e\s|\S+\s+\d{2,5}\b)|\bbash\s+-i\b|/dev/tcp/"
 )
 
@@ -62,7 +76,8 @@ def _separated_command(text: str) -> bool:
         if match.group(5):  # an explicit /bin/ path
             return True
         word = match.group(8).lower()
-        spaced = bool(match.group(2))
+        # a separator opening the value is injection even with a space ("& dir"), unlike prose ("Name & ID")
+        spaced = bool(match.group(2)) and text[:match.start()].strip(" '\"") != ""
         if word in _STRONG and not (spaced and word in _AMBIGUOUS):
             return True
         if _SHELL_ARG.search(text[match.end(8):match.end(8) + 64]):

@@ -16,12 +16,14 @@ _OPERATORS = (
 )
 TRIGGERS: tuple[Trigger, ...] = (
     Trigger(r"(^|[\[{,\s\"'])[$&](" + _OPERATORS + r")\b", caseless=True),
-    Trigger(r"\|\|\s*['\"]?\w+['\"]?\s*==|\bthis\s*\.\s*\w+|\bdb\s*\.\s*\w+\s*\.\s*(insert|find|drop|remove|update|mapreduce)|;\s*return\b|\bsleep\s*\(\s*\d|new\s+date\s*\(", caseless=True),
+    Trigger(r"\|\|\s*['\"]?\w+['\"]?\s*==|\bthis\s*\.\s*\w+|\bdb\s*\.\s*\w+\s*\.\s*(insert|"
+        r"find|drop|remove|update|mapreduce)|;\s*return\b|\bsleep\s*\(\s*\d|new\s+date\s*\(", caseless=True),
 )
 
 _KEY = re2.compile(r"^\s*\$(" + _OPERATORS + r")\s*$|\[\s*\$(" + _OPERATORS + r")\s*\]", )
 _VALUE = re2.compile(
-    r"(?i)(^|[{,\s\"'\[])\$(ne|eq|gt|gte|lt|lte|nin|regex|where|exists|expr|or|nor|elemmatch|function|accumulator)\b\s*[\"']?\s*\]?\s*[:=]"
+    r"(?i)(^|[{,\s\"'\[])\$(ne|eq|gt|gte|lt|lte|nin|regex|"
+    r"where|exists|expr|or|nor|elemmatch|function|accumulator)\b\s*[\"']?\s*\]?\s*[:=]"
     r"|\[\s*\$(" + _OPERATORS + r")\s*\]"
     r"|['\"]\s*(\|\||&&)\s*['\"]?\w+['\"]?\s*==|^\s*\|\|\s*['\"]?\w+['\"]?\s*=="
     r"|(\|\||&&)\s*this\s*\.\s*\w+|\bthis\s*\.\s*\w+\s*\.\s*match\s*\(|\bthis\s*\.\s*\w+\s*(==|!=|>|<)"

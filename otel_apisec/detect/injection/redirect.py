@@ -24,17 +24,22 @@ REDIRECT_NAMES = frozenset({
     "login_url", "redirect_after_login", "post_login_redirect", "relaystate", "continue_url", "done",
 })
 """Query parameters that web frameworks commonly redirect to."""
-_GENERIC = frozenset({"next", "url", "uri", "to", "go", "target", "out", "back", "done", "dest", "destination"})
+_GENERIC = frozenset({
+    "next", "url", "uri", "to", "go", "target", "out", "back", "done", "dest", "destination",
+})
 """Names that in JSON bodies usually hold links as data (pagination `next`), not redirect targets."""
 
 TRIGGERS: tuple[Trigger, ...] = (
     Trigger(r"(^|\n)\s*([/\\]{2}|[/\\]\s*[/\\]|[/\\]%|/?[a-z][a-z0-9+.-]{0,15}:|/+https?:)", caseless=True),
     # the same values inside a raw JSON body, where they follow their key
-    Trigger(r"(redirect|return_?(to|url|uri|path)|goto|redir|forward|success_?url|failure_?url|cancel_?url|continue)[\w-]{0,12}\"\s*:\s*\"", caseless=True),
+    Trigger(r"(redirect|return_?(to|url|uri|path)|goto|redir|forward|"
+        r"success_?url|failure_?url|cancel_?url|continue)[\w-]{0,12}\"\s*:\s*\"", caseless=True),
 )
 
 _ESCAPING = re2.compile(
-    r"(?i)^\s*([/\\][\s/\\]*[/\\]|/*\s*(javascript|vbscript|data)\s*:|/+https?:|https?:[/\\]*[^/\\]|[a-z][a-z0-9+.-]{1,15}:[/\\]{2}|/?[\w.-]+@[\w.-]+\.\w)"
+    r"(?i)^\s*([/\\][\s/\\]*[/\\]|/*\s*(javascript|vbscript|"
+    r"data)\s*:|/+https?:|https?:[/\\]*[^/\\]|[a-z][a-z0-9+.-]{1,15}:[/\\]{2}|"
+    r"/?[\w.-]+@[\w.-]+\.\w)"
 )
 
 

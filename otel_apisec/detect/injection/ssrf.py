@@ -15,7 +15,8 @@ __all__ = ["TRIGGERS", "check", "internal_host"]
 
 _HOST_HINT = (
     r"(127\.|0x|0[0-7]*\.|localhost|169\.254|metadata|instance-data|\[|10\.|192\.168\.|"
-    r"172\.(1[6-9]|2\d|3[01])\.|100\.(6[4-9]|[7-9]\d|1[01]\d|12[0-7])\.|\d{8,10}([/:?#\\\"'\s]|$)|\d+\.\d+([/:?#\\\"'\s]|$)|"
+    r"172\.(1[6-9]|2\d|3[01])\.|100\.(6[4-9]|[7-9]\d|1[01]\d|"
+    r"12[0-7])\.|\d{8,10}([/:?#\\\"'\s]|$)|\d+\.\d+([/:?#\\\"'\s]|$)|"
     r"\.internal|nip\.io|xip\.io|sslip\.io|localtest\.me|lvh\.me|kubernetes\.default)"
 )
 TRIGGERS: tuple[Trigger, ...] = (
@@ -32,8 +33,13 @@ _INTERNAL_NAMES = frozenset({
 _INTERNAL_SUFFIXES = (".localhost", ".internal", ".local", ".localdomain", ".localtest.me", ".lvh.me",
                       ".svc.cluster.local")
 _WILDCARD_DNS = (".nip.io", ".xip.io", ".sslip.io")
+_MAX_URLS = 256
+"""URLs examined per text: real requests carry a few; floods of `http://` are padding."""
 _METADATA_IPS = frozenset({"169.254.169.254", "169.254.170.2", "100.100.100.200", "fd00:ec2::254"})
-_CGNAT = ipaddress.ip_network("100.64.0.0/10")
+# Explicit ranges: `is_private` also covers documentation nets (203.0.113.0/24), which are public.
+_PRIVATE = tuple(ipaddress.ip_network(n) for n in (
+    "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "fc00::/7",
+))
 
 
 def _inet_aton(host: str) -> ipaddress.IPv4Address | None:
@@ -81,7 +87,7 @@ def _internal_ip(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | Non
         return "loopback address"
     if ip.is_link_local:
         return "link-local address"
-    if ip.is_private or (isinstance(ip, ipaddress.IPv4Address) and ip in _CGNAT):
+    if any(ip.version == net.version and ip in net for net in _PRIVATE):
         return "private network address"
     return None
 
@@ -122,7 +128,9 @@ def _authority_host(authority: str) -> str:
 def check(view: View) -> str | None:
     """A message when the field holds a URL to an internal address, else None."""
     for text in view.texts:
-        for match in _URL.finditer(text):
+        for count, match in enumerate(_URL.finditer(text)):
+            if count >= _MAX_URLS:
+                break
             scheme = (match.group(1) or "").lower()
             if scheme in _SMUGGLING:
                 return f"URL with the {scheme} scheme (protocol smuggling)"

@@ -11,7 +11,8 @@ from otel_apisec.detect.injection.view import View
 __all__ = ["SSTI_TRIGGERS", "JNDI_TRIGGERS", "check_jndi", "check_ssti", "resolve_lookups"]
 
 SSTI_TRIGGERS: tuple[Trigger, ...] = (
-    Trigger(r"\{\{|\{%|\$\{|#\{|\*\{|@\(|<%|<#(assign|list|if)|\[#assign|\$\w+\.\w+\(|#set\s*\(|\{php\}|\{\$smarty|\{(\$|if\s)", caseless=True),
+    Trigger(r"\{\{|\{%|\$\{|#\{|\*\{|@\(|<%|<#(assign|list|if)|\[#assign|"
+        r"\$\w+\.\w+\(|#set\s*\(|\{php\}|\{\$smarty|\{(\$|if\s)", caseless=True),
 )
 JNDI_TRIGGERS: tuple[Trigger, ...] = (
     Trigger(r"\$\{"),
@@ -21,7 +22,8 @@ JNDI_TRIGGERS: tuple[Trigger, ...] = (
 # Expression content: arithmetic, attribute walks into dunders, calls, filters, Java classes.
 _EXPRESSION = (
     r"\d+\s*[-*/+%]\s*['\"]?\d+|__\w+__|\.\s*\w+\s*\(|\w\s*\(|\|\s*\w+|\[\s*['\"\d]|\bT\s*\(|"
-    r"\b(self|config|request|app|settings|session|dump|cycler|joiner|namespace|lipsum|url_for|get_flashed_messages|_self|env)\b|"
+    r"\b(self|config|request|app|settings|session|dump|cycler|"
+    r"joiner|namespace|lipsum|url_for|get_flashed_messages|_self|env)\b|"
     r"\bclass\b|getclass|forname|runtime|processbuilder|\bos\b|\bsystem\b|popen|\.\w+\.\w+|\?new\b"
 )
 # Template delimiters and what they enclose; the content is then checked for an expression.
@@ -50,7 +52,7 @@ def _has_expression(text: str) -> bool:
 
 _LOOKUP_START = "${"
 _MAX_DEPTH = 16
-_MAX_TOKENS = 4096
+_MAX_TOKENS = 512
 _LOOKUP_TOKEN = re2.compile(r"\$\{|\}")
 _JNDI = re2.compile(r"(?i)\$\{\s*jndi\s*:\s*(ldaps?|rmi|dns|nis|iiop|corba|nds|https?|ldap)?")
 
@@ -96,6 +98,13 @@ def resolve_lookups(text: str, max_depth: int = _MAX_DEPTH) -> str:
     return "".join(out)
 
 
+# Lookups that expand to environment data: for matching, they produce nothing.
+_VALUE_LOOKUPS = frozenset({
+    "env", "sys", "date", "ctx", "main", "map", "sd", "java", "marker", "bundle", "base64", "web", "docker",
+    "k8s", "spring", "log4j", "event", "jvmrunargs",
+})
+
+
 def _lookup_value(inner: str) -> str:
     prefix, sep, rest = inner.partition(":")
     key = prefix.strip().lower()
@@ -106,7 +115,7 @@ def _lookup_value(inner: str) -> str:
         return inner[default + 2:]
     if sep and key in ("jndi",):
         return "${" + inner + "}"
-    if sep and key in ("env", "sys", "date", "ctx", "main", "map", "sd", "java", "marker", "bundle", "base64", "web", "docker", "k8s", "spring", "log4j", "event", "jvmrunargs"):
+    if sep and key in _VALUE_LOOKUPS:
         return ""
     return "${" + inner + "}"
 

@@ -16,11 +16,15 @@ TRIGGERS: tuple[Trigger, ...] = (
     Trigger(r"<[a-z!/?%]", caseless=True),
     Trigger(r"(javascript|vbscript|livescript|data)\s*:", caseless=True),
     Trigger(r"\bon[a-z]{3,}\s*=", caseless=True),
-    Trigger(r"\b(alert|prompt|confirm|eval|expression|settimeout|setinterval|fromcharcode)\s*[(`]", caseless=True),
-    Trigger(r"document\s*\.\s*(cookie|domain|location|write)|window\s*\.\s*location|\.innerhtml", caseless=True),
+    Trigger(r"\b(alert|prompt|confirm|eval|expression|settimeout|setinterval|fromcharcode)\s*[(`]",
+            caseless=True),
+    Trigger(r"document\s*\.\s*(cookie|domain|location|write)|window\s*\.\s*location|\.innerhtml",
+            caseless=True),
     Trigger(r"\xbc"),
     # JavaScript without markup (injected into a script context)
-    Trigger(r"[=(\[,]\s*(alert|prompt|confirm)\s*[,;)\]]|\b(top|window|self|parent|globalthis|frames)\s*\[|window\s*\.\s*open\s*\(|navigator\s*\.\s*\w+\s*\(|\blocation\s*=\s*['\"]|\.source\s*\+", caseless=True),
+    Trigger(r"[=(\[,]\s*(alert|prompt|confirm)\s*[,;)\]]|\b(top|window|"
+        r"self|parent|globalthis|frames)\s*\[|window\s*\.\s*open\s*\(|"
+        r"navigator\s*\.\s*\w+\s*\(|\blocation\s*=\s*['\"]|\.source\s*\+", caseless=True),
     # UTF-7 and escaped angle brackets
     Trigger(r"\+ADw-|\\(x3c|u003c|74|074)", caseless=True),
 )
@@ -31,11 +35,16 @@ _TAG = (
     r"textarea|select|keygen|bgsound|layer|ilayer|html|xml|import|template|table|td|div|span|"
     r"frameset|title|plaintext|xmp|noscript|video|picture|portal|foreignobject|handler|listener"
 )
+_LIBINJECTION_CHARS = 1 << 16
+"""libinjection's HTML5 tokenizer on the head of the field; the RE2 heuristics see all of it."""
 _HEURISTICS = compile_large(
     "(?i)"
-    r"<\s*/?\s*(script|iframe|frame|object|embed|applet|svg|math|meta|base|xss|xml|import|portal|handler|listener|foreignobject|bgsound|isindex|layer|ilayer)\b"
+    r"<\s*/?\s*(script|iframe|frame|object|embed|applet|svg|"
+    r"math|meta|base|xss|xml|import|portal|handler|listener|"
+    r"foreignobject|bgsound|isindex|layer|ilayer)\b"
     r"|<[^>]{0,400}\bon[a-z]{3,}\s*=|<[^>]{0,400}[\s\"'/]on[a-z]{3,}\s*="
-    r"|<\s*(" + _TAG + r")[\s/+][^>]{0,400}\b(src|href|action|formaction|data|xlink:href|background|lowsrc|dynsrc|poster|to|values|from|by)\s*=\s*[\"'`]?\s*(javascript|vbscript|livescript|data|jav)"
+    r"|<\s*(" + _TAG + r")[\s/+][^>]{0,400}\b(src|href|action|formaction|data|xlink:href|background|lowsrc"
+    r"|dynsrc|poster|to|values|from|by)\s*=\s*[\"'`]?\s*(javascript|vbscript|livescript|data|jav)"
     r"|(^|[\s\"'=(`])(javascript|vbscript|livescript)\s*:(\S|\s*[\w$.]+\s*[(\[=`])"
     r"|\bdata\s*:\s*(text/html|image/svg|application/(x-)?(javascript|xhtml)|text/(x-)?(javascript|xml))"
     r"|\bexpression\s*\(|-moz-binding|\bbehavior\s*:\s*url"
@@ -46,12 +55,16 @@ _HEURISTICS = compile_large(
     r"|[\x{bc}\x{ff1c}]\s*/?\s*script"
     r"|\bsrcdoc\s*=|<\s*style[^>]*>[^<]{0,400}(@import|url\s*\(|expression)"
     # markup that takes over a page even without script: documents, forms, style and raw-text breakouts
-    r"|<\s*(html|head|body|form|input|textarea|style|template|xmp|plaintext|noscript|feimage|xsl:\w+|title|isindex|keygen|option)\b"
-    r"|<\s*/\s*(script|style|textarea|title|xmp|noscript|template|iframe|noembed|noframes|plaintext|form|head|html|body|select|option|svg|math|image|feimage|a|xsl:\w+|stylesheet|doc)\s*>"
+    r"|<\s*(html|head|body|form|input|textarea|style|template|"
+    r"xmp|plaintext|noscript|feimage|xsl:\w+|title|isindex|keygen|option)\b"
+    r"|<\s*/\s*(script|style|textarea|title|xmp|noscript|"
+    r"template|iframe|noembed|noframes|plaintext|form|head|"
+    r"html|body|select|option|svg|math|image|feimage|a|xsl:\w+|stylesheet|doc)\s*>"
     r"|<!(attlist|doctype|entity|element)\b|<\?\s*(php|echo|=|xml)|<%|\]\]>|<!\[endif\]"
     r"|\b(mocha|livescript)\s*:|\+ADw-"
     # script-context JavaScript: functions as values, computed property calls
-    r"|\w\s*\(\s*(alert|prompt|confirm)\s*\)|=\s*(alert|prompt|confirm)\s*[,;]|\(\s*(alert|prompt|confirm)\s*\)\s*\("
+    r"|\w\s*\(\s*(alert|prompt|confirm)\s*\)|=\s*(alert|prompt|"
+    r"confirm)\s*[,;]|\(\s*(alert|prompt|confirm)\s*\)\s*\("
     r"|\b(top|window|self|parent|globalthis|frames)\s*\[[^\]]{1,80}\]\s*\(|window\s*\.\s*open\s*\("
     r"|navigator\s*\.\s*\w+\s*\(|\blocation\s*=\s*['\"]|\.source\s*\+"
 )
@@ -62,7 +75,7 @@ _OBFUSCATED_BRACKET = re2.compile(r"(?i)&#0*(60|x0*3c);?|\\(x3c|u003c|74|074)|%3
 def check(view: View) -> str | None:
     """A message when the field holds script injection, else None."""
     for text in view.texts:
-        if libinjection.is_xss(text)["is_xss"]:
+        if libinjection.is_xss(text[:_LIBINJECTION_CHARS])["is_xss"]:
             return "Script injection markup (libinjection HTML5 tokenizer)"
     if _HEURISTICS.search(view.decoded) or (view.decoded != view.raw and _HEURISTICS.search(view.raw)):
         return "Script injection pattern (markup heuristics)"
