@@ -287,21 +287,43 @@ def benign_values(n: int, seed: int = 0) -> list[str]:
     return [GENERATORS[r.choice(kinds)](r) for _ in range(n)]
 
 
+# Catalogue text for the "clean JSON" body: plain product copy, as most API payloads carry.
+DESCRIPTIONS = [
+    "Soft organic cotton tee with a relaxed fit.",
+    "Water-resistant jacket with taped seams and two zip pockets.",
+    "Stainless steel bottle keeps drinks cold for 24 hours.",
+    "Wireless earbuds with noise cancelling and a charging case.",
+    "Handmade ceramic mug, dishwasher safe, 350 ml.",
+    "Lightweight running shoe with a breathable mesh upper.",
+    "Cast iron pan, pre-seasoned and oven safe.",
+    "Set of four linen napkins in natural tones.",
+]
+REVIEWS = [
+    "Great quality, fast delivery. Would buy again!",
+    "Fits as expected and the colour is lovely.",
+    "Arrived a day late but works perfectly.",
+    "Good value for the price, happy with it.",
+    "My daughter loves it, five stars.",
+    "Smaller than I thought, still nice.",
+]
+
+
 def _record(r: random.Random, index: int) -> dict[str, object]:
     return {
         "id": _uuid(r),
         "sku": f"SKU-{r.randint(10000, 99999)}",
-        "title": _product(r),
-        "description": _prose(r),
+        "title": f"{r.choice(['Classic', 'Deluxe', 'Mini'])} {r.choice(['tee', 'jacket', 'mug'])}",
+        "description": r.choice(DESCRIPTIONS),
         "price": round(r.uniform(1, 500), 2),
         "currency": r.choice(["EUR", "USD", "GBP"]),
         "in_stock": r.random() < 0.8,
         "quantity": r.randint(0, 50),
-        "tags": [r.choice(WORDS) for _ in range(r.randint(1, 4))],
+        "tags": r.sample(["summer", "sale", "new", "eco", "gift", "outdoor", "kitchen"], k=r.randint(1, 3)),
         "created_at": _date(r),
         "updated_at": _date(r),
         "rating": {"average": round(r.uniform(1, 5), 1), "count": r.randint(0, 900)},
-        "review": {"title": r.choice(SENTENCES), "body": _prose(r), "helpful": r.randint(0, 40)},
+        "review": {"title": r.choice(["Love it", "Good", "Okay", "Nice"]), "body": r.choice(REVIEWS),
+                   "helpful": r.randint(0, 40)},
         "image": f"https://{r.choice(DOMAINS)}/img/{index}.jpg",
         "position": index,
     }

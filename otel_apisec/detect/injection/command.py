@@ -30,14 +30,14 @@ _AMBIGUOUS = frozenset({"id", "dir", "passwd", "hostname", "arp", "sh", "ls", "s
 _WORDS = "|".join(sorted(_STRONG | _WEAK, key=len, reverse=True))
 
 TRIGGERS: tuple[Trigger, ...] = (
-    Trigger(r"([;&|`\n\r]|\$\(|\$\{)\s*(\{\s*)?[/\\]?[a-z]", caseless=True),
+    Trigger(r"([;&|`\n\r]|\$\(|\$\{)\s*(\{\s*)?([/\\]|(" + _WORDS + r")\b)", caseless=True),
     Trigger(r"\$\{?ifs\b|\(\)\s*\{|<!--\s*#\s*(exec|include)|\b(system|"
         r"exec|passthru|shell_exec|popen|proc_open|phpinfo)\s*\(", caseless=True),
     Trigger(r"\\[nr]\s*[/a-z]|\beval\s*\(|\$\{@|\bphpversion\s*\(|"
         r"\bnet(sh)?\s+(view|user|localgroup|share|use|firewall|advfirewall)\b", caseless=True),
-    Trigger(r"(^|\n|\")\s*(cat|ls|dir|type|more|head|tail|perl|python3?|"
-        r"ruby|php|bash|sh|nc|curl|wget|ping|echo|net|reg|whoami|"
-        r"pwd|uname|ifconfig|ipconfig|systeminfo|netstat)\b", caseless=True),
+    Trigger(r"(^|\n|\")\s*((cat|ls|dir|type|more|head|tail|perl|python3?|ruby|php|bash|sh|nc|curl|wget"
+            r"|ping|echo|net|reg)\s+(-|/|[a-z]:\\)|(whoami|pwd|uname|ifconfig|ipconfig|systeminfo|netstat)"
+            r"\s*(\"|$|\n|-))", caseless=True),
     Trigger(r"(/s?bin/[a-z]|cmd(\.exe)?\s*/c|powershell|%systemroot%|\\windows\\system32|/dev/tcp/)",
             caseless=True),
 )

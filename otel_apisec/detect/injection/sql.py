@@ -12,9 +12,10 @@ from otel_apisec.detect.injection.view import View
 __all__ = ["TRIGGERS", "check"]
 
 TRIGGERS: tuple[Trigger, ...] = (
-    # a quote or bracket closed, then SQL: `' or`, `')--`, `" union`, `';`
-    Trigger(r"['\"`]\s*(or|and|xor|union|select|having|order|group|"
-        r"waitfor|;|--|#|/\*|\|\||&&|\+|=|<|>)", caseless=True),
+    # a quote or bracket closed, then SQL: `' or`, `')--`, `" union`, `';`. The quote must close
+    # something: an opening JSON quote (`"Order shipped"`) follows `:`, `,` or `[` in a raw body.
+    Trigger(r"(^|\n|[^:,\[{\s])\s*['\"`]\s*(or|and|xor|union|select|having|order|group|"
+            r"waitfor|;|--|#|/\*|\|\||&&|\+|=|<|>)", caseless=True),
     Trigger(r"\)\s*(or|and|xor|union|select|having|order|group|waitfor|--|#|/\*)", caseless=True),
     Trigger(r"\bunion\b[\s(/*!0-9]*(all|distinct|select)", caseless=True),
     Trigger(r"\bselect\b[^;]{0,200}\b(from|@@|version|user|database|"
@@ -36,7 +37,7 @@ TRIGGERS: tuple[Trigger, ...] = (
     # typographic quotes (UTF-8 bytes) that some database collations read as ASCII quotes
     Trigger(r"\xe2\x80[\x98\x99\xb2\x9c\x9d]\s*(or|and|\)|;|=|--)|"
         r"(or|and|=)\s*\xe2\x80[\x98\x99\xb2]", caseless=True),
-    Trigger(r"['\"]\s*\xe2\x80[\x93\x94]|(^|\n)\s*['\")]*\s*(or|and)\s+\w+\s*(=|"
+    Trigger(r"['\"]\s*\xe2\x80[\x93\x94]|(^|\n|\")\s*['\")]*\s*(or|and)\s+\w+\s*(=|"
         r"<>|!=|like)|\bselect\s+(\w+_\w+|version|user|database|schema|now)\s*\(", caseless=True),
     # lone-quote probes (`'`, `1'`, `""`): the first thing error-based scanners send
     Trigger(r"(^|\n|[:\[,]\s*\")\s*\d*\s*['\"`]{1,3}\\?\s*($|\n|\")"),
