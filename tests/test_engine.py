@@ -51,6 +51,17 @@ class TestPatternSet:
             texts = ["".join(rng.choice(atoms) for _ in range(rng.randint(0, 6))).encode() for _ in range(5)]
             assert _expected(texts) <= patterns.scan(texts)
 
+    def test_repeated_trigger_in_a_large_text(self, backend: str) -> None:
+        """A megabyte of one repeated trigger is reported once, for the right text."""
+        texts = [b"x", b"../" * 300_000, b"AKIAIOSFODNN7EXAMPLE"]
+        assert PatternSet(TRIGGERS).scan(texts) == {(1, 3), (2, 1)}
+
+    def test_many_small_texts_full_of_triggers(self, backend: str) -> None:
+        """When joined small texts exceed the callback budget, every text is still attributed."""
+        texts = [b"../" * 1000 if i % 2 else b"clean" for i in range(400)] + [b"a@example.com"]
+        expected = {(i, 3) for i in range(1, 400, 2)} | {(400, 2)}
+        assert PatternSet(TRIGGERS).scan(texts) == expected
+
     def test_empty_inputs(self, backend: str) -> None:
         """No texts or no triggers means no hits, not an error."""
         assert PatternSet(TRIGGERS).scan([]) == set()

@@ -25,6 +25,8 @@ __all__ = ["BACKEND", "PatternSet", "Trigger"]
 
 BACKEND = "hyperscan" if _hs is not None else "re2"
 _SEPARATOR = b"\n"
+# Texts longer than this are scanned alone, each trigger reported once.
+_JOIN_LIMIT = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,20 +51,23 @@ class PatternSet:
             except re2.error as exc:
                 raise ValueError(f"trigger {index} {trigger.expr!r} does not compile: {exc}") from None
         self._local = threading.local()
-        self._db = self._compile_hyperscan() if _hs is not None and self.triggers else None
-        self._sets = None if self._db is not None or not self.triggers else self._compile_re2()
+        native = _hs is not None and bool(self.triggers)
+        # Two databases: one reports every match end (for many small texts joined into one
+        # buffer), one reports each trigger once per scan (for large texts scanned alone), so
+        # a megabyte of repeated trigger text costs one callback, not a million.
+        self._joined_db = self._compile_hyperscan(single_match=False) if native else None
+        self._single_db = self._compile_hyperscan(single_match=True) if native else None
+        self._sets = None if native or not self.triggers else self._compile_re2()
 
-    def _compile_hyperscan(self) -> object:
+    def _compile_hyperscan(self, single_match: bool) -> object:
         assert _hs is not None
         db = _hs.Database()
-        flags = [
-            _hs.HS_FLAG_PREFILTER | (_hs.HS_FLAG_CASELESS if t.caseless else 0) for t in self.triggers
-        ]
+        base = _hs.HS_FLAG_PREFILTER | (_hs.HS_FLAG_SINGLEMATCH if single_match else 0)
         db.compile(
             expressions=[t.expr.encode() for t in self.triggers],
             ids=list(range(len(self.triggers))),
             elements=len(self.triggers),
-            flags=flags,
+            flags=[base | (_hs.HS_FLAG_CASELESS if t.caseless else 0) for t in self.triggers],
         )
         return db
 
@@ -84,25 +89,66 @@ class PatternSet:
         """Distinct (text index, trigger index) pairs. A hit may be spurious, never missing."""
         if not self.triggers or not texts:
             return set()
-        if self._db is None:
+        if self._joined_db is None:
             return self._scan_re2(texts)
+        hits: set[tuple[int, int]] = set()
+        small: list[int] = []
+        for index, text in enumerate(texts):
+            if len(text) > _JOIN_LIMIT:
+                hits.update((index, trigger) for trigger in self._scan_alone(text))
+            else:
+                small.append(index)
+        rest = self._scan_joined(texts, small, hits)
+        for index in rest:  # callback budget ran out: the remaining texts one by one
+            hits.update((index, trigger) for trigger in self._scan_alone(texts[index]))
+        return hits
+
+    def _scratch(self, name: str, db: object) -> object:
+        scratch = getattr(self._local, name, None)
+        if scratch is None:
+            scratch = _hs.Scratch(db)  # type: ignore[union-attr]
+            setattr(self._local, name, scratch)
+        return scratch
+
+    def _scan_alone(self, text: bytes) -> set[int]:
+        found: set[int] = set()
+
+        def on_match(trigger: int, _start: int, _end: int, _flags: int, _ctx: object) -> None:
+            found.add(trigger)
+
+        scratch = self._scratch("single", self._single_db)
+        self._single_db.scan(text, match_event_handler=on_match, scratch=scratch)  # type: ignore[union-attr]
+        return found
+
+    def _scan_joined(self, texts: Sequence[bytes], indices: list[int], hits: set[tuple[int, int]]) -> list[int]:
+        """Scan small texts as one buffer; return the indices left unscanned if the budget ran out."""
+        if not indices:
+            return []
         starts: list[int] = []
         position = 0
-        for text in texts:
+        for index in indices:
             starts.append(position)
-            position += len(text) + len(_SEPARATOR)
+            position += len(texts[index]) + len(_SEPARATOR)
         ends: list[tuple[int, int]] = []
-        append = ends.append
+        budget = 8 * len(indices) + 256
 
-        def on_match(trigger: int, _start: int, end: int, _flags: int, _ctx: object) -> None:
-            append((trigger, end))
+        def on_match(trigger: int, _start: int, end: int, _flags: int, _ctx: object) -> bool:
+            ends.append((trigger, end))
+            return len(ends) > budget  # True stops the scan
 
-        scratch = getattr(self._local, "scratch", None)
-        if scratch is None:
-            scratch = self._local.scratch = _hs.Scratch(self._db)  # type: ignore[union-attr]
-        self._db.scan(_SEPARATOR.join(texts), match_event_handler=on_match, scratch=scratch)  # type: ignore[attr-defined]
+        scratch = self._scratch("joined", self._joined_db)
+        buffer = _SEPARATOR.join(texts[index] for index in indices)
+        halted = False
+        try:
+            self._joined_db.scan(buffer, match_event_handler=on_match, scratch=scratch)  # type: ignore[union-attr]
+        except _hs.ScanTerminated:  # type: ignore[union-attr]
+            halted = True
         find = bisect.bisect_right
-        return {(find(starts, end - 1) - 1, trigger) for trigger, end in ends}
+        for trigger, end in ends:
+            hits.add((indices[find(starts, end - 1) - 1], trigger))
+        # Hits recorded so far are real; rescanning every text alone after a halt does not
+        # depend on the order in which Hyperscan reported matches.
+        return indices if halted else []
 
     def _scan_re2(self, texts: Sequence[bytes]) -> set[tuple[int, int]]:
         assert self._sets is not None
