@@ -21,7 +21,7 @@ from otel_apisec.detect import validators as V
 from otel_apisec.detect.api import DetectContext
 from otel_apisec.detect.engine import Trigger
 from otel_apisec.detect.fields import Direction, Field, Source
-from otel_apisec.detect.pii_shapes import Shape, compile_re2, find, subject, tokens_of
+from otel_apisec.detect.pii_shapes import MAX_CONTEXT_WORDS, Shape, compile_re2, find, subject, tokens_of
 from otel_apisec.model import Finding
 
 __all__ = ["DETECTOR", "PiiDetector"]
@@ -346,10 +346,13 @@ class PiiDetector:
     def _in_context(self, field: Field, index: int, ctx: DetectContext) -> Iterator[Finding]:
         """Free text: keyed-only shapes count when they start shortly after a context word."""
         text = field.text
-        for word in _FAMILY_WORDS[index].finditer(subject(text)):
+        data = subject(text)
+        for count, word in enumerate(_FAMILY_WORDS[index].finditer(data)):
+            if count >= MAX_CONTEXT_WORDS:
+                return
             window = (word.start(), word.end() + _CONTEXT_WINDOW)
             for shape in _FAMILIES[index].shapes:
-                yield from (shape.finding(field, m) for m in find(shape, text, field, ctx, window))
+                yield from (shape.finding(field, m) for m in find(shape, text, field, ctx, window, data))
 
 
 DETECTOR = PiiDetector()

@@ -18,13 +18,30 @@ from otel_apisec.detect.fields import Field
 from otel_apisec.detect.rule import Rule
 from otel_apisec.model import Finding, Severity
 
-__all__ = ["Match", "Shape", "Validator", "compile_re2", "find", "subject", "tokens_of"]
+__all__ = [
+    "MAX_CANDIDATES",
+    "MAX_CONTEXT_WORDS",
+    "Match",
+    "Shape",
+    "Validator",
+    "compile_re2",
+    "find",
+    "subject",
+    "tokens_of",
+]
 
 Validator = Callable[[str, Field, DetectContext], "str | None"]
 """(candidate, field, ctx) -> a message naming what was found (never the value), or None to veto."""
 
 _SEPARATORS = " -.()/"
-_MAX_SHRINK = 6
+_MAX_SHRINK = 3
+MAX_CANDIDATES = 128
+"""Candidates validated per shape and field: bounds the cost of adversarial text (a 1 MB body of
+`4111 4111 ...` or `a@b.cd a@b.cd ...`); a field holding more values than this reports the first."""
+MAX_CONTEXT_WORDS = 32
+"""Context words (`phone:`, `DOB`) looked at per field, for the same reason."""
+# Longest candidate a windowed (context) search needs to see past the window's end.
+_MAX_CANDIDATE_LEN = 64
 
 
 def compile_re2(pattern: str, caseless: bool = False) -> re2._Regexp:
@@ -92,13 +109,26 @@ def _confirm(shape: Shape, text: str, start: int, end: int, field: Field, ctx: D
 
 
 def find(
-    shape: Shape, text: str, field: Field, ctx: DetectContext, window: tuple[int, int] | None = None
+    shape: Shape,
+    text: str,
+    field: Field,
+    ctx: DetectContext,
+    window: tuple[int, int] | None = None,
+    data: str | bytes | None = None,
 ) -> Iterator[Match]:
-    """Confirmed matches of `shape` in `text` (optionally only candidates starting in `window`)."""
-    pos, stop = (0, len(text)) if window is None else window
-    for m in shape.pattern.finditer(subject(text), pos):
+    """Confirmed matches of `shape` in `text` (optionally only candidates starting in `window`).
+
+    `data` is `subject(text)` when the caller already has it (windowed searches reuse it)."""
+    data = subject(text) if data is None else data
+    if window is None:
+        matches = shape.pattern.finditer(data)
+        stop = len(text)
+    else:  # bounded search, so many context words in one text stay linear overall
+        pos, stop = window
+        matches = shape.pattern.finditer(data, pos, min(len(text), stop + _MAX_CANDIDATE_LEN))
+    for count, m in enumerate(matches):
         start, end = m.start(1), m.end(1)
-        if start > stop:
+        if start > stop or count >= MAX_CANDIDATES:
             return
         found = _confirm(shape, text, start, end, field, ctx)
         if found is not None:

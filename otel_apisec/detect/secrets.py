@@ -18,13 +18,14 @@ Rules, OWASP categories and severities are declared in `secret_rules`.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from itertools import chain, islice
 
 from otel_apisec.detect import secret_rules as R
 from otel_apisec.detect import validators as V
 from otel_apisec.detect.api import DetectContext
 from otel_apisec.detect.engine import Trigger
 from otel_apisec.detect.fields import Direction, Field, Source
-from otel_apisec.detect.pii_shapes import Match, Shape, compile_re2, find, subject
+from otel_apisec.detect.pii_shapes import MAX_CONTEXT_WORDS, Match, Shape, compile_re2, find, subject
 from otel_apisec.detect.sensitive_keys import normalize_key
 from otel_apisec.model import Finding, Severity
 
@@ -262,11 +263,14 @@ class SecretsDetector:
     def _aws_secrets_nearby(self, field: Field, ctx: DetectContext) -> Iterator[Finding]:
         """40-char AWS secrets right after a context word or within reach of an access key id."""
         text = field.text
-        anchors = [(m.start(), m.end()) for m in _AWS_CONTEXT.finditer(subject(text))]
-        anchors += [(m.start, m.end) for m in find(AWS_ID, text, field, ctx)]
-        for start, end in anchors:
+        data = subject(text)
+        words = ((m.start(), m.end()) for m in _AWS_CONTEXT.finditer(data))
+        key_ids = ((m.start, m.end) for m in find(AWS_ID, text, field, ctx, data=data))
+        for start, end in islice(chain(words, key_ids), MAX_CONTEXT_WORDS):
             window = (max(0, start - _NEAR), end + _NEAR)
-            yield from (AWS_SECRET.finding(field, m) for m in find(AWS_SECRET, text, field, ctx, window))
+            yield from (
+                AWS_SECRET.finding(field, m) for m in find(AWS_SECRET, text, field, ctx, window, data)
+            )
 
     def _keyed_aws_secret(self, field: Field, hits: frozenset[int], ctx: DetectContext) -> Iterator[Finding]:
         """`"SecretAccessKey": "..."`: the key names the value, whatever else is around it."""
