@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import orjson
 
-from otel_apisec.detect.fields import Direction, Source, body_fields, exchange_fields, json_path, parse_cookies
+from otel_apisec.detect.fields import (
+    Direction,
+    Source,
+    body_fields,
+    exchange_fields,
+    json_path,
+    parse_cookies,
+)
 from otel_apisec.model import Body
 from otel_apisec.testing import make_exchange
 

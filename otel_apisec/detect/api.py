@@ -20,7 +20,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, Union, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from otel_apisec.detect.engine import PatternSet, Trigger
 from otel_apisec.detect.fields import Direction, Field, body_fields, exchange_fields, is_textual, parse_json
@@ -35,7 +35,7 @@ __all__ = [
     "FieldDetector",
 ]
 
-ExchangeOutput = Union[Finding, AuthFacts, TokenFacts]
+ExchangeOutput = Finding | AuthFacts | TokenFacts
 
 
 @dataclass(frozen=True, slots=True)

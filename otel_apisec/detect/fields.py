@@ -8,15 +8,15 @@ Bodies are parsed by media type: JSON (keys and values, nested), form, multipart
 from __future__ import annotations
 
 import enum
-import re2
 from collections.abc import Iterator
-from typing import NamedTuple
 from email.parser import BytesParser
 from email.policy import HTTP
 from http.cookies import CookieError, SimpleCookie
+from typing import NamedTuple
 from urllib.parse import parse_qsl, unquote
 
 import orjson
+import re2
 
 from otel_apisec.model import Body, HttpExchange
 
@@ -35,7 +35,10 @@ __all__ = [
 # Headers the auth and token detectors own: scanning them as free text would only repeat
 # their findings (a Bearer JWT is expected in Authorization).
 _OWNED_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
-_TEXTUAL = re2.compile(r"^(text/|application/([\w.+-]*\+)?(json|xml|javascript|graphql|x-www-form-urlencoded|x-ndjson|yaml|x-yaml)$|multipart/form-data$)")
+_TEXTUAL = re2.compile(
+    r"^(text/|multipart/form-data$|application/([\w.+-]*\+)?"
+    r"(json|xml|javascript|graphql|x-www-form-urlencoded|x-ndjson|yaml|x-yaml)$)"
+)
 # Integers at least this long may be card numbers, phone numbers or national IDs.
 _MIN_NUMBER_DIGITS = 7
 

@@ -7,8 +7,9 @@ of a finding always come from this one place.
 
 from __future__ import annotations
 
-import re2
 from dataclasses import dataclass
+
+import re2
 
 from otel_apisec.model import Finding, Severity
 
