@@ -238,26 +238,38 @@ class Analyzer:
         else:
             analysis.findings.append(finding)
 
-    def _fields(
+    def _fields_and_hits(
         self, exchange: HttpExchange, direction: Direction, head_fields: list[Field], plan: _Plan
-    ) -> list[Field]:
-        """`head_fields` (non-body), plus body fields unless the body's raw bytes show no trigger.
+    ) -> tuple[list[Field], dict[tuple[int, int], set[int]]]:
+        """Fields of one direction and their trigger hits, in as few Hyperscan calls as possible.
 
-        A JSON body without backslashes holds every key and string value verbatim, so if no
-        trigger hits its raw bytes, no field parsed from it could hit either: skip parsing.
+        A JSON body without backslashes holds every key and string value verbatim, so its raw
+        bytes are scanned alongside the other fields; only when a trigger hits them is the body
+        parsed into fields and those scanned. Other bodies are parsed up front.
         """
         fields = list(head_fields)
         body = exchange.request_body if direction is Direction.REQUEST else exchange.response_body
-        if body is None or not body.data:
-            return fields
-        if len(body.data) > self.config.max_body_bytes:
+        if body is not None and body.data and len(body.data) > self.config.max_body_bytes:
             body = Body(body.data[: self.config.max_body_bytes], body.content_type, truncated=True)
-        media = body.media_type
-        if media.endswith("json") and b"\\" not in body.data and is_textual(media):
-            if not plan.hits([body.data]):
-                return fields
-        fields.extend(body_fields(body, direction, self.config.max_fields))
-        return fields
+        raw_json = (
+            body is not None and body.data and body.media_type.endswith("json")
+            and is_textual(body.media_type) and b"\\" not in body.data
+        )
+        if body is not None and body.data and not raw_json:
+            fields.extend(body_fields(body, direction, self.config.max_fields))
+        texts = [_encode(f.text) for f in fields]
+        if not raw_json:
+            return fields, plan.hits(texts)
+        assert body is not None
+        raw_index = len(texts)
+        hits = plan.hits([*texts, body.data])
+        if not any(text_index == raw_index for text_index, _ in hits):
+            return fields, hits
+        hits = {key: value for key, value in hits.items() if key[0] != raw_index}
+        parsed = list(body_fields(body, direction, self.config.max_fields))
+        for (text_index, d_index), triggers in plan.hits([_encode(f.text) for f in parsed]).items():
+            hits[(raw_index + text_index, d_index)] = triggers
+        return fields + parsed, hits
 
     def _scan_fields(
         self,
@@ -275,8 +287,7 @@ class Analyzer:
             analysis.skipped.extend(d.name for d in plan.detectors)
             return
         try:
-            fields = self._fields(exchange, direction, head_fields, plan)
-            grouped = plan.hits([_encode(f.text) for f in fields])
+            fields, grouped = self._fields_and_hits(exchange, direction, head_fields, plan)
         except Exception:
             analysis.failed.append(f"fields.{direction.value}")
             return

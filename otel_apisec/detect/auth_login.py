@@ -48,6 +48,10 @@ class LoginAttempt:
     succeeded: bool | None
 
 
+# Login bodies are a few fields; parsing a large upload to look for a password is wasted work.
+_MAX_LOGIN_BODY = 64 * 1024
+
+
 def _last_segment(path: str) -> str:
     return path.rstrip("/").rsplit("/", 1)[-1].lower()
 
@@ -59,7 +63,7 @@ def is_login_route(exchange: HttpExchange) -> bool:
 def _credential_fields(exchange: HttpExchange, ctx: DetectContext) -> dict[str, str]:
     """Normalized key -> string value from the request body's top level and one level below it."""
     body = exchange.request_body
-    if body is None or not body.data:
+    if body is None or not body.data or len(body.data) > _MAX_LOGIN_BODY:
         return {}
     fields: dict[str, str] = {}
     if body.media_type == "application/x-www-form-urlencoded":
