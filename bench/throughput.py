@@ -125,18 +125,22 @@ def main() -> int:
             dense_rate, dense_hits = measure(analyzer, exchange(dense, direction), len(dense), budget)
             note = "" if clean_hits == 0 else f"  (clean body had {clean_hits} findings)"
             print(f"{size // 1024:>6}KB {direction:>9} | {clean_rate:>10.1f} {dense_rate:>10.1f} {dense_hits:>10}{note}")
-    print("\n1 MB pathological inputs (request body, all detectors), limit 50 ms:")
+    print("\n1 MB pathological inputs, all detectors, median ms (target: under 50 ms):")
+    print(f"  {'input':<22} {'as request':>10} {'as response':>11}")
     worst = 0.0
     for name, data, media in pathological():
-        item = HttpExchange(method="POST", request_body=Body(data, media), status=400,
-                            response_body=Body(data, media))
-        times = []
-        for _ in range(3):
-            start = time.perf_counter()
-            analyzer.analyze(item)
-            times.append((time.perf_counter() - start) * 1000)
-        worst = max(worst, statistics.median(times))
-        print(f"  {name:<22} {statistics.median(times):7.1f} ms  (request and response body)")
+        as_request = HttpExchange(method="POST", request_body=Body(data, media), status=400)
+        as_response = HttpExchange(method="GET", status=500, response_body=Body(data, media))
+        row = []
+        for item in (as_request, as_response):
+            times = []
+            for _ in range(3):
+                start = time.perf_counter()
+                analyzer.analyze(item)
+                times.append((time.perf_counter() - start) * 1000)
+            row.append(statistics.median(times))
+        worst = max(worst, *row)
+        print(f"  {name:<22} {row[0]:10.1f} {row[1]:11.1f}")
     print(f"worst: {worst:.1f} ms")
     return 0
 
