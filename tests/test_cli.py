@@ -325,7 +325,5 @@ class TestDemo:
         code, out, _ = _run(capsys, "scan", str(DEMO), "--format", "jsonl")
         lines = [json.loads(line) for line in out.splitlines()]
         for line in lines[:2]:
-            # PII-006 is excluded: it fires on the Chrome User-Agent version (reported to the lead).
-            noisy = [f["rule_id"] for f in line["findings"]
-                     if f["severity"] != "info" and f["rule_id"] != "APISEC-PII-006"]
+            noisy = [f["rule_id"] for f in line["findings"] if f["severity"] != "info"]
             assert noisy == [], (line["index"], noisy)

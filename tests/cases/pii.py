@@ -75,6 +75,15 @@ CASES: list[Case] = [
     _resp("APISEC-PII-006", True, "public IPv6 of a user", {"ip": "2a00:1450:4001:81c::200e"}, "ip"),
     _resp("APISEC-PII-006", False, "private address", {"ip": "10.0.0.12"}),
     _resp("APISEC-PII-006", False, "four-part version string", {"version": "1.2.3.4"}),
+    Case(
+        "APISEC-PII-006",
+        False,
+        "browser version in a User-Agent looks like an address",
+        make_exchange(
+            "https://api.example.com/",
+            headers={"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/122.0.0.0 Safari/537.36"},
+        ),
+    ),
     # APISEC-PII-007 date of birth
     _resp("APISEC-PII-007", True, "ISO date under dob", {"dob": "1990-02-01"}, "dob"),
     _resp(
