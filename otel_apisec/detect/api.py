@@ -75,6 +75,8 @@ class DetectContext:
     config: DetectConfig
     now: float
     hmac_key: bytes
+    exchange: HttpExchange
+    """The exchange being analyzed, for context a field alone lacks (the request host, sibling keys)."""
     memo: BoundedMemo = field(default_factory=lambda: BoundedMemo(1))
     """Shared by all analyses of one Analyzer: cache costly per-value results (weak-secret
     checks of a token seen before). Keys must be pseudonyms or hashes, never raw values."""
@@ -202,7 +204,7 @@ class Analyzer:
 
     def context(self, exchange: HttpExchange) -> DetectContext:
         now = self.config.now or exchange.started_at or time.time()
-        return DetectContext(self.config, now, self._hmac_key, self._memo)
+        return DetectContext(self.config, now, self._hmac_key, exchange, self._memo)
 
     def analyze(self, exchange: HttpExchange) -> Analysis:
         ctx = self.context(exchange)

@@ -21,10 +21,16 @@ try:  # Hyperscan needs x86-64 with SSSE3; RE2 sets are the portable fallback.
 except ImportError:  # pragma: no cover - exercised on non-x86 machines only
     _hs = None
 
-__all__ = ["BACKEND", "PatternSet", "Trigger"]
+__all__ = ["BACKEND", "FIELD_END", "FIELD_START", "PatternSet", "Trigger"]
 
 BACKEND = "hyperscan" if _hs is not None else "re2"
-_SEPARATOR = b"\n"
+# Joins small texts for one scan. 0xFF never occurs in UTF-8, so no text contains it; triggers
+# that must match at a field's start or end name it (`(^|\xff|...)`, see FIELD_START).
+_SEPARATOR = b"\xff"
+FIELD_START = r"(?:^|\xff)"
+"""Where a field starts in every scan mode (a raw JSON body also needs `"`)."""
+FIELD_END = r"(?:$|\xff)"
+
 # Texts longer than this are scanned alone, each trigger reported once.
 _JOIN_LIMIT = 4096
 

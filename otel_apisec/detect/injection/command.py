@@ -35,9 +35,9 @@ TRIGGERS: tuple[Trigger, ...] = (
         r"exec|passthru|shell_exec|popen|proc_open|phpinfo)\s*\(", caseless=True),
     Trigger(r"\\[nr]\s*[/a-z]|\beval\s*\(|\$\{@|\bphpversion\s*\(|"
         r"\bnet(sh)?\s+(view|user|localgroup|share|use|firewall|advfirewall)\b", caseless=True),
-    Trigger(r"(^|\n|\")\s*((cat|ls|dir|type|more|head|tail|perl|python3?|ruby|php|bash|sh|nc|curl|wget"
+    Trigger(r"(^|\xff|\n|\")\s*((cat|ls|dir|type|more|head|tail|perl|python3?|ruby|php|bash|sh|nc|curl|wget"
             r"|ping|echo|net|reg)\s+(-|/|[a-z]:\\)|(whoami|pwd|uname|ifconfig|ipconfig|systeminfo|netstat)"
-            r"\s*(\"|$|\n|-))", caseless=True),
+            r"\s*(\"|$|\xff|\n|-))", caseless=True),
     Trigger(r"(/s?bin/[a-z]|cmd(\.exe)?\s*/c|powershell|%systemroot%|\\windows\\system32|/dev/tcp/)",
             caseless=True),
 )

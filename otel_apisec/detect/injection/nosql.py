@@ -15,7 +15,7 @@ _OPERATORS = (
     r"mod|text|function|accumulator|jsonschema|lookup|comment|options|set|unset|rename|inc|push"
 )
 TRIGGERS: tuple[Trigger, ...] = (
-    Trigger(r"(^|[\[{,\s\"'])[$&](" + _OPERATORS + r")\b", caseless=True),
+    Trigger(r"(^|[\[{,\s\"'\xff])[$&](" + _OPERATORS + r")\b", caseless=True),
     Trigger(r"\|\|\s*['\"]?\w+['\"]?\s*==|\bthis\s*\.\s*\w+|\bdb\s*\.\s*\w+\s*\.\s*(insert|"
         r"find|drop|remove|update|mapreduce)|;\s*return\b|\bsleep\s*\(\s*\d|new\s+date\s*\(", caseless=True),
 )

@@ -30,7 +30,7 @@ _GENERIC = frozenset({
 """Names that in JSON bodies usually hold links as data (pagination `next`), not redirect targets."""
 
 TRIGGERS: tuple[Trigger, ...] = (
-    Trigger(r"(^|\n)\s*([/\\]{2}|[/\\]\s*[/\\]|[/\\]%|/?[a-z][a-z0-9+.-]{0,15}:|/+https?:)", caseless=True),
+    Trigger(r"(^|\xff|\n)\s*([/\\]{2}|[/\\]\s*[/\\]|[/\\]%|/?[a-z][a-z0-9+.-]{0,15}:|/+https?:)", caseless=True),
     # the same values inside a raw JSON body, where they follow their key
     Trigger(r"(redirect|return_?(to|url|uri|path)|goto|redir|forward|"
         r"success_?url|failure_?url|cancel_?url|continue)[\w-]{0,12}\"\s*:\s*\"", caseless=True),

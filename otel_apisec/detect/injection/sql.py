@@ -14,7 +14,7 @@ __all__ = ["TRIGGERS", "check"]
 TRIGGERS: tuple[Trigger, ...] = (
     # a quote or bracket closed, then SQL: `' or`, `')--`, `" union`, `';`. The quote must close
     # something: an opening JSON quote (`"Order shipped"`) follows `:`, `,` or `[` in a raw body.
-    Trigger(r"(^|\n|[^:,\[{\s])\s*['\"`]\s*(or|and|xor|union|select|having|order|group|"
+    Trigger(r"(^|\xff|\n|[^:,\[{\s])\s*['\"`]\s*(or|and|xor|union|select|having|order|group|"
             r"waitfor|;|--|#|/\*|\|\||&&|\+|=|<|>)", caseless=True),
     Trigger(r"\)\s*(or|and|xor|union|select|having|order|group|waitfor|--|#|/\*)", caseless=True),
     Trigger(r"\bunion\b[\s(/*!0-9]*(all|distinct|select)", caseless=True),
@@ -25,7 +25,7 @@ TRIGGERS: tuple[Trigger, ...] = (
     Trigger(r"\bwaitfor\s+(delay|time)|@@[a-z]|information_schema|"
         r"xp_cmdshell|dbms_|utl_(http|inaddr)|sqlite_master|pg_catalog|sysobjects", caseless=True),
     Trigger(r"\b(or|and|having|where)\s+[('\"]*\s*(\d+|true|false|"
-        r"null|'[^']{0,20}'|\"[^\"]{0,20}\")\s*(=|<|>|!=|<>|\bis\b|\blike\b|--|#|$|\n|\")", caseless=True),
+        r"null|'[^']{0,20}'|\"[^\"]{0,20}\")\s*(=|<|>|!=|<>|\bis\b|\blike\b|--|#|$|\xff|\n|\")", caseless=True),
     Trigger(r"\b(order|group)\s+by\s+\d", caseless=True),
     Trigger(r";\s*(drop|select|insert|update|delete|exec|execute|"
         r"declare|shutdown|create|alter|truncate)\b", caseless=True),
@@ -33,16 +33,16 @@ TRIGGERS: tuple[Trigger, ...] = (
     Trigger(r"\b(create\s+(table|user|database|procedure|function|login|view)|grant\s+\w+|backup\s+database"
             r"|drop\s+(table|database|user)|insert\s+into|delete\s+from|"
             r"truncate\s+table|exec(ute)?\s+(master|xp_|sp_)"
-            r"|select\s+\w+\s*(;|$|\n)|like\s+['\"]%)", caseless=True),
+            r"|select\s+\w+\s*(;|$|\xff|\n)|like\s+['\"]%)", caseless=True),
     # typographic quotes (UTF-8 bytes) that some database collations read as ASCII quotes
     Trigger(r"\xe2\x80[\x98\x99\xb2\x9c\x9d]\s*(or|and|\)|;|=|--)|"
         r"(or|and|=)\s*\xe2\x80[\x98\x99\xb2]", caseless=True),
-    Trigger(r"['\"]\s*\xe2\x80[\x93\x94]|(^|\n|\")\s*['\")]*\s*(or|and)\s+\w+\s*(=|"
+    Trigger(r"['\"]\s*\xe2\x80[\x93\x94]|(^|\xff|\n|\")\s*['\")]*\s*(or|and)\s+\w+\s*(=|"
         r"<>|!=|like)|\bselect\s+(\w+_\w+|version|user|database|schema|now)\s*\(", caseless=True),
     # lone-quote probes (`'`, `1'`, `""`): the first thing error-based scanners send
-    Trigger(r"(^|\n|[:\[,]\s*\")\s*\d*\s*['\"`]{1,3}\\?\s*($|\n|\")"),
+    Trigger(r"(^|\xff|\n|[:\[,]\s*\")\s*\d*\s*['\"`]{1,3}\\?\s*($|\xff|\n|\")"),
     # quote-operator-quote probes: '-'  "&"  ' or '' '
-    Trigger(r"['\"]\s*[-&^*|+/%]\s*['\"]|^\s*['\"]\s*(or|and)\s*['\"]|\n\s*['\"]\s*(or|and)\s*['\"]",
+    Trigger(r"['\"]\s*[-&^*|+/%]\s*['\"]|(^|\xff)\s*['\"]\s*(or|and)\s*['\"]|\n\s*['\"]\s*(or|and)\s*['\"]",
             caseless=True),
 )
 _LIBINJECTION_CHARS = 4096

@@ -20,7 +20,7 @@ _HOST_HINT = (
     r"\.internal|nip\.io|xip\.io|sslip\.io|localtest\.me|lvh\.me|kubernetes\.default)"
 )
 TRIGGERS: tuple[Trigger, ...] = (
-    Trigger(r"(:|^|[\s\"'=(])(//|\\\\)[^/?#\s\\]{0,100}" + _HOST_HINT, caseless=True),
+    Trigger(r"(:|^|[\s\"'=(\xff])(//|\\\\)[^/?#\s\\]{0,100}" + _HOST_HINT, caseless=True),
     Trigger(r"\b(gopher|dict|ldap|tftp|netdoc)://", caseless=True),
 )
 

@@ -29,9 +29,9 @@ _SENSITIVE = (
     r"\.htaccess|php\.ini|httpd\.conf|my\.cnf|wp-config\.php|id_rsa|authorized_keys"
 )
 TRIGGERS: tuple[Trigger, ...] = (
-    Trigger(r"\.\.+[/\\]|[/\\]\.\.+(\s|$|[/\\;?%\"'])", caseless=False),
+    Trigger(r"\.\.+[/\\]|[/\\]\.\.+(\s|$|[/\\;?%\"'\xff])", caseless=False),
     Trigger(r"\.\.(%|2f|5c|0x|%u|\\\\u)|0x2e0x2e|\b(Li4v|Li5c)", caseless=True),
-    Trigger(r"(^|\n|[/\\:=\"'])(" + _SENSITIVE + r")", caseless=True),
+    Trigger(r"(^|\xff|\n|[/\\:=\"'])(" + _SENSITIVE + r")", caseless=True),
     Trigger(r"\.(htpasswd|htaccess|netrc|env|git[/\\]config|aws[/\\]credentials|ssh[/\\]id_)", caseless=True),
     Trigger(r"\b(file|php|zip|phar|expect|glob|data|jar|netdoc|compress\.zlib)://", caseless=True),
 )
