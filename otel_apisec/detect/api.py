@@ -18,12 +18,12 @@ import hmac
 import os
 import time
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from otel_apisec.detect.engine import PatternSet, Trigger
-from otel_apisec.detect.fields import Direction, Field, body_fields, exchange_fields, is_textual, parse_json
+from otel_apisec.detect.fields import BodyFields, Direction, Field, body_texts, exchange_fields, is_textual, parse_json
 from otel_apisec.model import AuthFacts, Body, Finding, HttpExchange, TokenFacts
 
 __all__ = [
@@ -240,38 +240,46 @@ class Analyzer:
         else:
             analysis.findings.append(finding)
 
+    def _body_texts(self, body: Body, original: Body, direction: Direction, ctx: DetectContext) -> BodyFields:
+        """Parse once: JSON parsed here is what exchange detectors get from `ctx.body_json`."""
+        parsed = ctx.body_json(original) if body.media_type.endswith("json") else None
+        return body_texts(body, direction, self.config.max_fields, parsed)
+
     def _fields_and_hits(
-        self, exchange: HttpExchange, direction: Direction, head_fields: list[Field], plan: _Plan
-    ) -> tuple[list[Field], dict[tuple[int, int], set[int]]]:
-        """Fields of one direction and their trigger hits, in as few Hyperscan calls as possible.
+        self, exchange: HttpExchange, direction: Direction, head_fields: list[Field], plan: _Plan,
+        ctx: DetectContext,
+    ) -> tuple[Callable[[int], Field], dict[tuple[int, int], set[int]]]:
+        """Fields of one direction (as a lookup) and their trigger hits, in as few scans as possible.
 
         A JSON body without backslashes holds every key and string value verbatim, so its raw
         bytes are scanned alongside the other fields; only when a trigger hits them is the body
-        parsed into fields and those scanned. Other bodies are parsed up front.
+        parsed and its texts scanned. Other bodies are parsed up front.
         """
-        fields = list(head_fields)
-        body = exchange.request_body if direction is Direction.REQUEST else exchange.response_body
-        if body is not None and body.data and len(body.data) > self.config.max_body_bytes:
+        head = len(head_fields)
+        texts = [_encode(f.text) for f in head_fields]
+        original = exchange.request_body if direction is Direction.REQUEST else exchange.response_body
+        body = original
+        if body is not None and len(body.data) > self.config.max_body_bytes:
             body = Body(body.data[: self.config.max_body_bytes], body.content_type, truncated=True)
-        raw_json = (
-            body is not None and body.data and body.media_type.endswith("json")
-            and is_textual(body.media_type) and b"\\" not in body.data
-        )
-        if body is not None and body.data and not raw_json:
-            fields.extend(body_fields(body, direction, self.config.max_fields))
-        texts = [_encode(f.text) for f in fields]
-        if not raw_json:
-            return fields, plan.hits(texts)
-        assert body is not None
-        raw_index = len(texts)
-        hits = plan.hits([*texts, body.data])
-        if not any(text_index == raw_index for text_index, _ in hits):
-            return fields, hits
-        hits = {key: value for key, value in hits.items() if key[0] != raw_index}
-        parsed = list(body_fields(body, direction, self.config.max_fields))
-        for (text_index, d_index), triggers in plan.hits([_encode(f.text) for f in parsed]).items():
-            hits[(raw_index + text_index, d_index)] = triggers
-        return fields + parsed, hits
+        if body is None or original is None or not body.data:
+            return head_fields.__getitem__, plan.hits(texts)
+        media = body.media_type
+        if media.endswith("json") and is_textual(media) and b"\\" not in body.data:
+            hits = plan.hits([*texts, body.data])
+            if not any(text_index == head for text_index, _ in hits):
+                return head_fields.__getitem__, hits
+            hits = {key: value for key, value in hits.items() if key[0] != head}
+            parsed = self._body_texts(body, original, direction, ctx)
+            for (index, d_index), triggers in plan.hits([_encode(t) for t in parsed.texts]).items():
+                hits[(head + index, d_index)] = triggers
+        else:
+            parsed = self._body_texts(body, original, direction, ctx)
+            hits = plan.hits([*texts, *map(_encode, parsed.texts)])
+
+        def field(index: int) -> Field:
+            return head_fields[index] if index < head else parsed.field(index - head)
+
+        return field, hits
 
     def _scan_fields(
         self,
@@ -289,7 +297,7 @@ class Analyzer:
             analysis.skipped.extend(d.name for d in plan.detectors)
             return
         try:
-            fields, grouped = self._fields_and_hits(exchange, direction, head_fields, plan)
+            field_at, grouped = self._fields_and_hits(exchange, direction, head_fields, plan, ctx)
         except Exception:
             analysis.failed.append(f"fields.{direction.value}")
             return
@@ -304,7 +312,7 @@ class Analyzer:
                     analysis.skipped.append(detector.name)
                 continue
             try:
-                found = list(detector.scan(fields[text_index], frozenset(triggers), ctx))
+                found = list(detector.scan(field_at(text_index), frozenset(triggers), ctx))
             except Exception:
                 broken.add(d_index)
                 analysis.failed.append(detector.name)

@@ -24,7 +24,9 @@ __all__ = [
     "Direction",
     "Field",
     "Source",
+    "BodyFields",
     "body_fields",
+    "body_texts",
     "exchange_fields",
     "is_textual",
     "json_path",
@@ -120,53 +122,99 @@ def _scalar_text(value: object) -> str | None:
     return None
 
 
-def _json_fields(doc: object, root: str, direction: Direction, limit: int) -> list[Field]:
+def _location(parent: str, key: str | int | None) -> str:
+    if key is None:
+        return parent
+    if type(key) is int:
+        return f"{parent}[{key}]"
+    return f"{parent}.{key}" if key.isascii() and key.isidentifier() else json_path(parent, key)  # type: ignore[union-attr]
+
+
+class BodyFields:
+    """The texts of one body, with a `Field` built only for the texts a caller asks about.
+
+    A megabyte of JSON holds tens of thousands of keys and values, and only the few where a
+    trigger hit need a location string and a `Field`: the rest stay plain strings.
+    """
+
+    __slots__ = ("texts", "_entries", "_fields", "_direction")
+
+    def __init__(self, direction: Direction, texts: list[str], entries: list[tuple] | None = None,
+                 fields: list[Field] | None = None) -> None:
+        self.texts = texts
+        self._entries = entries
+        """Per text: (parent path, key or index or None, name, is_key, value)."""
+        self._fields = fields
+        self._direction = direction
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def field(self, index: int) -> Field:
+        if self._fields is not None:
+            return self._fields[index]
+        parent, key, name, is_key, value = self._entries[index]  # type: ignore[index]
+        return Field(_location(parent, key), self.texts[index], self._direction, Source.BODY, name, is_key, value)
+
+    def __iter__(self) -> Iterator[Field]:
+        return (self.field(index) for index in range(len(self.texts)))
+
+
+def _json_texts(doc: object, root: str, limit: int) -> tuple[list[str], list[tuple]]:
     """Keys and scalar values of a JSON document, iteratively (no recursion limit).
 
-    Hot path on large bodies: positional NamedTuple construction and exact type checks.
-    Scalars come in document order within an object; nested containers after their siblings.
+    Hot path on large bodies: plain tuples and exact type checks; locations are built later,
+    only for the texts that need one. Scalars come in document order within a container;
+    nested containers after their siblings.
     """
-    body = Source.BODY
-    out: list[Field] = []
-    append = out.append
+    texts: list[str] = []
+    entries: list[tuple] = []
+    text_append, entry_append = texts.append, entries.append
     stack: list[tuple[str, str | None, object]] = [(root, None, doc)]
-    while stack and len(out) < limit:
+    while stack and len(texts) < limit:
         path, name, node = stack.pop()
         if type(node) is dict:
             nested = []
             for key, child in node.items():
-                child_path = f"{path}.{key}" if key.isascii() and key.isidentifier() else json_path(path, key)
                 kind = type(child)
                 if kind is str:
-                    append(Field(child_path, key, direction, body, key, True, child))
-                    append(Field(child_path, child, direction, body, key))
+                    text_append(key)
+                    entry_append((path, key, key, True, child))
+                    text_append(child)
+                    entry_append((path, key, key, False, None))
                 elif kind is dict or kind is list:
-                    append(Field(child_path, key, direction, body, key, True, None))
-                    nested.append((child_path, key, child))
+                    text_append(key)
+                    entry_append((path, key, key, True, None))
+                    nested.append((_location(path, key), key, child))
                 else:
                     text = _scalar_text(child)
-                    append(Field(child_path, key, direction, body, key, True, text))
+                    text_append(key)
+                    entry_append((path, key, key, True, text))
                     if text is not None:
-                        append(Field(child_path, text, direction, body, key))
+                        text_append(text)
+                        entry_append((path, key, key, False, None))
             stack.extend(reversed(nested))
         elif type(node) is list:
             nested = []
             for index, child in enumerate(node):
                 kind = type(child)
                 if kind is str:
-                    append(Field(f"{path}[{index}]", child, direction, body, name))
+                    text_append(child)
+                    entry_append((path, index, name, False, None))
                 elif kind is dict or kind is list:
                     nested.append((f"{path}[{index}]", name, child))
                 else:
                     text = _scalar_text(child)
                     if text is not None:
-                        append(Field(f"{path}[{index}]", text, direction, body, name))
+                        text_append(text)
+                        entry_append((path, index, name, False, None))
             stack.extend(reversed(nested))
         else:
             text = _scalar_text(node)
             if text is not None:
-                append(Field(path, text, direction, body, name))
-    return out[:limit]
+                text_append(text)
+                entry_append((path, None, name, False, None))
+    return texts[:limit], entries[:limit]
 
 
 def _multipart_fields(body: Body, root: str, direction: Direction) -> Iterator[Field]:
@@ -186,21 +234,26 @@ def _multipart_fields(body: Body, root: str, direction: Direction) -> Iterator[F
         yield Field(json_path(root, str(name)), text, direction, Source.BODY, name=str(name))
 
 
-def body_fields(body: Body, direction: Direction, max_fields: int = 20_000) -> Iterator[Field]:
-    """Fields of one body. Binary and unknown media types yield nothing."""
+def body_texts(body: Body, direction: Direction, max_fields: int = 20_000, parsed: object = None) -> BodyFields:
+    """Texts of one body (binary and unknown media types have none). `parsed`: the body's JSON, if known."""
     prefix = f"{direction.value}.body"
     media = body.media_type
     data = body.data
     if not data:
-        return
+        return BodyFields(direction, [], fields=[])
     if media.endswith("json") or (not media and data.lstrip()[:1] in (b"{", b"[")):
-        doc = parse_json(data)
+        doc = parse_json(data) if parsed is None else parsed
         if doc is not None:
-            yield from _json_fields(doc, f"{prefix}.$", direction, max_fields)
-            return
+            texts, entries = _json_texts(doc, f"{prefix}.$", max_fields)
+            return BodyFields(direction, texts, entries=entries)
+    fields = list(_other_body_fields(body, direction, prefix, media, max_fields))
+    return BodyFields(direction, [f.text for f in fields], fields=fields)
+
+
+def _other_body_fields(body: Body, direction: Direction, prefix: str, media: str, max_fields: int) -> Iterator[Field]:
     if media == "application/x-www-form-urlencoded":
         for i, (name, value) in enumerate(parse_qsl(body.text(), keep_blank_values=True)):
-            if i >= max_fields:
+            if 2 * i >= max_fields:
                 return
             yield Field(json_path(f"{prefix}.$", name), name, direction, Source.BODY, name=name,
                         is_key=True, value=value)
@@ -214,6 +267,11 @@ def body_fields(body: Body, direction: Direction, max_fields: int = 20_000) -> I
         if "\ufffd" in text and not is_textual(media):
             return  # undeclared binary
         yield Field(prefix, text, direction, Source.BODY)
+
+
+def body_fields(body: Body, direction: Direction, max_fields: int = 20_000) -> Iterator[Field]:
+    """Fields of one body. Binary and unknown media types yield nothing."""
+    return iter(body_texts(body, direction, max_fields))
 
 
 def _path_fields(path: str) -> Iterator[Field]:
