@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from otel_apisec import __version__
+from otel_apisec.detect import DetectConfig
 from otel_apisec.model import Severity
 
 __all__ = ["build_parser", "main"]
@@ -83,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--jwt-secrets", metavar="FILE",
                       help="extra weak HMAC secrets to try on JWTs, one per line, # comments")
     scan.add_argument("--max-body-bytes", metavar="N", type=_positive_int,
-                      help="scan at most N bytes of each body (default: 1048576)")
+                      help=f"scan at most N bytes of each body (default: {DetectConfig().max_body_bytes})")
     scan.add_argument("--no-progress", action="store_true",
                       help="never show the progress bar (shown on a terminal for large or piped input)")
 
