@@ -10,6 +10,7 @@ libinjection, validators). Attacker input therefore never meets a backtracking r
 from __future__ import annotations
 
 import bisect
+import functools
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -43,6 +44,24 @@ class Trigger:
     caseless: bool = False
 
 
+@functools.lru_cache(maxsize=16)
+def _compile_hyperscan(triggers: tuple[Trigger, ...], single_match: bool) -> object:
+    """Compiling takes about a second for the default set: done once per process per set.
+
+    A compiled database is immutable; each thread scans with its own scratch space.
+    """
+    assert _hs is not None
+    db = _hs.Database()
+    base = _hs.HS_FLAG_PREFILTER | (_hs.HS_FLAG_SINGLEMATCH if single_match else 0)
+    db.compile(
+        expressions=[t.expr.encode() for t in triggers],
+        ids=list(range(len(triggers))),
+        elements=len(triggers),
+        flags=[base | (_hs.HS_FLAG_CASELESS if t.caseless else 0) for t in triggers],
+    )
+    return db
+
+
 class PatternSet:
     """Triggers compiled once; `scan` tells which trigger hit which text.
 
@@ -61,21 +80,9 @@ class PatternSet:
         # Two databases: one reports every match end (for many small texts joined into one
         # buffer), one reports each trigger once per scan (for large texts scanned alone), so
         # a megabyte of repeated trigger text costs one callback, not a million.
-        self._joined_db = self._compile_hyperscan(single_match=False) if native else None
-        self._single_db = self._compile_hyperscan(single_match=True) if native else None
+        self._joined_db = _compile_hyperscan(self.triggers, single_match=False) if native else None
+        self._single_db = _compile_hyperscan(self.triggers, single_match=True) if native else None
         self._sets = None if native or not self.triggers else self._compile_re2()
-
-    def _compile_hyperscan(self, single_match: bool) -> object:
-        assert _hs is not None
-        db = _hs.Database()
-        base = _hs.HS_FLAG_PREFILTER | (_hs.HS_FLAG_SINGLEMATCH if single_match else 0)
-        db.compile(
-            expressions=[t.expr.encode() for t in self.triggers],
-            ids=list(range(len(self.triggers))),
-            elements=len(self.triggers),
-            flags=[base | (_hs.HS_FLAG_CASELESS if t.caseless else 0) for t in self.triggers],
-        )
-        return db
 
     def _compile_re2(self) -> tuple[object, object]:
         def build(caseless: bool) -> object:
