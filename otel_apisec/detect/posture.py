@@ -15,7 +15,7 @@ import re2
 from otel_apisec.detect.api import DetectContext, ExchangeOutput
 from otel_apisec.detect.auth_credentials import forwarded_https, is_session_cookie, transport_is_secure
 from otel_apisec.detect.fields import is_textual
-from otel_apisec.detect.posture_errors import find_sql_error, find_stack_trace
+from otel_apisec.detect.posture_errors import error_markers, find_sql_error, find_stack_trace
 from otel_apisec.detect.rule import define
 from otel_apisec.model import HttpExchange, Severity
 
@@ -106,7 +106,14 @@ _VERSION = re2.compile(r"[A-Za-z][\w.-]*/v?\d+(\.\d+)*|\b\d+\.\d+(\.\d+)+\b")
 _TRACE_METHODS = frozenset({"TRACE", "TRACK"})
 _MIN_HSTS_MAX_AGE = 86_400
 _COOKIE_TOKEN_WORDS = ("token", "auth", "sess", "jwt")
-_API_PATH_WORDS = frozenset({"api", "v", "version", "versions", "rev"})
+_API_PATH_WORDS = frozenset({"api", "v", "version", "versions", "rev", "page"})
+# A year after one of these (`/reports/2024`, `/archive/1999`) is a period, not an object ID.
+_PERIOD_WORDS = frozenset(
+    {"year", "years", "yr", "fy", "report", "reports", "archive", "archives", "calendar", "stats",
+     "statistics", "history", "season", "seasons", "budget", "budgets", "tax", "taxes", "annual",
+     "period", "periods", "summary", "summaries", "holidays", "blog", "news"}
+)
+_YEARS = range(1990, 2101)
 
 
 def _media_type(exchange: HttpExchange) -> str:
@@ -240,27 +247,62 @@ def _body_checks(exchange: HttpExchange, ctx: DetectContext) -> Iterator[Exchang
     media = body.media_type or _media_type(exchange)
     if media and not is_textual(media):
         return
-    text = body.data[: ctx.config.max_body_bytes].decode("utf-8", "replace")
-    if (exchange.status or 0) >= 400:
-        trace = find_stack_trace(text)
-        if trace is not None:
-            message = f"Error response leaks a {trace[0]} stack trace"
-            yield STACK_TRACE.finding("response.body", message, (trace[1],))
-    sql = find_sql_error(text)
+    data = body.data[: ctx.config.max_body_bytes]
+    maybe_trace, maybe_sql = error_markers(data, stack_traces=(exchange.status or 0) >= 400)
+    if not (maybe_trace or maybe_sql):
+        return  # the clean path: no RE2 pass, no decoding
+    text = data.decode("utf-8", "replace")
+    trace = find_stack_trace(text) if maybe_trace else None
+    if trace is not None:
+        message = f"Error response leaks a {trace[0]} stack trace"
+        yield STACK_TRACE.finding("response.body", message, (trace[1],))
+    sql = find_sql_error(text) if maybe_sql else None
     if sql is not None:
         message = f"Response leaks a {sql[0]} database error message"
         yield SQL_ERROR.finding("response.body", message, (sql[1],))
 
 
+def _is_year(segment: str) -> bool:
+    return len(segment) == 4 and segment.isascii() and segment.isdigit() and int(segment) in _YEARS
+
+
+def _small_number(segment: str, top: int) -> bool:
+    return 1 <= len(segment) <= 2 and segment.isascii() and segment.isdigit() and 1 <= int(segment) <= top
+
+
+def _period_segments(segments: list[str]) -> set[int]:
+    """Indices of path segments that name a time period, not an object.
+
+    A year after a period word (`/reports/2024`), a year range (`/1999/2000`), and dates
+    (`/2024/05`, `/2024/05/17`) with their month and day.
+    """
+    found: set[int] = set()
+    previous = ""
+    for index, segment in enumerate(segments):
+        if _is_year(segment):
+            following = segments[index + 1 : index + 3]
+            if previous.lower() in _PERIOD_WORDS or _is_year(previous):
+                found.add(index)
+            if following and _is_year(following[0]):
+                found.update((index, index + 1))
+            elif following and _small_number(following[0], 12):
+                found.update((index, index + 1))
+                if len(following) > 1 and _small_number(following[1], 31):
+                    found.add(index + 2)
+        previous = segment or previous
+    return found
+
+
 def _sequential_id(exchange: HttpExchange) -> Iterator[ExchangeOutput]:
     if exchange.status is not None and not 200 <= exchange.status < 300:
         return
-    decoded = unquote(exchange.path)
+    segments = unquote(exchange.path).split("/")
+    periods = _period_segments(segments)
     offset = 0
     previous = ""
-    for segment in decoded.split("/"):
+    for index, segment in enumerate(segments):
         numeric = segment.isascii() and segment.isdigit() and len(segment) <= 19
-        if numeric and previous.lower() not in _API_PATH_WORDS:
+        if numeric and index not in periods and previous.lower() not in _API_PATH_WORDS:
             yield SEQUENTIAL_ID.finding("request.path", spans=((offset, offset + len(segment)),))
             return
         previous = segment or previous

@@ -280,6 +280,18 @@ CASES = [
         hardened("https://api.example.com/api/2/users/me"),
     ),
     Case(
+        "APISEC-POS-015",
+        False,
+        "yearly report path (a period, not an object ID)",
+        hardened("https://api.example.com/v1/reports/2024"),
+    ),
+    Case(
+        "APISEC-POS-015",
+        False,
+        "dated archive path",
+        hardened("https://api.example.com/v1/blog/2024/05/17/launch-notes"),
+    ),
+    Case(
         "APISEC-POS-016",
         True,
         "no rate-limit headers",
