@@ -5,9 +5,10 @@ from __future__ import annotations
 import time
 
 import orjson
+import pytest
 
 from otel_apisec.detect import Analyzer, DetectConfig
-from otel_apisec.detect.exposure import DETECTOR
+from otel_apisec.detect.exposure import DETECTOR, _at_least
 from otel_apisec.model import Finding
 from otel_apisec.testing import make_exchange
 
@@ -65,3 +66,17 @@ class TestExposureDetector:
         start = time.perf_counter()
         assert run(exchange) == []
         assert time.perf_counter() - start < 0.05
+
+    @pytest.mark.parametrize("count", [0, 1, 99, 100, 101])
+    def test_brace_gate_matches_count(self, count: int) -> None:
+        """The bounded brace search answers exactly like `bytes.count(...) >= n`."""
+        data = b'{"a":1},' * count + b"[]"
+        for wanted in (0, 1, 99, 100, 101):
+            assert _at_least(data, b"{", wanted) == (data.count(b"{") >= wanted)
+
+    def test_few_records_are_not_parsed(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """A body with fewer objects than the threshold and no sensitive key is never parsed."""
+        exchange = make_exchange(response_json={"items": [{"id": i} for i in range(99)]})
+        ctx = ANALYZER.context(exchange)
+        monkeypatch.setattr(type(ctx), "body_json", lambda *_: pytest.fail("parsed"))
+        assert list(DETECTOR(exchange, ctx)) == []

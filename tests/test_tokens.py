@@ -12,7 +12,7 @@ import pytest
 
 from otel_apisec.detect import Analyzer, DetectConfig
 from otel_apisec.detect import tokens as tokens_module
-from otel_apisec.detect.tokens import DETECTOR
+from otel_apisec.detect.tokens import DETECTOR, HmacBudget
 from otel_apisec.model import Finding, TokenFacts, TokenState
 from otel_apisec.testing import make_exchange
 from tests.cases.tokens import NOW, forge
@@ -184,3 +184,67 @@ class TestTokenDetector:
         start = time.perf_counter()
         list(DETECTOR(exchange, ctx))
         assert time.perf_counter() - start < 0.05
+
+
+class BudgetConfig(DetectConfig):
+    """DetectConfig plus the proposed budget field, until api.py has it."""
+
+    def __init__(self, rate: float | None, **kwargs: object) -> None:
+        super().__init__(**kwargs)
+        object.__setattr__(self, "_rate", rate)
+
+    @property
+    def max_weak_secret_hmacs_per_s(self) -> float | None:
+        return self._rate
+
+
+class TestWeakSecretBudget:
+    def test_bucket_refills_and_allows_overdraft(self) -> None:
+        """A check may overdraw a full bucket; the next waits until the debt is repaid at `rate` per second."""
+        budget = HmacBudget(rate=1_000, now=0.0)
+        assert budget.take(5_000, now=0.0)  # a big dictionary: overdraws to -4000
+        assert not budget.take(10, now=3.5)  # -500 after 3.5 s
+        assert budget.take(10, now=4.5)  # +500 repaid
+        assert not budget.take(600, now=4.6)  # 590 left
+
+    def test_zero_rate_never_checks(self) -> None:
+        """A zero rate disables weak-secret checks."""
+        assert not HmacBudget(rate=0, now=0.0).take(1, now=100.0)
+
+    def test_exhausted_budget_leaves_tokens_unchecked(self) -> None:
+        """Once the budget is spent, new weak tokens are not checked; already answered ones stay memoized."""
+        analyzer = Analyzer(BudgetConfig(1.0, hmac_key=b"unit", now=NOW))
+        first = mint({"sub": "a", "exp": NOW + 60}, secret="secret")
+        second = mint({"sub": "b", "exp": NOW + 60}, secret="secret")
+        assert "token.weak_secret" in kinds(run(first, analyzer=analyzer)[0])
+        findings, facts, _ = run(second, analyzer=analyzer)
+        assert "token.weak_secret" not in kinds(findings) and facts[0].state is TokenState.VALID
+        assert "token.weak_secret" in kinds(run(first, analyzer=analyzer)[0])
+
+    def test_unchecked_token_is_checked_later(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """A token skipped for lack of budget is not memoized: it is checked once the budget refills."""
+        clock = [1_000.0]
+        monkeypatch.setattr(tokens_module.time, "monotonic", lambda: clock[0])
+        analyzer = Analyzer(BudgetConfig(1.0, hmac_key=b"unit", now=NOW))
+        spend = mint({"sub": "a", "exp": NOW + 60}, secret=RANDOM_KEY)
+        later = mint({"sub": "b", "exp": NOW + 60}, secret="secret")
+        run(spend, analyzer=analyzer)
+        assert "token.weak_secret" not in kinds(run(later, analyzer=analyzer)[0])
+        clock[0] += 10_000
+        assert "token.weak_secret" in kinds(run(later, analyzer=analyzer)[0])
+
+    def test_no_limit(self) -> None:
+        """None lifts the limit: many distinct weak tokens are all cracked."""
+        analyzer = Analyzer(BudgetConfig(None, hmac_key=b"unit", now=NOW))
+        for i in range(5):
+            assert "token.weak_secret" in kinds(run(mint({"sub": str(i)}, secret="secret"), analyzer=analyzer)[0])
+
+    def test_flood_of_distinct_tokens_is_bounded(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """With a 100k-entry dictionary, 50 distinct accepted tokens cost at most ~one dictionary pass."""
+        calls = []
+        monkeypatch.setattr(tokens_module, "hmac_secret_in", lambda *a: calls.append(1) or False)
+        big = frozenset(f"word{i}" for i in range(100_000))
+        analyzer = Analyzer(BudgetConfig(50_000.0, hmac_key=b"unit", now=NOW, weak_secrets=big))
+        for i in range(50):
+            run(mint({"sub": str(i), "exp": NOW + 60}), analyzer=analyzer)
+        assert len(calls) <= 2  # one check (two list passes: built-in, then configured)

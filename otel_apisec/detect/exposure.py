@@ -2,7 +2,8 @@
 
 Both checks look at raw bytes first (C-speed) and parse only bodies that could fire: a regex
 built from the sensitive key list must hit a JSON key, and a body needs at least as many `{` as
-the bulk threshold before its records are counted.
+the bulk threshold before its records are counted. Parsing goes through `ctx.body_json`, so a
+body is parsed at most once per analysis whichever check (or detector) asks first.
 """
 
 from __future__ import annotations
@@ -62,6 +63,17 @@ def _key_pattern(keys: frozenset[str]) -> re2._Regexp:
 
 
 _SENSITIVE_KEY_BYTES = _key_pattern(SENSITIVE_KEYS)
+
+
+def _at_least(data: bytes, needle: bytes, count: int) -> bool:
+    """`data.count(needle) >= count`, stopping at the count-th hit: memchr-speed `find`s cost
+    ~0.01 ms per MB, where `bytes.count` walks every byte (~0.4 ms per MB)."""
+    position = -1
+    for _ in range(count):
+        position = data.find(needle, position + 1)
+        if position < 0:
+            return False
+    return True
 
 
 def _holds_value(value: object) -> bool:
@@ -194,8 +206,8 @@ class ExposureDetector:
 
     def _bulk(self, data: bytes, exchange: HttpExchange, ctx: DetectContext) -> Iterator[ExchangeOutput]:
         threshold = ctx.config.many_records_threshold
-        if data.count(b"{") < threshold:
-            return
+        if not _at_least(data, b"{", threshold):
+            return  # every record is an object: fewer `{` than the threshold cannot fire
         doc = ctx.body_json(exchange.response_body)
         best: tuple[int, str] | None = None
         for location, items in _record_lists(doc):

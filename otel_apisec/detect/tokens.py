@@ -7,6 +7,7 @@ PS256/384/512, ES256/384/512, ES256K and EdDSA; anything else is reported, `none
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import re2
@@ -25,7 +26,7 @@ from otel_apisec.detect.token_jwt import (
 from otel_apisec.detect.weak_secrets import WEAK_SECRET_BYTES
 from otel_apisec.model import HttpExchange, Severity, TokenFacts, TokenState
 
-__all__ = ["DETECTOR", "TokenDetector"]
+__all__ = ["DETECTOR", "HmacBudget", "TokenDetector"]
 
 _API2 = "API2:2023"
 
@@ -105,6 +106,48 @@ _PHONE = re2.compile(r"\+[0-9][0-9 ().-]{6,20}")
 _LEEWAY_S = 30
 """Clock skew tolerated between issuer, API and capture before calling a token (not yet) valid."""
 _MAX_CLAIMS = 200
+_HMAC_BUDGET_FIELD = "max_weak_secret_hmacs_per_s"
+"""DetectConfig field (proposed; read with getattr until it exists): HMACs per second spent on
+weak-secret checks per Analyzer, None for no limit."""
+_DEFAULT_HMACS_PER_S = 50_000.0
+_HMAC_BUDGET_KEY = "tokens.weak_secret_budget"
+
+
+class HmacBudget:
+    """Token bucket of HMAC computations for weak-secret checks, shared by one Analyzer's analyses.
+
+    It holds at most one second of budget. A check may overdraw it (one pass over a 100k-entry
+    dictionary costs more than a second's worth); later checks then wait until the debt is repaid,
+    so the long-run rate never exceeds `rate` however many distinct tokens arrive.
+    """
+
+    __slots__ = ("level", "rate", "stamp")
+
+    def __init__(self, rate: float, now: float) -> None:
+        self.rate = rate
+        self.level = rate
+        self.stamp = now
+
+    def take(self, cost: int, now: float) -> bool:
+        """Spend `cost` HMACs if the bucket allows a check now; False leaves it untouched."""
+        self.level = min(self.rate, self.level + max(0.0, now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.rate <= 0 or self.level < min(cost, self.rate):
+            return False
+        self.level -= cost
+        return True
+
+
+def _afford_weak_secret_check(cost: int, ctx: DetectContext) -> bool:
+    rate = getattr(ctx.config, _HMAC_BUDGET_FIELD, _DEFAULT_HMACS_PER_S)
+    if rate is None:
+        return True
+    now = time.monotonic()  # CPU protection runs on wall time, not on the exchanges' timestamps
+    budget = ctx.memo.get(_HMAC_BUDGET_KEY)
+    if not isinstance(budget, HmacBudget) or budget.rate != rate:
+        budget = HmacBudget(float(rate), now)
+        ctx.memo.put(_HMAC_BUDGET_KEY, budget)
+    return budget.take(cost, now)
 
 
 def _claim_findings(claims: dict[str, object]) -> tuple[list[str], int]:
@@ -238,11 +281,17 @@ class TokenDetector:
             yield LONG_LIFETIME.finding(where, message)
 
     def _weak_secret(self, parsed: ParsedJwt, alg: str, token_hash: str, ctx: DetectContext) -> bool:
-        """Try every known-weak secret once per distinct token; the answer is memoized by token hash."""
+        """Try every known-weak secret once per distinct token; the answer is memoized by token hash.
+
+        Checks draw on the Analyzer's HMAC budget: when it is spent the token is simply not checked
+        (and not memoized, so a later sighting with budget left checks it).
+        """
         key = f"tokens.weak_secret:{token_hash}"
         cached = ctx.memo.get(key)
         if isinstance(cached, bool):
             return cached
+        if not _afford_weak_secret_check(len(WEAK_SECRET_BYTES) + len(ctx.config.weak_secrets), ctx):
+            return False
         weak = hmac_secret_in(parsed, alg, WEAK_SECRET_BYTES) or hmac_secret_in(
             parsed, alg, (s.encode("utf-8", "surrogatepass") for s in ctx.config.weak_secrets)
         )
