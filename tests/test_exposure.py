@@ -76,7 +76,7 @@ class TestExposureDetector:
 
     def test_few_records_are_not_parsed(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """A body with fewer objects than the threshold and no sensitive key is never parsed."""
-        exchange = make_exchange(response_json={"items": [{"id": i} for i in range(99)]})
+        exchange = make_exchange(response_json={"items": [{"id": i} for i in range(98)]})  # 99 braces
         ctx = ANALYZER.context(exchange)
         monkeypatch.setattr(type(ctx), "body_json", lambda *_: pytest.fail("parsed"))
         assert list(DETECTOR(exchange, ctx)) == []
