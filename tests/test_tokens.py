@@ -186,16 +186,8 @@ class TestTokenDetector:
         assert time.perf_counter() - start < 0.05
 
 
-class BudgetConfig(DetectConfig):
-    """DetectConfig plus the proposed budget field, until api.py has it."""
-
-    def __init__(self, rate: float | None, **kwargs: object) -> None:
-        super().__init__(**kwargs)
-        object.__setattr__(self, "_rate", rate)
-
-    @property
-    def max_weak_secret_hmacs_per_s(self) -> float | None:
-        return self._rate
+def budget_config(rate: float | None, **kwargs: object) -> DetectConfig:
+    return DetectConfig(max_weak_secret_hmacs_per_s=rate, **kwargs)  # type: ignore[arg-type]
 
 
 class TestWeakSecretBudget:
@@ -213,7 +205,7 @@ class TestWeakSecretBudget:
 
     def test_exhausted_budget_leaves_tokens_unchecked(self) -> None:
         """Once the budget is spent, new weak tokens are not checked; already answered ones stay memoized."""
-        analyzer = Analyzer(BudgetConfig(1.0, hmac_key=b"unit", now=NOW))
+        analyzer = Analyzer(budget_config(1.0, hmac_key=b"unit", now=NOW))
         first = mint({"sub": "a", "exp": NOW + 60}, secret="secret")
         second = mint({"sub": "b", "exp": NOW + 60}, secret="secret")
         assert "token.weak_secret" in kinds(run(first, analyzer=analyzer)[0])
@@ -225,7 +217,7 @@ class TestWeakSecretBudget:
         """A token skipped for lack of budget is not memoized: it is checked once the budget refills."""
         clock = [1_000.0]
         monkeypatch.setattr(tokens_module.time, "monotonic", lambda: clock[0])
-        analyzer = Analyzer(BudgetConfig(1.0, hmac_key=b"unit", now=NOW))
+        analyzer = Analyzer(budget_config(1.0, hmac_key=b"unit", now=NOW))
         spend = mint({"sub": "a", "exp": NOW + 60}, secret=RANDOM_KEY)
         later = mint({"sub": "b", "exp": NOW + 60}, secret="secret")
         run(spend, analyzer=analyzer)
@@ -235,7 +227,7 @@ class TestWeakSecretBudget:
 
     def test_no_limit(self) -> None:
         """None lifts the limit: many distinct weak tokens are all cracked."""
-        analyzer = Analyzer(BudgetConfig(None, hmac_key=b"unit", now=NOW))
+        analyzer = Analyzer(budget_config(None, hmac_key=b"unit", now=NOW))
         for i in range(5):
             assert "token.weak_secret" in kinds(run(mint({"sub": str(i)}, secret="secret"), analyzer=analyzer)[0])
 
@@ -244,7 +236,7 @@ class TestWeakSecretBudget:
         calls = []
         monkeypatch.setattr(tokens_module, "hmac_secret_in", lambda *a: calls.append(1) or False)
         big = frozenset(f"word{i}" for i in range(100_000))
-        analyzer = Analyzer(BudgetConfig(50_000.0, hmac_key=b"unit", now=NOW, weak_secrets=big))
+        analyzer = Analyzer(budget_config(50_000.0, hmac_key=b"unit", now=NOW, weak_secrets=big))
         for i in range(50):
             run(mint({"sub": str(i), "exp": NOW + 60}), analyzer=analyzer)
         assert len(calls) <= 2  # one check (two list passes: built-in, then configured)

@@ -80,7 +80,11 @@ def build_config(
     enabled -= _name_list(disable, "--disable", valid)
     if not enabled:
         raise UsageError("--enable/--disable leave no detector to run")
-    kwargs: dict[str, object] = {"enabled": None if enabled == set(valid) else frozenset(enabled)}
+    kwargs: dict[str, object] = {
+        "enabled": None if enabled == set(valid) else frozenset(enabled),
+        # Offline, completeness beats CPU protection: every distinct token is checked.
+        "max_weak_secret_hmacs_per_s": None,
+    }
     if jwt_secrets is not None:
         kwargs["weak_secrets"] = _read_secrets(jwt_secrets)
     if max_body_bytes is not None:

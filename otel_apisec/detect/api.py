@@ -62,6 +62,12 @@ class DetectConfig:
     """A response listing at least this many records is reported as bulk exposure."""
     max_token_lifetime_s: int = 24 * 3600
     """A JWT valid for longer than this is reported."""
+    max_weak_secret_hmacs_per_s: float | None = 50_000.0
+    """HMACs per second spent checking accepted HS256/384/512 JWTs against the weak-secret lists,
+    per Analyzer (a token bucket holding one second; one check may overdraw it). A token that does
+    not fit is not checked now and not memoized, so a later sighting checks it. One check costs
+    about 500 HMACs for the built-in list plus one per `weak_secrets` entry. 0 disables the check,
+    None removes the limit (the offline scanner uses None)."""
     min_password_length: int = 8
     """Basic-auth passwords shorter than this are reported."""
     now: float | None = None
@@ -77,6 +83,8 @@ class DetectContext:
     hmac_key: bytes
     exchange: HttpExchange
     """The exchange being analyzed, for context a field alone lacks (the request host, sibling keys)."""
+    state: dict[str, object] = field(default_factory=dict)
+    """Per-Analyzer detector state that must not be evicted (rate budgets). Small, never raw values."""
     memo: BoundedMemo = field(default_factory=lambda: BoundedMemo(1))
     """Shared by all analyses of one Analyzer: cache costly per-value results (weak-secret
     checks of a token seen before). Keys must be pseudonyms or hashes, never raw values."""
@@ -193,6 +201,7 @@ class Analyzer:
         self.config = config or DetectConfig()
         self._hmac_key = self.config.hmac_key or os.urandom(32)
         self._memo = BoundedMemo(4096)
+        self._state: dict[str, object] = {}
         enabled = self.config.enabled
         fields = catalog.FIELD_DETECTORS if field_detectors is None else field_detectors
         exchanges = catalog.EXCHANGE_DETECTORS if exchange_detectors is None else exchange_detectors
@@ -204,7 +213,7 @@ class Analyzer:
 
     def context(self, exchange: HttpExchange) -> DetectContext:
         now = self.config.now or exchange.started_at or time.time()
-        return DetectContext(self.config, now, self._hmac_key, exchange, self._memo)
+        return DetectContext(self.config, now, self._hmac_key, exchange, self._state, self._memo)
 
     def analyze(self, exchange: HttpExchange) -> Analysis:
         ctx = self.context(exchange)

@@ -106,10 +106,6 @@ _PHONE = re2.compile(r"\+[0-9][0-9 ().-]{6,20}")
 _LEEWAY_S = 30
 """Clock skew tolerated between issuer, API and capture before calling a token (not yet) valid."""
 _MAX_CLAIMS = 200
-_HMAC_BUDGET_FIELD = "max_weak_secret_hmacs_per_s"
-"""DetectConfig field (proposed; read with getattr until it exists): HMACs per second spent on
-weak-secret checks per Analyzer, None for no limit."""
-_DEFAULT_HMACS_PER_S = 50_000.0
 _HMAC_BUDGET_KEY = "tokens.weak_secret_budget"
 
 
@@ -139,14 +135,13 @@ class HmacBudget:
 
 
 def _afford_weak_secret_check(cost: int, ctx: DetectContext) -> bool:
-    rate = getattr(ctx.config, _HMAC_BUDGET_FIELD, _DEFAULT_HMACS_PER_S)
+    rate = ctx.config.max_weak_secret_hmacs_per_s
     if rate is None:
         return True
     now = time.monotonic()  # CPU protection runs on wall time, not on the exchanges' timestamps
-    budget = ctx.memo.get(_HMAC_BUDGET_KEY)
+    budget = ctx.state.get(_HMAC_BUDGET_KEY)
     if not isinstance(budget, HmacBudget) or budget.rate != rate:
-        budget = HmacBudget(float(rate), now)
-        ctx.memo.put(_HMAC_BUDGET_KEY, budget)
+        budget = ctx.state[_HMAC_BUDGET_KEY] = HmacBudget(float(rate), now)
     return budget.take(cost, now)
 
 
