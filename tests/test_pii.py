@@ -14,16 +14,25 @@ from otel_apisec.model import Body, HttpExchange
 from otel_apisec.testing import make_exchange
 
 ANALYZER = Analyzer(DetectConfig(hmac_key=b"test", enabled=frozenset({"pii"})))
+# Found in any text field.
 VALUES = [
     "jane.doe@example.org",
     "+44 20 7946 0958",
     "4111 1111 1111 1111",
-    "GB82 WEST 1234 5698 7654 32",
     "536-22-1234",
     "81.2.69.160",
-    "AB123456C",
-    "RSSMRA85T10A562S",
+    "2a00:1450:4001:81c::200e",
     "390.533.447-05",
+]
+# Keyed-only shapes (no literal a prefilter could look for): found after a context word.
+CONTEXT_VALUES = [
+    ("IBAN", "GB82 WEST 1234 5698 7654 32"),
+    ("card", "4111111111111111"),
+    ("card number", "4111-1111-1111-1111"),
+    ("NINO", "AB123456C"),
+    ("codice fiscale", "RSSMRA85T10A562S"),
+    ("DNI", "12345678Z"),
+    ("IP", "2a02:8108:1c0:5e00:a1b2:c3d4:e5f6:789a"),
 ]
 CLEAN = {
     "id": 12345,
@@ -55,6 +64,21 @@ class TestPiiDetector:
         assert any(text[s:e] == value for f in found for s, e in f.spans)
         assert all(value not in f.message for f in found)
 
+    @pytest.mark.parametrize(("word", "value"), CONTEXT_VALUES)
+    def test_keyed_only_value_after_context_word(self, word: str, value: str) -> None:
+        """A keyed-only shape counts right after its context word, with the span on the value only."""
+        text = f"{word}: {value}; thanks"
+        found = _findings(make_exchange(response_json={"note": text}))
+        assert any(text[s:e] == value for f in found for s, e in f.spans), (word, value)
+        assert _findings(make_exchange(response_json={"note": f"ref {value}; thanks"})) == []
+
+    @pytest.mark.parametrize(("word", "value"), CONTEXT_VALUES)
+    def test_keyed_only_value_under_its_key(self, word: str, value: str) -> None:
+        """Under a key named like the context word the bare value is reported at the key's location."""
+        key = word.lower().replace(" ", "_")
+        found = _findings(make_exchange(response_json={key: value, "id": 7}))
+        assert [f.location for f in found] == [f"response.body.$.{key}"], (key, value)
+
     def test_path_segment_offset(self) -> None:
         """Spans in the path are offsets into the whole decoded path, not the segment."""
         path = "/users/jane.doe@example.org/orders"
@@ -82,10 +106,15 @@ class TestPiiDetector:
         """Timestamps, UUIDs, prices, epoch millis, hashes and versions hit no PII trigger."""
         assert not PatternSet(DETECTOR.triggers).scan([orjson.dumps([CLEAN] * 50)])
 
-    @pytest.mark.parametrize("value", VALUES + ["Tel: 020 7946 0958"])
+    @pytest.mark.parametrize(
+        "value", VALUES + ["Tel: 020 7946 0958"] + [f"{word}: {value}" for word, value in CONTEXT_VALUES]
+    )
     def test_findings_imply_a_trigger_hit(self, value: str) -> None:
-        """Invariant: text that yields a finding matches one of the detector's triggers."""
-        assert PatternSet(DETECTOR.triggers).scan([value.encode()])
+        """Invariant: text that yields a finding matches a trigger alone, joined, and as raw JSON."""
+        patterns = PatternSet(DETECTOR.triggers)
+        assert patterns.scan([value.encode()])
+        assert patterns.scan([b"x", value.encode(), b"y"])
+        assert patterns.scan([orjson.dumps({"note": value})])
 
     @pytest.mark.parametrize("unit", ["4111 ", "a@b.cd ", "+44 20 ", "phone 1 ", "1.2.3.", "dob 1 "])
     def test_pathological_text_is_fast(self, unit: str) -> None:

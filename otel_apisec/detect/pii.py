@@ -1,12 +1,17 @@
 """PII field detector (`pii`): emails, phones, cards, IBANs, SSNs, IPs, dates of birth, national IDs.
 
 Presidio-style: an RE2 pattern proposes a candidate, a validator (check digit, issuer range,
-calendar, libphonenumber) confirms or vetoes it. Values with a distinctive shape (an email, a
-dashed SSN, a formatted CPF) are found in any text field. Bare digit runs are far too common
-(order numbers, ids, timestamps), so those are only reported under a telling key
-(`"phone": 4155552671`, `"bsn": ...`) or right after a context word in free text
-(`Tel: 020 7946 0958`). Keyed findings come from the key field (its `value` is the text under
-the key) so that the trigger that matched the key name is the one that justifies the finding.
+calendar, libphonenumber) confirms or vetoes it. Values whose shape carries a literal the
+prefilter can look for (`@` of an email, `+` of an international phone, the spaces of a grouped
+card, the dashes of an SSN, the dots of an IPv4 or formatted CPF, `::` of an IPv6) are found in
+any text field. Shapes made only of character classes (bare digit runs, contiguous or dashed
+cards, IBANs, UK NINO, Spanish DNI/NIE, codice fiscale, full-form IPv6) would cost the prefilter
+a full automaton pass over every byte of every JSON body, and bare digits are far too common
+(order numbers, ids, timestamps); so those are only reported under a telling key
+(`"phone": 4155552671`, `"iban": ...`) or right after a context word in free text
+(`Tel: 020 7946 0958`, `IBAN: DE89 ...`). Keyed findings come from the key field (its `value`
+is the text under the key) so that the trigger that matched the key name is the one that
+justifies the finding.
 
 Rules, OWASP category and severities are declared in `pii_rules`.
 """
@@ -121,6 +126,7 @@ def _shape(rule: object, pattern: str, validate: object, **options: object) -> S
 
 
 # --- values with a distinctive shape, reported in any text field -------------------------------
+# (CARD and IPV6 only in their literal-bearing forms, see _VALUE_TRIGGERS; any form when keyed.)
 EMAIL = _shape(
     R.EMAIL,
     r"(?:^|[^A-Za-z0-9._%+:/-]|mailto:)([A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){0,8}\.[A-Za-z]{2,24})",
@@ -137,13 +143,6 @@ CARD = _shape(
     tail=_DIGITS + ".",
     shrink=True,
 )
-IBAN = _shape(
-    R.IBAN,
-    r"(?:^|[^A-Za-z0-9])([A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?)",
-    _simple(V.iban_valid, "IBAN (mod-97 valid)"),
-    tail=_ALNUM,
-    shrink=True,
-)
 SSN_DASHED = _shape(R.US_SSN, r"(?:^|[^0-9-])([0-9]{3}-[0-9]{2}-[0-9]{4})", _ssn, tail=_DIGITS + "-")
 IPV4 = _shape(
     R.IP_ADDRESS,
@@ -158,30 +157,12 @@ IPV6 = _shape(
     _ip,
     tail=_ALNUM + ":",
 )
-UK_NINO = _shape(
-    R.UK_NINO,
-    r"(?:^|[^A-Za-z0-9])([A-Z]{2} ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-D])",
-    _simple(V.uk_nino_valid, "UK National Insurance number"),
-    tail=_ALNUM,
-)
-ES_DNI = _shape(
-    R.ES_DNI,
-    r"(?:^|[^A-Za-z0-9])([0-9]{8}-?[A-Z]|[XYZ]-?[0-9]{7}-?[A-Z])",
-    _simple(V.es_dni_valid, "Spanish DNI/NIE (check letter valid)"),
-    tail=_ALNUM,
-)
 FR_NIR_SPACED = _shape(
     R.FR_NIR,
     r"(?:^|[^0-9])([12] [0-9]{2} [0-9]{2} (?:[0-9]{2}|2[AB]) [0-9]{3} [0-9]{3} [0-9]{2})",
     _simple(V.fr_nir_valid, "French NIR (key valid)"),
     tail=_DIGITS,
     no_separated_digit=True,
-)
-IT_FISCAL = _shape(
-    R.IT_FISCAL_CODE,
-    r"(?:^|[^A-Za-z0-9])([A-Z]{6}[0-9LMNP-V]{2}[A-EHLMPR-T][0-9LMNP-V]{2}[A-Z][0-9LMNP-V]{3}[A-Z])",
-    _simple(V.it_fiscal_code_valid, "Italian codice fiscale (check char valid)"),
-    tail=_ALNUM,
 )
 BR_CPF_DOTTED = _shape(
     R.BR_CPF,
@@ -198,6 +179,31 @@ CA_SIN_GROUPED = _shape(
 )
 
 # --- keyed-only shapes: reported under a telling key or right after a context word -------------
+IBAN = _shape(
+    R.IBAN,
+    r"(?:^|[^A-Za-z0-9])([A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?)",
+    _simple(V.iban_valid, "IBAN (mod-97 valid)"),
+    tail=_ALNUM,
+    shrink=True,
+)
+UK_NINO = _shape(
+    R.UK_NINO,
+    r"(?:^|[^A-Za-z0-9])([A-Z]{2} ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-D])",
+    _simple(V.uk_nino_valid, "UK National Insurance number"),
+    tail=_ALNUM,
+)
+ES_DNI = _shape(
+    R.ES_DNI,
+    r"(?:^|[^A-Za-z0-9])([0-9]{8}-?[A-Z]|[XYZ]-?[0-9]{7}-?[A-Z])",
+    _simple(V.es_dni_valid, "Spanish DNI/NIE (check letter valid)"),
+    tail=_ALNUM,
+)
+IT_FISCAL = _shape(
+    R.IT_FISCAL_CODE,
+    r"(?:^|[^A-Za-z0-9])([A-Z]{6}[0-9LMNP-V]{2}[A-EHLMPR-T][0-9LMNP-V]{2}[A-Z][0-9LMNP-V]{3}[A-Z])",
+    _simple(V.it_fiscal_code_valid, "Italian codice fiscale (check char valid)"),
+    tail=_ALNUM,
+)
 PHONE_NATIONAL = _shape(
     R.PHONE,
     r"(?:^|[^0-9+])(\(?[0-9]{2,5}\)?(?:[ .-]?[0-9]{2,5}){1,4})",
@@ -270,6 +276,23 @@ def _short(words: str, camel: str) -> str:
     return rf"(?i:(?:^|[^a-z])(?:{words})(?:$|[^a-z]))|[a-z](?:{camel})(?:$|[^a-z])"
 
 
+def _token(words: str) -> str:
+    """Two-letter words made of hex or common letters (`cf`, `cc`, `ip`, `ni`): lowercase only as a
+    whole key or snake_case part (a UUID holds `-cf-`, English `pan`), uppercase as a whole word
+    (`CF:`), Capitalized after a lowercase letter (`clientIp`)."""
+    lower = words.split("|")
+    upper = "|".join(w.upper() for w in lower)
+    camel = "|".join(w.capitalize() for w in lower)
+    return (
+        rf"(?:^|[\xff\x22_])(?:{words})(?:$|[\xff\x22_])"
+        rf"|(?:^|[^A-Za-z])(?:{upper})(?:$|[^A-Za-z])|[a-z](?:{camel})(?:$|[^a-z])"
+    )
+
+
+# Shapes without a distinctive literal (contiguous or dashed cards, IBANs, NINO, DNI/NIE,
+# codice fiscale, full-form IPv6) are keyed-only: a character-class trigger for them costs the
+# prefilter more than all the literal ones together on digit- and hex-rich JSON (dates, UUIDs).
+# Under a naming key or after a context word (`"iban": ...`, `Card: 4111...`) they are found.
 _FAMILIES: tuple[_Family, ...] = (
     _Family(
         r"(?i:phone|mobile|msisdn)|" + _short("tel|fax|cell", "Tel|Fax|Cell"), (PHONE_INTL, PHONE_NATIONAL)
@@ -282,31 +305,29 @@ _FAMILIES: tuple[_Family, ...] = (
     _Family(r"(?i:curit.{1,3}sociale)|" + _short("nir|insee", "Nir|NIR|Insee"), (FR_NIR_ANY,)),
     _Family(r"(?i:social.?insurance)|" + _short("sin", "Sin|SIN"), (CA_SIN_ANY,)),
     _Family(r"(?i:steuer.?id|tax.?id(?:$|[^a-z]))|" + _short("idnr", "Idnr|IdNr"), (DE_TAX_ID,)),
+    _Family(r"(?i:card|credit|debit|visa|amex)|" + _token("pan|cc|ccn"), (CARD,)),
+    _Family(
+        r"(?i:iban|account.?n(?:umber|o)(?:$|[^a-z]))|(?:^|[\xff\x22_])account(?:$|[\xff\x22])"
+        r"|[a-z]Account(?:$|[^a-z])",
+        (IBAN,),
+    ),
+    _Family(r"(?i:national.?insurance|nino)|" + _token("ni"), (UK_NINO,)),
+    _Family(_short("dni|nie|nif", "Dni|DNI|Nie|NIE|Nif|NIF"), (ES_DNI,)),
+    _Family(r"(?i:fiscal|tax.?code)|" + _token("cf"), (IT_FISCAL,)),
+    _Family(r"(?i:ipv[46]|ip.?addr|remote.?addr)|" + _token("ip"), (IPV6,)),
 )
 
-# Cards: 12+ contiguous digits not after `-`, `.`, a letter or a digit (so no float fraction or
-# UUID group), or space-grouped, or dash-grouped and then ending (a UUID's 12-char group never does).
-# (Hyperscan: the separated forms are cheap thanks to their literal separator, so only the
-# contiguous form pays for a boundary class.)
-_CARD_TRIGGER = (
-    r"(?:^|[^0-9A-Za-z.-])[2-6][0-9]{11}"
-    r"|[2-6][0-9]{3} [0-9]{4}(?:[0-9]{2})? [0-9]{2}"
-    r"|[2-6][0-9]{3}-(?:[0-9]{4}-[0-9]{4}-[0-9]{1,4}|[0-9]{6}-[0-9]{4,5})(?:[^0-9A-Za-z-]|$)"
-)
-_START, _END = r"(?:^|[^A-Za-z0-9])", r"(?:[^A-Za-z0-9]|$)"  # whole-token boundaries
-# Value triggers: fixed-shape, selective on clean JSON (no timestamps, UUIDs, prices, short ids).
+# Value triggers: each has a literal factor Hyperscan can search for (`@`, `+`, `::`, a space or
+# `.` between digit groups) and none matches clean JSON (timestamps, UUIDs, prices, short ids).
+# Dashed SSNs share `-dd-` with every ISO date, the one costly literal kept: the classic form.
 _VALUE_TRIGGERS: tuple[tuple[Trigger, tuple[Shape, ...]], ...] = (
     (Trigger(r"@[A-Za-z0-9-]+\.[A-Za-z]{2}"), (EMAIL,)),
     (Trigger(r"\+[1-9][0-9]{0,3}[ .(-]{0,2}[0-9]{2}"), (PHONE_INTL,)),
-    (Trigger(_CARD_TRIGGER), (CARD,)),
-    (Trigger(rf"{_START}[A-Z]{{2}}[0-9]{{2}}(?: ?[A-Z0-9]{{4}}){{2,7}} ?[A-Z0-9]{{0,4}}{_END}"), (IBAN,)),
-    (Trigger(r"[0-9]{3}-[0-9]{2}-[0-9]{4}"), (SSN_DASHED,)),
+    (Trigger(r"[2-6][0-9]{3} [0-9]{4}(?:[0-9]{2})? [0-9]{2}"), (CARD,)),  # space-grouped (4-4-4-4, 4-6-5)
+    (Trigger(r"[0-9]{3}-[0-9]{2}-[0-9]{4}(?:[^0-9-]|$)"), (SSN_DASHED,)),
     (Trigger(r"[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}"), (IPV4,)),
-    (Trigger(r"[0-9A-Fa-f]{1,4}::|(?:[0-9A-Fa-f]{1,4}:){4}"), (IPV6,)),
-    (Trigger(rf"{_START}[A-Z]{{2}} ?[0-9]{{2}} ?[0-9]{{2}} ?[0-9]{{2}} ?[A-D]{_END}"), (UK_NINO,)),
-    (Trigger(rf"(?:[0-9]{{8}}-?[A-Z]|[XYZ]-?[0-9]{{7}}-?[A-Z]){_END}"), (ES_DNI,)),
+    (Trigger(r"[0-9A-Fa-f]{1,4}::"), (IPV6,)),  # compressed form; full form is keyed-only
     (Trigger(r"[12] [0-9]{2} [0-9]{2} [0-9AB]{2} [0-9]{3} [0-9]{3} [0-9]{2}"), (FR_NIR_SPACED,)),
-    (Trigger(r"[A-Z]{6}[0-9LMNP-V]{2}[A-EHLMPR-T][0-9LMNP-V]{2}[A-Z][0-9LMNP-V]{3}[A-Z]"), (IT_FISCAL,)),
     (Trigger(r"[0-9]{3}\.[0-9]{3}\.[0-9]{3}-[0-9]{2}"), (BR_CPF_DOTTED,)),
     (Trigger(r"[0-9]{3}[ -][0-9]{3}[ -][0-9]{3}"), (CA_SIN_GROUPED,)),
 )

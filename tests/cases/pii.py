@@ -52,7 +52,13 @@ CASES: list[Case] = [
     _resp("APISEC-PII-003", True, "Visa test card with spaces", {"card": "4111 1111 1111 1111"}, "card"),
     _resp("APISEC-PII-003", True, "Mastercard 2-series as a JSON integer", {"pan": 2223003122003222}, "pan"),
     _resp("APISEC-PII-003", True, "Amex in 4-6-5 grouping", {"card": "3782 822463 10005"}, "card"),
+    _resp("APISEC-PII-003", True, "contiguous card under a cardNumber key", {"cardNumber": "4111111111111111"}, "cardNumber"),
+    _resp("APISEC-PII-003", True, "dashed card after a context word", {"note": "Card: 5555-5555-5555-4444"}, "note"),
     _resp("APISEC-PII-003", False, "16 digits failing Luhn", {"card": "4111 1111 1111 1112"}),
+    _resp(
+        "APISEC-PII-003", False, "contiguous Luhn-valid digits without a card key (keyed-only form)",
+        {"tracking": "4111111111111111"},
+    ),
     _resp("APISEC-PII-003", False, "Luhn-valid number outside issuer ranges", {"ref": "9111111111111111"}),
     _resp(
         "APISEC-PII-003",
@@ -63,7 +69,12 @@ CASES: list[Case] = [
     # APISEC-PII-004 IBAN
     _resp("APISEC-PII-004", True, "UK IBAN with spaces", {"iban": "GB82 WEST 1234 5698 7654 32"}, "iban"),
     _resp("APISEC-PII-004", True, "German IBAN compact", {"account": "DE89370400440532013000"}, "account"),
+    _resp(
+        "APISEC-PII-004", True, "IBAN after the word IBAN in free text",
+        {"memo": "Pay to IBAN DE89 3704 0044 0532 0130 00"}, "memo",
+    ),
     _resp("APISEC-PII-004", False, "IBAN with a wrong check digit", {"iban": "GB83 WEST 1234 5698 7654 32"}),
+    _resp("APISEC-PII-004", False, "IBAN-shaped reference without a naming key (keyed-only)", {"ref": "DE89370400440532013000"}),
     # APISEC-PII-005 US SSN
     _resp("APISEC-PII-005", True, "dashed SSN in free text", {"note": "SSN on file: 536-22-1234"}, "note"),
     _resp("APISEC-PII-005", True, "undashed SSN under an ssn key", {"ssn": "536221234"}, "ssn"),
@@ -73,6 +84,10 @@ CASES: list[Case] = [
     # APISEC-PII-006 IP address
     _resp("APISEC-PII-006", True, "public IPv4 of a user", {"last_login_ip": "81.2.69.160"}, "last_login_ip"),
     _resp("APISEC-PII-006", True, "public IPv6 of a user", {"ip": "2a00:1450:4001:81c::200e"}, "ip"),
+    _resp(
+        "APISEC-PII-006", True, "full-form IPv6 under a clientIp key",
+        {"clientIp": "2a02:8108:1c0:5e00:a1b2:c3d4:e5f6:789a"}, "clientIp",
+    ),
     _resp("APISEC-PII-006", False, "private address", {"ip": "10.0.0.12"}),
     _resp("APISEC-PII-006", False, "four-part version string", {"version": "1.2.3.4"}),
     Case(
