@@ -97,6 +97,14 @@ class TestPiiDetector:
         far = _findings(make_exchange(response_json={"note": "tel" + " filler" * 20 + " 020 7946 0958"}))
         assert [f.kind for f in near] == ["pii.phone"] and far == []
 
+    def test_phone_verdicts_are_memoized_under_a_keyed_hash(self) -> None:
+        """A repeated phone number is validated once per Analyzer; the memo key never holds the number."""
+        analyzer = Analyzer(DetectConfig(hmac_key=b"test", enabled=frozenset({"pii"})))
+        exchange = make_exchange(response_json={"a": "+44 20 7946 0958", "b": "+44 20 7946 0958"})
+        assert len(analyzer.analyze(exchange).findings) == 2
+        keys = list(analyzer._memo._data)
+        assert len(keys) == 1 and "7946" not in keys[0] and keys[0].startswith("pii.phone.intl:")
+
     def test_forwarding_header_ip_is_not_reported(self) -> None:
         """X-Forwarded-For carries the client address by design; a custom header does not."""
         assert _findings(make_exchange(headers={"X-Forwarded-For": "81.2.69.160"})) == []

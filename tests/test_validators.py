@@ -158,6 +158,18 @@ class TestPhone:
         """libphonenumber decides, with `+CC` parsed as is and national forms tried in common regions."""
         assert V.phone_valid(text, international) is valid
 
+    @pytest.mark.parametrize(
+        "text", ["0044 20 7946 0958", "030 901820", "06 4881 7421", "0 21 11 98765 4321", "(11) 98765-4321"]
+    )
+    def test_digit_count_precheck_keeps_valid_national_forms(self, text: str) -> None:
+        """The per-region digit-count veto never rejects a form libphonenumber accepts (IDD, carrier codes)."""
+        assert V.phone_valid(text, False)
+
+    def test_unknown_country_code_is_vetoed_before_parsing(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """`+999...` names no country, so libphonenumber is not even called."""
+        monkeypatch.setattr(V.phonenumbers, "parse", lambda *_: pytest.fail("parsed"))
+        assert not V.phone_valid("+999 1234 5678", True)
+
 
 class TestDateOfBirth:
     @pytest.mark.parametrize(

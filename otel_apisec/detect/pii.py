@@ -99,8 +99,17 @@ def _ip(candidate: str, field: Field, _ctx: DetectContext) -> str | None:
 
 
 def _phone(international: bool) -> object:
-    def validate(candidate: str, _field: Field, _ctx: DetectContext) -> str | None:
-        return "Phone number" if V.phone_valid(candidate, international) else None
+    """libphonenumber costs 25-200 us a candidate; the same number recurs across responses, so the
+    verdict is memoized per Analyzer under a keyed hash of the candidate (never the number)."""
+    kind = "pii.phone.intl:" if international else "pii.phone.national:"
+
+    def validate(candidate: str, _field: Field, ctx: DetectContext) -> str | None:
+        key = kind + ctx.pseudonym(candidate)
+        valid = ctx.memo.get(key)
+        if valid is None:
+            valid = V.phone_valid(candidate, international)
+            ctx.memo.put(key, valid)
+        return "Phone number" if valid else None
 
     return validate
 
@@ -347,11 +356,12 @@ class PiiDetector:
         if field.is_key:
             yield from self._keyed(field, families, ctx)
             return
+        data = subject(field.text)  # once per field, shared by every shape and context search
         for index in sorted(i for i in hits if i < values):
             for shape in _VALUE_TRIGGERS[index][1]:
-                yield from (shape.finding(field, m) for m in find(shape, field.text, field, ctx))
+                yield from (shape.finding(field, m) for m in find(shape, field.text, field, ctx, data=data))
         for index in families:
-            yield from self._in_context(field, index, ctx)
+            yield from self._in_context(field, index, ctx, data)
 
     def _keyed(self, field: Field, families: list[int], ctx: DetectContext) -> Iterator[Finding]:
         """Key fields: the key names the data, so keyed-only shapes apply to the value under it."""
@@ -360,14 +370,14 @@ class PiiDetector:
         target = Field(
             field.location, field.value, field.direction, field.source, name=field.text, offset=field.offset
         )
+        data = subject(target.text)
         for index in families:
             for shape in _FAMILIES[index].shapes:
-                yield from (shape.finding(target, m) for m in find(shape, target.text, target, ctx))
+                yield from (shape.finding(target, m) for m in find(shape, target.text, target, ctx, data=data))
 
-    def _in_context(self, field: Field, index: int, ctx: DetectContext) -> Iterator[Finding]:
+    def _in_context(self, field: Field, index: int, ctx: DetectContext, data: str | bytes) -> Iterator[Finding]:
         """Free text: keyed-only shapes count when they start shortly after a context word."""
         text = field.text
-        data = subject(text)
         for count, word in enumerate(_FAMILY_WORDS[index].finditer(data)):
             if count >= MAX_CONTEXT_WORDS:
                 return

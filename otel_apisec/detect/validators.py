@@ -286,14 +286,42 @@ def ip_is_personal(text: str) -> bool:
     return address.is_global and not address.is_multicast
 
 
-_PHONE_NATIONAL_REGIONS = ("US", "GB", "DE", "FR", "ES", "IT", "NL", "IN", "BR", "AU")
+def _national_lengths(region: str) -> frozenset[int]:
+    """Digit counts a national number of `region` may be written with: its possible lengths,
+    plus up to three digits of national or carrier prefix (`0`, `1`, Brazil's `0 21`)."""
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    lengths = set(metadata.general_desc.possible_length)
+    if metadata.national_prefix_for_parsing:
+        lengths |= {n + extra for n in lengths for extra in (1, 2, 3)}
+    return frozenset(lengths)
+
+
+# Regions a national (no `+`) number is tried in, each with its writable digit counts: the
+# count check skips the ~50 us libphonenumber parse-and-validate for regions that cannot match.
+_PHONE_NATIONAL_REGIONS = tuple(
+    (region, _national_lengths(region)) for region in ("US", "GB", "DE", "FR", "ES", "IT", "NL", "IN", "BR", "AU")
+)
+_COUNTRY_CODES = frozenset(phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
+
+
+def _known_country_code(digits: str) -> bool:
+    return any(int(digits[:size]) in _COUNTRY_CODES for size in (1, 2, 3))
 
 
 def phone_valid(candidate: str, international: bool) -> bool:
-    """A valid number per libphonenumber: `+CC...` parsed as is, national forms in common regions."""
-    if len(candidate) > 32:
+    """A valid number per libphonenumber: `+CC...` parsed as is, national forms in common regions.
+
+    Cheap vetoes first (the country code must exist; a national
+    number's digit count must fit the region), since libphonenumber costs ~25-50 us per call."""
+    digits = digits_only(candidate)
+    if len(candidate) > 32 or not 4 <= len(digits) <= 17:
         return False
-    regions = (None,) if international else _PHONE_NATIONAL_REGIONS
+    if international:
+        regions: tuple[str | None, ...] = (None,) if _known_country_code(digits) else ()
+    elif digits.startswith(("00", "011")):  # dialled from abroad (`0044 20 ...`): every region
+        regions = tuple(region for region, _ in _PHONE_NATIONAL_REGIONS)
+    else:
+        regions = tuple(region for region, lengths in _PHONE_NATIONAL_REGIONS if len(digits) in lengths)
     for region in regions:
         try:
             number = phonenumbers.parse(candidate, region)
