@@ -35,9 +35,12 @@ TRIGGERS: tuple[Trigger, ...] = (
         r"exec|passthru|shell_exec|popen|proc_open|phpinfo)\s*\(", caseless=True),
     Trigger(r"\\[nr]\s*[/a-z]|\beval\s*\(|\$\{@|\bphpversion\s*\(|"
         r"\bnet(sh)?\s+(view|user|localgroup|share|use|firewall|advfirewall)\b", caseless=True),
-    Trigger(r"(^|\xff|\n|\")\s*((cat|ls|dir|type|more|head|tail|perl|python3?|ruby|php|bash|sh|nc|curl|wget"
-            r"|ping|echo|net|reg)\s+(-|/|[a-z]:\\)|(whoami|pwd|uname|ifconfig|ipconfig|systeminfo|netstat)"
-            r"\s*(\"|$|\xff|\n|-))", caseless=True),
+    # a command opening the value, with a shell-looking argument or alone
+    Trigger(r"\b(cat|ls|dir|type|more|head|tail|perl|python3?|ruby|php|bash|sh|nc|curl|wget|ping|echo|net|reg"
+            r"|which|sleep)\s+(-|/|[a-z]:\\|\d|['\"]|https?:|add\b|query\b|delete\b)", caseless=True),
+    Trigger(r"\b(whoami|pwd|uname|ifconfig|ipconfig|systeminfo|sysinfo|netstat)\b", caseless=True),
+    # PHP code run by the server: superglobals and `{${...}}` complex syntax
+    Trigger(r"\$_(get|post|request|cookie|server|files|env)\b|\{\$\{", caseless=True),
     Trigger(r"(/s?bin/[a-z]|cmd(\.exe)?\s*/c|powershell|%systemroot%|\\windows\\system32|/dev/tcp/)",
             caseless=True),
 )

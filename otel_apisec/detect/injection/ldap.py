@@ -11,7 +11,8 @@ from otel_apisec.detect.injection.view import View
 __all__ = ["TRIGGERS", "check"]
 
 TRIGGERS: tuple[Trigger, ...] = (
-    Trigger(r"\)\s*\(|\(\s*[|&!]\s*\(?|\*\s*\)|[a-z]\s*=\s*\*\s*\)", caseless=True),
+    # led by the metacharacters; a letter class in front (`[a-z]\s*=`) would run on every byte
+    Trigger(r"\)\s*\(|\(\s*[|&!]|\*\s*[()|&]|=\s*\*\s*\)"),
 )
 
 _ATTR = r"[a-z][\w;-]{0,40}"

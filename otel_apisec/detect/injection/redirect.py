@@ -30,10 +30,13 @@ _GENERIC = frozenset({
 """Names that in JSON bodies usually hold links as data (pagination `next`), not redirect targets."""
 
 TRIGGERS: tuple[Trigger, ...] = (
-    Trigger(r"(^|\xff|\n)\s*([/\\]{2}|[/\\]\s*[/\\]|[/\\]%|/?[a-z][a-z0-9+.-]{0,15}:|/+https?:)", caseless=True),
+    # a value opening with a scheme or two slashes (tabs and newlines inside a scheme are dropped
+    # by URL parsers, so they may split it)
+    Trigger(r"(^|\xff)\s*([/\\]\s*[/\\]|/+\s*[a-z]|[a-z][a-z0-9+.\-\t\r\n]{0,30}:)", caseless=True),
     # the same values inside a raw JSON body, where they follow their key
-    Trigger(r"(redirect|return_?(to|url|uri|path)|goto|redir|forward|"
-        r"success_?url|failure_?url|cancel_?url|continue)[\w-]{0,12}\"\s*:\s*\"", caseless=True),
+    Trigger(r"(redirect|redir|rurl|return|goto|forward|success_?url|failure_?url|cancel_?url|continue|"
+        r"back_?url|exit_?url|checkout_?url|logout_?url|login_?url|relaystate)[\w-]{0,12}\"\s*:\s*\"",
+        caseless=True),
 )
 
 _ESCAPING = re2.compile(

@@ -11,19 +11,29 @@ from otel_apisec.detect.injection.view import View
 
 __all__ = ["TRIGGERS", "check"]
 
+# Triggers lead with a character that clean JSON rarely holds (a quote, `)`, `;`, `(`) or a long
+# keyword, with no unbounded gap in front of it, so Hyperscan's literal matcher does the work.
+_KEYWORDS = r"or|and|xor|union|select|having|order|group|waitfor"
+_FUNCTIONS = (r"sleep|benchmark|pg_sleep|extractvalue|updatexml|load_file|char|chr|concat|convert|cast|"
+              r"substring|ascii|md5|randomblob")
 TRIGGERS: tuple[Trigger, ...] = (
-    # a quote or bracket closed, then SQL: `' or`, `')--`, `" union`, `';`. The quote must close
-    # something: an opening JSON quote (`"Order shipped"`) follows `:`, `,` or `[` in a raw body.
-    Trigger(r"(^|\xff|\n|[^:,\[{\s])\s*['\"`]\s*(or|and|xor|union|select|having|order|group|"
-            r"waitfor|;|--|#|/\*|\|\||&&|\+|=|<|>)", caseless=True),
-    Trigger(r"\)\s*(or|and|xor|union|select|having|order|group|waitfor|--|#|/\*)", caseless=True),
+    # a quote closed, then SQL: `' or`, `')--`, `'-'`, `'union`, a lone `1'`; apostrophes inside
+    # words (`O'Brien`, `it's`) do not count
+    Trigger(r"'([^a-z0-9]|$|" + _KEYWORDS + r")", caseless=True),
+    Trigger(r"`"),
+    # `"`: inside a raw JSON body it opens a value after `:`, `,`, `[`, `{` or a space, so a
+    # quote that closes something follows any other character
+    Trigger(r"\"[ \t\x0b\x0c]|[^:,\[{\s]\"([\r\n;=<>)&^*|+%#]|--|/\*)"),
+    # lone-quote probes (`1"`, `""`): the first thing error-based scanners send
+    Trigger(r"(^|\xff)[\s\d]*\"{1,3}\\?\s*($|\xff)"),
+    Trigger(r"\)\s*(" + _KEYWORDS + r"|--|#|/\*)", caseless=True),
     Trigger(r"\bunion\b[\s(/*!0-9]*(all|distinct|select)", caseless=True),
     Trigger(r"\bselect\b[^;]{0,200}\b(from|@@|version|user|database|"
         r"char|concat|sleep|benchmark|null|case)\b", caseless=True),
-    Trigger(r"\b(sleep|benchmark|pg_sleep|extractvalue|updatexml|"
-        r"load_file|char|chr|concat|convert|cast|substring|ascii|md5|randomblob)\s*\(", caseless=True),
-    Trigger(r"\bwaitfor\s+(delay|time)|@@[a-z]|information_schema|"
-        r"xp_cmdshell|dbms_|utl_(http|inaddr)|sqlite_master|pg_catalog|sysobjects", caseless=True),
+    Trigger(r"(" + _FUNCTIONS + r")[ \t]*\(", caseless=True),
+    Trigger(r"waitfor\s+(delay|time)", caseless=True),
+    Trigger(r"@@[a-z]|information_schema|xp_cmdshell|dbms_|utl_(http|inaddr)|sqlite_master|pg_catalog|sysobjects",
+            caseless=True),
     Trigger(r"\b(or|and|having|where)\s+[('\"]*\s*(\d+|true|false|"
         r"null|'[^']{0,20}'|\"[^\"]{0,20}\")\s*(=|<|>|!=|<>|\bis\b|\blike\b|--|#|$|\xff|\n|\")", caseless=True),
     Trigger(r"\b(order|group)\s+by\s+\d", caseless=True),
@@ -34,16 +44,11 @@ TRIGGERS: tuple[Trigger, ...] = (
             r"|drop\s+(table|database|user)|insert\s+into|delete\s+from|"
             r"truncate\s+table|exec(ute)?\s+(master|xp_|sp_)"
             r"|select\s+\w+\s*(;|$|\xff|\n)|like\s+['\"]%)", caseless=True),
-    # typographic quotes (UTF-8 bytes) that some database collations read as ASCII quotes
+    # typographic quotes and dashes (UTF-8 bytes) that some database collations read as ASCII
     Trigger(r"\xe2\x80[\x98\x99\xb2\x9c\x9d]\s*(or|and|\)|;|=|--)|"
-        r"(or|and|=)\s*\xe2\x80[\x98\x99\xb2]", caseless=True),
-    Trigger(r"['\"]\s*\xe2\x80[\x93\x94]|(^|\xff|\n|\")\s*['\")]*\s*(or|and)\s+\w+\s*(=|"
-        r"<>|!=|like)|\bselect\s+(\w+_\w+|version|user|database|schema|now)\s*\(", caseless=True),
-    # lone-quote probes (`'`, `1'`, `""`): the first thing error-based scanners send
-    Trigger(r"(^|\xff|\n|[:\[,]\s*\")\s*\d*\s*['\"`]{1,3}\\?\s*($|\xff|\n|\")"),
-    # quote-operator-quote probes: '-'  "&"  ' or '' '
-    Trigger(r"['\"]\s*[-&^*|+/%]\s*['\"]|(^|\xff)\s*['\"]\s*(or|and)\s*['\"]|\n\s*['\"]\s*(or|and)\s*['\"]",
-            caseless=True),
+        r"(or|and|=)\s*\xe2\x80[\x98\x99\xb2]|['\"]\s*\xe2\x80[\x93\x94]", caseless=True),
+    Trigger(r"(^|\xff|\")\s*['\")]*\s*(or|and)\s+\w+\s*(=|<>|!=|like)", caseless=True),
+    Trigger(r"\bselect\s+(\w+_\w+|version|user|database|schema|now)\s*\(", caseless=True),
 )
 _LIBINJECTION_CHARS = 4096
 """libinjection fingerprints the first few tokens only; the heuristics still see everything."""

@@ -16,11 +16,16 @@ __all__ = ["TRIGGERS", "check", "internal_host"]
 _HOST_HINT = (
     r"(127\.|0x|0[0-7]*\.|localhost|169\.254|metadata|instance-data|\[|10\.|192\.168\.|"
     r"172\.(1[6-9]|2\d|3[01])\.|100\.(6[4-9]|[7-9]\d|1[01]\d|"
-    r"12[0-7])\.|\d{8,10}([/:?#\\\"'\s]|$)|\d+\.\d+([/:?#\\\"'\s]|$)|"
-    r"\.internal|nip\.io|xip\.io|sslip\.io|localtest\.me|lvh\.me|kubernetes\.default)"
+    r"12[0-7])\.)"
 )
+# Led by the authority start (`//`, `\\`, mixed, or userinfo `@`) right before the host, or by
+# an internal-only name suffix; no unbounded gap, so `//` in ordinary URLs costs one check.
+_AUTHORITY = r"([/\\][/\\]|@)"
 TRIGGERS: tuple[Trigger, ...] = (
-    Trigger(r"(:|^|[\s\"'=(\xff])(//|\\\\)[^/?#\s\\]{0,100}" + _HOST_HINT, caseless=True),
+    Trigger(_AUTHORITY + _HOST_HINT, caseless=True),
+    Trigger(_AUTHORITY + r"[\d.]+([/:?#\\\"'\s\]]|$|\xff)"),
+    Trigger(r"\.internal|\.local\b|\.localdomain|nip\.io|xip\.io|sslip\.io|localtest\.me|lvh\.me|"
+            r"kubernetes\.default|localhost|metadata\.google", caseless=True),
     Trigger(r"\b(gopher|dict|ldap|tftp|netdoc)://", caseless=True),
 )
 

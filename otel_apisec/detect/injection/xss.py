@@ -20,11 +20,12 @@ TRIGGERS: tuple[Trigger, ...] = (
             caseless=True),
     Trigger(r"document\s*\.\s*(cookie|domain|location|write)|window\s*\.\s*location|\.innerhtml",
             caseless=True),
-    Trigger(r"\xbc"),
+    Trigger(r"\xc2\xbc"),  # `¼`: 0xBC is `<` once a decoder drops the high bit
     # JavaScript without markup (injected into a script context)
-    Trigger(r"[=(\[,]\s*(alert|prompt|confirm)\s*[,;)\]]|\b(top|window|"
-        r"self|parent|globalthis|frames)\s*\[|window\s*\.\s*open\s*\(|"
-        r"navigator\s*\.\s*\w+\s*\(|\blocation\s*=\s*['\"]|\.source\s*\+", caseless=True),
+    Trigger(r"(alert|prompt|confirm)\s*[,;)\]]", caseless=True),
+    Trigger(r"\b(top|window|self|parent|globalthis|frames)\s*\[", caseless=True),
+    Trigger(r"window\s*\.\s*open\s*\(|navigator\s*\.\s*\w+\s*\(|\blocation\s*=\s*['\"]|\.source\s*\+",
+            caseless=True),
     # UTF-7 and escaped angle brackets
     Trigger(r"\+ADw-|\\(x3c|u003c|74|074)", caseless=True),
 )
