@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -39,6 +40,20 @@ class TestSecretsDetector:
     def test_service_account_wins_over_generic_private_key(self) -> None:
         """A PEM inside a service-account file is reported as the service account, not twice."""
         assert _rules(make_exchange(json={"c": SERVICE_ACCOUNT}, method="POST")) == ["APISEC-SEC-004"]
+
+    def test_key_file_body_reported_once_as_service_account(self) -> None:
+        """A body that is the key file yields the service-account rule on its private_key, not also SEC-010."""
+        found = ANALYZER.analyze(make_exchange(json=json.loads(SERVICE_ACCOUNT), method="POST")).findings
+        assert [(f.rule_id, f.location) for f in found] == [("APISEC-SEC-004", "request.body.$.private_key")]
+
+    def test_pem_under_another_key_of_a_key_file_is_plain(self) -> None:
+        """Only the PEM the key file maps under the field's own key is promoted; a sibling copy elsewhere is not."""
+        doc = {"file": json.loads(SERVICE_ACCOUNT), "backup": PEM}
+        found = ANALYZER.analyze(make_exchange(json=doc, method="POST")).findings
+        assert sorted((f.rule_id, f.location) for f in found) == [
+            ("APISEC-SEC-004", "request.body.$.file.private_key"),
+            ("APISEC-SEC-010", "request.body.$.backup"),
+        ]
 
     def test_pem_span_reaches_end_marker(self) -> None:
         """The private-key span runs from BEGIN to END when the block is complete."""

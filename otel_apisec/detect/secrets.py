@@ -189,6 +189,9 @@ OPENAI = _shape(
 _AWS_SECRET_WORDS = r"(?i:secret.?access.?key|aws.?secret)"
 _SA_MARKER = compile_re2(r"\\?\"type\\?\"\s*:\s*\\?\"service_account|gserviceaccount\.com")
 _AWS_CONTEXT = compile_re2(_AWS_SECRET_WORDS)
+_SA_EMAIL_DOMAIN = ".gserviceaccount.com"
+# Containers looked at when searching a parsed body for the key file around a PEM.
+_MAX_KEY_FILE_NODES = 10_000
 
 # Trigger -> the shapes it unlocks. Triggers are prefixes or fixed shapes: none fires on clean JSON.
 _TRIGGERS: tuple[tuple[Trigger, tuple[Shape, ...]], ...] = (
@@ -213,6 +216,35 @@ _TRIGGERS: tuple[tuple[Trigger, tuple[Shape, ...]], ...] = (
     (Trigger(r"T3BlbkFJ"), (OPENAI,)),
 )
 _T_AWS_ID, _T_AWS_WORDS, _T_PEM, _T_JWT = 0, 1, 8, 9
+
+
+def _is_key_file(node: dict[str, object]) -> bool:
+    email = node.get("client_email")
+    return node.get("type") == "service_account" or (
+        isinstance(email, str) and email.endswith(_SA_EMAIL_DOMAIN)
+    )
+
+
+def _in_key_file(field: Field, ctx: DetectContext) -> bool:
+    """The JSON body is (or holds) a service-account key file and this PEM is its `private_key`:
+    an object maps the field's key to this very text next to `"type": "service_account"` or a
+    `client_email` at gserviceaccount.com. Runs only when a PEM was found, so rarely."""
+    if field.source is not Source.BODY or field.is_key or not field.name:
+        return False
+    exchange = ctx.exchange
+    body = exchange.request_body if field.direction is Direction.REQUEST else exchange.response_body
+    stack = [ctx.body_json(body)]
+    visited = 0
+    while stack and visited < _MAX_KEY_FILE_NODES:
+        node = stack.pop()
+        visited += 1
+        if isinstance(node, dict):
+            if node.get(field.name) == field.text and _is_key_file(node):
+                return True
+            stack.extend(v for v in node.values() if isinstance(v, (dict, list)))
+        elif isinstance(node, list):
+            stack.extend(v for v in node if isinstance(v, (dict, list)))
+    return False
 
 
 class SecretsDetector:
@@ -250,8 +282,11 @@ class SecretsDetector:
 
     def _private_keys(self, field: Field, ctx: DetectContext) -> Iterator[Finding]:
         """A PEM private key; inside a service-account key file it is reported as that, more specific."""
-        service_account = _SA_MARKER.search(subject(field.text)) is not None
-        for match in find(PRIVATE_KEY, field.text, field, ctx):
+        matches = list(find(PRIVATE_KEY, field.text, field, ctx))
+        if not matches:
+            return
+        service_account = _SA_MARKER.search(subject(field.text)) is not None or _in_key_file(field, ctx)
+        for match in matches:
             if service_account:
                 span = ((match.start + field.offset, match.end + field.offset),)
                 yield R.GCP_SERVICE_ACCOUNT.finding(

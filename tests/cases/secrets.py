@@ -83,6 +83,32 @@ CASES: list[Case] = [
     ),
     _req(
         "APISEC-SEC-004",
+        True,
+        "request body is itself a service-account key file",
+        json.loads(SERVICE_ACCOUNT),
+        "private_key",
+    ),
+    Case(
+        "APISEC-SEC-004",
+        True,
+        "key file nested in a response, recognized by its client_email",
+        make_exchange(
+            "https://api.example.com/projects/demo",
+            response_json={
+                "project": "demo",
+                "credentials": {"private_key": PEM, "client_email": "svc@demo.iam.gserviceaccount.com"},
+            },
+        ),
+        "response.body.$.credentials.private_key",
+    ),
+    _req(
+        "APISEC-SEC-004",
+        False,
+        "PEM next to a non-service-account type is a plain private key",
+        {"type": "tls_certificate", "private_key": PEM, "client_email": "ops@example.com"},
+    ),
+    _req(
+        "APISEC-SEC-004",
         False,
         "service-account email alone is not a key",
         {"sa": "svc@demo.iam.gserviceaccount.com", "type": "service_account"},
