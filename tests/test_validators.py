@@ -1,4 +1,4 @@
-"""Check-digit and structure validators: one positive/negative table per validator."""
+"""Check-digit and structure validators (`validators`, `validators_ids`): one table per validator."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import json
 import pytest
 
 from otel_apisec.detect import validators as V
+from otel_apisec.detect import validators_ids as N
 
 NOW = 1_714_564_800.0  # 2024-05-01
 
@@ -63,7 +64,7 @@ class TestIban:
     )
     def test_iban(self, text: str, valid: bool) -> None:
         """Known country, its length, and mod-97 == 1."""
-        assert V.iban_valid(text) is valid
+        assert N.iban_valid(text) is valid
 
 
 class TestUsSsn:
@@ -82,37 +83,37 @@ class TestUsSsn:
     )
     def test_ssn(self, digits: str, valid: bool) -> None:
         """Never-issued areas, groups, serials and famous sample numbers are rejected."""
-        assert V.us_ssn_valid(digits) is valid
+        assert N.us_ssn_valid(digits) is valid
 
 
 class TestNationalIds:
     @pytest.mark.parametrize(
         ("check", "text", "valid"),
         [
-            (V.uk_nino_valid, "AB123456C", True),
-            (V.uk_nino_valid, "GB123456C", False),  # excluded prefix
-            (V.uk_nino_valid, "DA123456C", False),  # D never a first letter
-            (V.uk_nino_valid, "AB123456E", False),  # suffix only A-D
-            (V.es_dni_valid, "12345678Z", True),
-            (V.es_dni_valid, "X1234567L", True),
-            (V.es_dni_valid, "12345678A", False),
-            (V.fr_nir_valid, "1 84 12 76 451 089 46", True),
-            (V.fr_nir_valid, "1 84 12 76 451 089 47", False),
-            (V.it_fiscal_code_valid, "RSSMRA85T10A562S", True),
-            (V.it_fiscal_code_valid, "RSSMRA85T10A562T", False),
-            (V.nl_bsn_valid, "111222333", True),
-            (V.nl_bsn_valid, "111222334", False),
-            (V.br_cpf_valid, "390.533.447-05", True),
-            (V.br_cpf_valid, "390.533.447-06", False),
-            (V.br_cpf_valid, "111.111.111-11", False),  # repeated digits
-            (V.in_aadhaar_valid, "2345 6789 0124", True),
-            (V.in_aadhaar_valid, "2345 6789 0125", False),  # Verhoeff
-            (V.in_aadhaar_valid, "1345 6789 0124", False),  # never starts with 0/1
-            (V.ca_sin_valid, "130 692 544", True),
-            (V.ca_sin_valid, "130 692 545", False),
-            (V.ca_sin_valid, "046 454 286", False),  # leading 0 not assigned
-            (V.de_tax_id_valid, "86095742719", True),
-            (V.de_tax_id_valid, "86095742710", False),
+            (N.uk_nino_valid, "AB123456C", True),
+            (N.uk_nino_valid, "GB123456C", False),  # excluded prefix
+            (N.uk_nino_valid, "DA123456C", False),  # D never a first letter
+            (N.uk_nino_valid, "AB123456E", False),  # suffix only A-D
+            (N.es_dni_valid, "12345678Z", True),
+            (N.es_dni_valid, "X1234567L", True),
+            (N.es_dni_valid, "12345678A", False),
+            (N.fr_nir_valid, "1 84 12 76 451 089 46", True),
+            (N.fr_nir_valid, "1 84 12 76 451 089 47", False),
+            (N.it_fiscal_code_valid, "RSSMRA85T10A562S", True),
+            (N.it_fiscal_code_valid, "RSSMRA85T10A562T", False),
+            (N.nl_bsn_valid, "111222333", True),
+            (N.nl_bsn_valid, "111222334", False),
+            (N.br_cpf_valid, "390.533.447-05", True),
+            (N.br_cpf_valid, "390.533.447-06", False),
+            (N.br_cpf_valid, "111.111.111-11", False),  # repeated digits
+            (N.in_aadhaar_valid, "2345 6789 0124", True),
+            (N.in_aadhaar_valid, "2345 6789 0125", False),  # Verhoeff
+            (N.in_aadhaar_valid, "1345 6789 0124", False),  # never starts with 0/1
+            (N.ca_sin_valid, "130 692 544", True),
+            (N.ca_sin_valid, "130 692 545", False),
+            (N.ca_sin_valid, "046 454 286", False),  # leading 0 not assigned
+            (N.de_tax_id_valid, "86095742719", True),
+            (N.de_tax_id_valid, "86095742710", False),
         ],
     )
     def test_national_id(self, check: object, text: str, valid: bool) -> None:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from otel_apisec.detect import pii_rules as R
 from otel_apisec.detect import validators as V
+from otel_apisec.detect import validators_ids as N
 from otel_apisec.detect.api import DetectContext
 from otel_apisec.detect.engine import Trigger
 from otel_apisec.detect.fields import Direction, Field, Source
@@ -69,7 +70,7 @@ def _card(candidate: str, _field: Field, _ctx: DetectContext) -> str | None:
 
 
 def _ssn(candidate: str, _field: Field, _ctx: DetectContext) -> str | None:
-    return "US Social Security number" if V.us_ssn_valid(V.digits_only(candidate)) else None
+    return "US Social Security number" if N.us_ssn_valid(V.digits_only(candidate)) else None
 
 
 _VERSION_WORDS = frozenset({"version", "ver", "build", "release", "revision", "rev", "semver", "oid"})
@@ -169,20 +170,20 @@ IPV6 = _shape(
 FR_NIR_SPACED = _shape(
     R.FR_NIR,
     r"(?:^|[^0-9])([12] [0-9]{2} [0-9]{2} (?:[0-9]{2}|2[AB]) [0-9]{3} [0-9]{3} [0-9]{2})",
-    _simple(V.fr_nir_valid, "French NIR (key valid)"),
+    _simple(N.fr_nir_valid, "French NIR (key valid)"),
     tail=_DIGITS,
     no_separated_digit=True,
 )
 BR_CPF_DOTTED = _shape(
     R.BR_CPF,
     r"(?:^|[^0-9.])([0-9]{3}\.[0-9]{3}\.[0-9]{3}-[0-9]{2})",
-    _simple(V.br_cpf_valid, "Brazilian CPF (check digits valid)"),
+    _simple(N.br_cpf_valid, "Brazilian CPF (check digits valid)"),
     tail=_DIGITS,
 )
 CA_SIN_GROUPED = _shape(
     R.CA_SIN,
     r"(?:^|[^0-9 -])([0-9]{3}[ -][0-9]{3}[ -][0-9]{3})",
-    _simple(V.ca_sin_valid, "Canadian SIN (Luhn valid)"),
+    _simple(N.ca_sin_valid, "Canadian SIN (Luhn valid)"),
     tail=_DIGITS,
     no_separated_digit=True,
 )
@@ -191,26 +192,26 @@ CA_SIN_GROUPED = _shape(
 IBAN = _shape(
     R.IBAN,
     r"(?:^|[^A-Za-z0-9])([A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?)",
-    _simple(V.iban_valid, "IBAN (mod-97 valid)"),
+    _simple(N.iban_valid, "IBAN (mod-97 valid)"),
     tail=_ALNUM,
     shrink=True,
 )
 UK_NINO = _shape(
     R.UK_NINO,
     r"(?:^|[^A-Za-z0-9])([A-Z]{2} ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-D])",
-    _simple(V.uk_nino_valid, "UK National Insurance number"),
+    _simple(N.uk_nino_valid, "UK National Insurance number"),
     tail=_ALNUM,
 )
 ES_DNI = _shape(
     R.ES_DNI,
     r"(?:^|[^A-Za-z0-9])([0-9]{8}-?[A-Z]|[XYZ]-?[0-9]{7}-?[A-Z])",
-    _simple(V.es_dni_valid, "Spanish DNI/NIE (check letter valid)"),
+    _simple(N.es_dni_valid, "Spanish DNI/NIE (check letter valid)"),
     tail=_ALNUM,
 )
 IT_FISCAL = _shape(
     R.IT_FISCAL_CODE,
     r"(?:^|[^A-Za-z0-9])([A-Z]{6}[0-9LMNP-V]{2}[A-EHLMPR-T][0-9LMNP-V]{2}[A-Z][0-9LMNP-V]{3}[A-Z])",
-    _simple(V.it_fiscal_code_valid, "Italian codice fiscale (check char valid)"),
+    _simple(N.it_fiscal_code_valid, "Italian codice fiscale (check char valid)"),
     tail=_ALNUM,
 )
 PHONE_NATIONAL = _shape(
@@ -230,39 +231,39 @@ DOB = _shape(
     tail=_DIGITS,
 )
 NL_BSN = _shape(
-    R.NL_BSN, r"(?:^|[^0-9])([0-9]{9})", _simple(V.nl_bsn_valid, "Dutch BSN (11-check valid)"), tail=_DIGITS
+    R.NL_BSN, r"(?:^|[^0-9])([0-9]{9})", _simple(N.nl_bsn_valid, "Dutch BSN (11-check valid)"), tail=_DIGITS
 )
 IN_AADHAAR = _shape(
     R.IN_AADHAAR,
     r"(?:^|[^0-9])([2-9][0-9]{3}[ -]?[0-9]{4}[ -]?[0-9]{4})",
-    _simple(V.in_aadhaar_valid, "Aadhaar number (Verhoeff valid)"),
+    _simple(N.in_aadhaar_valid, "Aadhaar number (Verhoeff valid)"),
     tail=_DIGITS,
     no_separated_digit=True,
 )
 BR_CPF_ANY = _shape(
     R.BR_CPF,
     r"(?:^|[^0-9])([0-9]{3}\.?[0-9]{3}\.?[0-9]{3}-?[0-9]{2})",
-    _simple(V.br_cpf_valid, "Brazilian CPF (check digits valid)"),
+    _simple(N.br_cpf_valid, "Brazilian CPF (check digits valid)"),
     tail=_DIGITS,
 )
 FR_NIR_ANY = _shape(
     R.FR_NIR,
     r"(?:^|[^0-9])([12] ?[0-9]{2} ?[0-9]{2} ?(?:[0-9]{2}|2[AB]) ?[0-9]{3} ?[0-9]{3} ?[0-9]{2})",
-    _simple(V.fr_nir_valid, "French NIR (key valid)"),
+    _simple(N.fr_nir_valid, "French NIR (key valid)"),
     tail=_DIGITS,
     no_separated_digit=True,
 )
 CA_SIN_ANY = _shape(
     R.CA_SIN,
     r"(?:^|[^0-9])([0-9]{3}[ -]?[0-9]{3}[ -]?[0-9]{3})",
-    _simple(V.ca_sin_valid, "Canadian SIN (Luhn valid)"),
+    _simple(N.ca_sin_valid, "Canadian SIN (Luhn valid)"),
     tail=_DIGITS,
     no_separated_digit=True,
 )
 DE_TAX_ID = _shape(
     R.DE_TAX_ID,
     r"(?:^|[^0-9])([0-9]{2} ?[0-9]{3} ?[0-9]{3} ?[0-9]{3})",
-    _simple(lambda c: V.de_tax_id_valid(V.digits_only(c)), "German tax id (check digit valid)"),
+    _simple(lambda c: N.de_tax_id_valid(V.digits_only(c)), "German tax id (check digit valid)"),
     tail=_DIGITS,
     no_separated_digit=True,
 )
