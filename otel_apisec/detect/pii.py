@@ -289,13 +289,14 @@ def _short(words: str, camel: str) -> str:
 def _token(words: str) -> str:
     """Two-letter words made of hex or common letters (`cf`, `cc`, `ip`, `ni`): lowercase only as a
     whole key or snake_case part (a UUID holds `-cf-`, English `pan`), uppercase as a whole word
-    (`CF:`), Capitalized after a lowercase letter (`clientIp`)."""
+    (`CF:`), Capitalized after a lowercase letter and ending the key (`clientIp`; base64 text is
+    full of `xCc1`)."""
     lower = words.split("|")
     upper = "|".join(w.upper() for w in lower)
     camel = "|".join(w.capitalize() for w in lower)
     return (
         rf"(?:^|[\xff\x22_])(?:{words})(?:$|[\xff\x22_])"
-        rf"|(?:^|[^A-Za-z])(?:{upper})(?:$|[^A-Za-z])|[a-z](?:{camel})(?:$|[^a-z])"
+        rf"|(?:^|[^A-Za-z0-9])(?:{upper})(?:$|[^A-Za-z0-9])|[a-z](?:{camel})(?:$|[^A-Za-z0-9])"
     )
 
 
