@@ -34,6 +34,8 @@ CONTEXT_VALUES = [
     ("DNI", "12345678Z"),
     ("IP", "2a02:8108:1c0:5e00:a1b2:c3d4:e5f6:789a"),
 ]
+# Forms of those values that are reported anywhere, context word or not.
+ANYWHERE = {"GB82 WEST 1234 5698 7654 32", "4111111111111111", "4111-1111-1111-1111"}
 CLEAN = {
     "id": 12345,
     "uuid": "123e4567-e89b-12d3-a456-426614174000",
@@ -70,7 +72,8 @@ class TestPiiDetector:
         text = f"{word}: {value}; thanks"
         found = _findings(make_exchange(response_json={"note": text}))
         assert any(text[s:e] == value for f in found for s, e in f.spans), (word, value)
-        assert _findings(make_exchange(response_json={"note": f"ref {value}; thanks"})) == []
+        without_context = _findings(make_exchange(response_json={"note": f"ref {value}; thanks"}))
+        assert bool(without_context) == (value in ANYWHERE), (value, without_context)
 
     @pytest.mark.parametrize(("word", "value"), CONTEXT_VALUES)
     def test_keyed_only_value_under_its_key(self, word: str, value: str) -> None:

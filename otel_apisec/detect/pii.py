@@ -4,9 +4,10 @@ Presidio-style: an RE2 pattern proposes a candidate, a validator (check digit, i
 calendar, libphonenumber) confirms or vetoes it. Values whose shape carries a literal the
 prefilter can look for (`@` of an email, `+` of an international phone, the spaces of a grouped
 card, the dashes of an SSN, the dots of an IPv4 or formatted CPF, `::` of an IPv6) are found in
-any text field. Shapes made only of character classes (bare digit runs, contiguous or dashed
-cards, IBANs, UK NINO, Spanish DNI/NIE, codice fiscale, full-form IPv6) would cost the prefilter
-a full automaton pass over every byte of every JSON body, and bare digits are far too common
+any text field, and so are payment cards in every form and printed (spaced) IBANs, which matter
+enough to pay for their automaton. Other shapes made only of character classes (bare digit
+runs, compact IBANs, UK NINO, Spanish DNI/NIE, codice fiscale, full-form IPv6) would cost the
+prefilter a full automaton pass over every byte of every JSON body, and bare digits are far too common
 (order numbers, ids, timestamps); so those are only reported under a telling key
 (`"phone": 4155552671`, `"iban": ...`) or right after a context word in free text
 (`Tel: 020 7946 0958`, `IBAN: DE89 ...`). Keyed findings come from the key field (its `value`
@@ -335,6 +336,12 @@ _VALUE_TRIGGERS: tuple[tuple[Trigger, tuple[Shape, ...]], ...] = (
     (Trigger(r"@[A-Za-z0-9-]+\.[A-Za-z]{2}"), (EMAIL,)),
     (Trigger(r"\+[1-9][0-9]{0,3}[ .(-]{0,2}[0-9]{2}"), (PHONE_INTL,)),
     (Trigger(r"[2-6][0-9]{3} [0-9]{4}(?:[0-9]{2})? [0-9]{2}"), (CARD,)),  # space-grouped (4-4-4-4, 4-6-5)
+    # Cards are the PII that matters most (PCI DSS): contiguous and dashed forms are worth their
+    # ~0.7 ms/MB of prefilter time anywhere, not only under a naming key.
+    # (not after `.` or a digit: float fractions such as 0.4111111111111111 are not cards)
+    (Trigger(r"(?:^|[^.0-9])[2-6][0-9]{12}"), (CARD,)),
+    (Trigger(r"(?:^|[^.0-9])[2-6][0-9]{3}-[0-9]{4}-[0-9]{4}-[0-9]"), (CARD,)),
+    (Trigger(r"[A-Z]{2}[0-9]{2} [A-Z0-9]{4} [A-Z0-9]{4} [A-Z0-9]"), (IBAN,)),  # spaced IBAN, printed form
     (Trigger(r"[0-9]{3}-[0-9]{2}-[0-9]{4}(?:[^0-9-]|$)"), (SSN_DASHED,)),
     (Trigger(r"[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}"), (IPV4,)),
     (Trigger(r"[0-9A-Fa-f]{1,4}::"), (IPV6,)),  # compressed form; full form is keyed-only

@@ -56,8 +56,8 @@ CASES: list[Case] = [
     _resp("APISEC-PII-003", True, "dashed card after a context word", {"note": "Card: 5555-5555-5555-4444"}, "note"),
     _resp("APISEC-PII-003", False, "16 digits failing Luhn", {"card": "4111 1111 1111 1112"}),
     _resp(
-        "APISEC-PII-003", False, "contiguous Luhn-valid digits without a card key (keyed-only form)",
-        {"tracking": "4111111111111111"},
+        "APISEC-PII-003", True, "contiguous card number under an unrelated key",
+        {"tracking": "4111111111111111"}, "tracking",
     ),
     _resp("APISEC-PII-003", False, "Luhn-valid number outside issuer ranges", {"ref": "9111111111111111"}),
     _resp(
@@ -74,6 +74,10 @@ CASES: list[Case] = [
         {"memo": "Pay to IBAN DE89 3704 0044 0532 0130 00"}, "memo",
     ),
     _resp("APISEC-PII-004", False, "IBAN with a wrong check digit", {"iban": "GB83 WEST 1234 5698 7654 32"}),
+    _resp(
+        "APISEC-PII-004", True, "printed IBAN in free text without a context word",
+        {"memo": "transfer to GB82 WEST 1234 5698 7654 32 today"}, "memo",
+    ),
     _resp("APISEC-PII-004", False, "IBAN-shaped reference without a naming key (keyed-only)", {"ref": "DE89370400440532013000"}),
     # APISEC-PII-005 US SSN
     _resp("APISEC-PII-005", True, "dashed SSN in free text", {"note": "SSN on file: 536-22-1234"}, "note"),
