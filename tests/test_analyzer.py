@@ -124,3 +124,41 @@ class TestAnalyzer:
             fast = analyzer.analyze(HttpExchange(request_body=Body(raw, "application/json"))).findings
             full = analyzer.analyze(HttpExchange(request_body=Body(raw, ""))).findings
             assert fast == full, doc
+
+
+class TestJsonFastPathWithRealDetectors:
+    def test_hit_directed_parse_matches_full_parse(self) -> None:
+        """On random JSON mixing clean and planted values, the raw-offset path reports exactly
+        what parsing and scanning every field reports, for every real detector."""
+        rng = random.Random(11)
+        planted = [
+            "jane.doe@example.org", "4111 1111 1111 1111", "4111111111111111", "+44 20 7946 0958",
+            "GB82 WEST 1234 5698 7654 32", "AKIAIOSFODNN7EXAMPLE", "219-09-9999", "1' OR '1'='1' --",
+            "<script>alert(1)</script>", "../../etc/passwd", "${jndi:ldap://x.example/a}", "'", "{{7*7}}",
+            "http://169.254.169.254/latest", "81.2.69.160",
+        ]
+        clean = ["alpha", "Order shipped", "O'Brien", "https://cdn.example.com/a.png", "2024-05-01T12:00:00Z", ""]
+        keys = ["id", "email", "note", "card", "password", "url", "dob", "phone", "iban", "q"]
+        analyzer = Analyzer(DetectConfig(hmac_key=b"k", enabled=frozenset({"injection", "pii", "secrets"})))
+
+        def value(depth: int) -> object:
+            roll = rng.random()
+            if depth < 3 and roll < 0.15:
+                return {rng.choice(keys): value(depth + 1) for _ in range(rng.randint(0, 3))}
+            if depth < 3 and roll < 0.25:
+                return [value(depth + 1) for _ in range(rng.randint(0, 3))]
+            if roll < 0.35:
+                return rng.choice([7, 4111111111111111, 12345678, -98765432, 1.5, True, None])
+            return rng.choice(planted) if roll < 0.6 else rng.choice(clean) + " " + rng.choice(clean)
+
+        for _ in range(150):
+            doc = {rng.choice(keys) + str(i): value(0) for i in range(rng.randint(1, 6))}
+            raw = orjson.dumps(doc)
+            for direction in ("request", "response"):
+                def run(media: str) -> set[tuple[str, str, tuple]]:
+                    body = Body(raw, media)
+                    exchange = (HttpExchange(method="POST", request_body=body) if direction == "request"
+                                else HttpExchange(status=200, response_body=body))
+                    return {(f.rule_id, f.location, f.spans) for f in analyzer.analyze(exchange).findings}
+
+                assert run("application/json") == run(""), doc

@@ -23,7 +23,16 @@ from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from otel_apisec.detect.engine import PatternSet, Trigger
-from otel_apisec.detect.fields import BodyFields, Direction, Field, body_texts, exchange_fields, is_textual, parse_json
+from otel_apisec.detect.fields import (
+    BodyFields,
+    Direction,
+    Field,
+    body_texts,
+    exchange_fields,
+    is_textual,
+    parse_json,
+    raw_json_texts_at,
+)
 from otel_apisec.model import AuthFacts, Body, Finding, HttpExchange, TokenFacts
 
 __all__ = [
@@ -249,10 +258,34 @@ class Analyzer:
         else:
             analysis.findings.append(finding)
 
-    def _body_texts(self, body: Body, original: Body, direction: Direction, ctx: DetectContext) -> BodyFields:
+    def _body_texts(
+        self, body: Body, original: Body, direction: Direction, ctx: DetectContext,
+        wanted: set[str] | None = None,
+    ) -> BodyFields:
         """Parse once: JSON parsed here is what exchange detectors get from `ctx.body_json`."""
         parsed = ctx.body_json(original) if body.media_type.endswith("json") else None
-        return body_texts(body, direction, self.config.max_fields, parsed)
+        return body_texts(body, direction, self.config.max_fields, parsed, wanted)
+
+    def _raw_json_hits(
+        self, body: Body, original: Body, direction: Direction, plan: _Plan, ctx: DetectContext, base: int
+    ) -> tuple[BodyFields, dict[tuple[int, int], set[int]]] | None:
+        """Hit-directed parse of a JSON body without backslashes (None: use the full walk).
+
+        Every match end in the raw bytes names the string it ends in; only keys and values equal
+        to those strings become fields, with the triggers that hit them. This spares the walk,
+        encoding and scan of every other text, which dominate on large bodies with few hits.
+        """
+        ends = plan.patterns.match_ends(body.data, budget=64 + len(body.data) // 256)
+        if ends is None:
+            return None
+        by_text = raw_json_texts_at(body.data, ends)
+        parsed = self._body_texts(body, original, direction, ctx, wanted=set(by_text))
+        hits: dict[tuple[int, int], set[int]] = {}
+        for index, text in enumerate(parsed.texts):
+            for trigger in by_text[text]:
+                d_index, t_index = plan.owners[trigger]
+                hits.setdefault((base + index, d_index), set()).add(t_index)
+        return parsed, hits
 
     def _fields_and_hits(
         self, exchange: HttpExchange, direction: Direction, head_fields: list[Field], plan: _Plan,
@@ -278,9 +311,16 @@ class Analyzer:
             if not any(text_index == head for text_index, _ in hits):
                 return head_fields.__getitem__, hits
             hits = {key: value for key, value in hits.items() if key[0] != head}
-            parsed = self._body_texts(body, original, direction, ctx)
-            for (index, d_index), triggers in plan.hits([_encode(t) for t in parsed.texts]).items():
-                hits[(head + index, d_index)] = triggers
+            directed = self._raw_json_hits(body, original, direction, plan, ctx, head)
+            if directed is not None:
+                parsed, body_hits = directed
+            else:
+                parsed = self._body_texts(body, original, direction, ctx)
+                body_hits = {
+                    (head + index, d_index): triggers
+                    for (index, d_index), triggers in plan.hits([_encode(t) for t in parsed.texts]).items()
+                }
+            hits.update(body_hits)
         else:
             parsed = self._body_texts(body, original, direction, ctx)
             hits = plan.hits([*texts, *map(_encode, parsed.texts)])

@@ -116,6 +116,23 @@ class PatternSet:
             hits.update((index, trigger) for trigger in self._scan_alone(texts[index]))
         return hits
 
+    def match_ends(self, text: bytes, budget: int) -> list[tuple[int, int]] | None:
+        """Every (trigger, end offset) in one text, or None when there are more than `budget`
+        (or no Hyperscan): the caller then falls back to `scan`."""
+        if self._joined_db is None:
+            return None
+        ends: list[tuple[int, int]] = []
+
+        def on_match(trigger: int, _start: int, end: int, _flags: int, _ctx: object) -> bool:
+            ends.append((trigger, end))
+            return len(ends) > budget  # True stops the scan
+
+        try:
+            self._joined_db.scan(text, match_event_handler=on_match, scratch=self._scratch("joined", self._joined_db))  # type: ignore[union-attr]
+        except _hs.ScanTerminated:  # type: ignore[union-attr]
+            return None
+        return ends
+
     def _scratch(self, name: str, db: object) -> object:
         scratch = getattr(self._local, name, None)
         if scratch is None:

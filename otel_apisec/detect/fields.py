@@ -32,6 +32,7 @@ __all__ = [
     "json_path",
     "parse_cookies",
     "parse_json",
+    "raw_json_texts_at",
 ]
 
 # Headers the auth and token detectors own: scanning them as free text would only repeat
@@ -160,13 +161,18 @@ class BodyFields:
         return (self.field(index) for index in range(len(self.texts)))
 
 
-def _json_texts(doc: object, root: str, limit: int) -> tuple[list[str], list[tuple]]:
+def _json_texts(
+    doc: object, root: str, limit: int, wanted: frozenset[str] | set[str] | None = None
+) -> tuple[list[str], list[tuple]]:
     """Keys and scalar values of a JSON document, iteratively (no recursion limit).
 
-    Hot path on large bodies: plain tuples and exact type checks; locations are built later,
-    only for the texts that need one. Scalars come in document order within a container;
-    nested containers after their siblings.
+    With `wanted`, only texts in it are kept (the walk still visits every node, but does
+    little at each). Hot path on large bodies: plain tuples and exact type checks; locations
+    are built later, only for the texts that need one. Scalars come in document order within
+    a container; nested containers after their siblings.
     """
+    if wanted is not None:
+        return _json_texts_wanted(doc, root, limit, wanted)
     texts: list[str] = []
     entries: list[tuple] = []
     text_append, entry_append = texts.append, entries.append
@@ -217,6 +223,78 @@ def _json_texts(doc: object, root: str, limit: int) -> tuple[list[str], list[tup
     return texts[:limit], entries[:limit]
 
 
+def _json_texts_wanted(doc: object, root: str, limit: int, wanted: frozenset[str] | set[str]) -> tuple[list[str], list[tuple]]:
+    texts: list[str] = []
+    entries: list[tuple] = []
+    stack: list[tuple[str, str | None, object]] = [(root, None, doc)]
+    while stack and len(texts) < limit:
+        path, name, node = stack.pop()
+        if type(node) is dict:
+            for key, child in node.items():
+                kind = type(child)
+                text = child if kind is str else _scalar_text(child) if kind is int else None
+                if key in wanted:
+                    texts.append(key)
+                    entries.append((path, key, key, True, text))
+                if text is not None and text in wanted:
+                    texts.append(text)
+                    entries.append((path, key, key, False, None))
+                elif kind is dict or kind is list:
+                    stack.append((_location(path, key), key, child))
+        elif type(node) is list:
+            for index, child in enumerate(node):
+                kind = type(child)
+                text = child if kind is str else _scalar_text(child) if kind is int else None
+                if text is not None and text in wanted:
+                    texts.append(text)
+                    entries.append((path, index, name, False, None))
+                elif kind is dict or kind is list:
+                    stack.append((f"{path}[{index}]", name, child))
+        else:
+            text = _scalar_text(node)
+            if text is not None and text in wanted:
+                texts.append(text)
+                entries.append((path, None, name, False, None))
+    return texts[:limit], entries[:limit]
+
+
+def raw_json_texts_at(raw: bytes, ends: list[tuple[int, int]]) -> dict[str, set[int]]:
+    """The JSON string (or long integer) each match ends in, with the triggers that ended there.
+
+    Only valid for a body without backslashes, where a string's raw bytes are its text and
+    every `"` opens or closes a string. A match ending on structure (between tokens) belongs
+    to no field and is dropped: any match inside a field's text ends inside that text, or on
+    the quote that closes it.
+    """
+    found: dict[str, set[int]] = {}
+    quotes = 0  # quotes before `position`
+    position = 0
+    for end, trigger in sorted((end, trigger) for trigger, end in ends):
+        last = end - 1  # sorted, so never before `position`
+        quotes += raw.count(b'"', position, last)
+        position = last
+        inside = quotes % 2 == 1
+        if raw[last:end] == b'"':
+            if not inside:
+                continue  # an opening quote: the match ended on structure
+            start, stop = raw.rfind(b'"', 0, last) + 1, last
+        elif inside:
+            start, stop = raw.rfind(b'"', 0, last) + 1, raw.find(b'"', last)
+        else:
+            start = stop = last
+            while start > 0 and 48 <= raw[start - 1] <= 57:
+                start -= 1
+            while stop < len(raw) and 48 <= raw[stop] <= 57:
+                stop += 1
+            if stop - start < _MIN_NUMBER_DIGITS or not 48 <= raw[last] <= 57:
+                continue
+            if start > 0 and raw[start - 1] == 45:  # a negative number: str(int) keeps the sign
+                start -= 1
+        text = raw[start:stop].decode("utf-8", "surrogatepass")
+        found.setdefault(text, set()).add(trigger)
+    return found
+
+
 def _multipart_fields(body: Body, root: str, direction: Direction) -> Iterator[Field]:
     header = f"Content-Type: {body.content_type}\r\n\r\n".encode("latin-1", "replace")
     message = BytesParser(policy=HTTP).parsebytes(header + body.data)
@@ -234,8 +312,12 @@ def _multipart_fields(body: Body, root: str, direction: Direction) -> Iterator[F
         yield Field(json_path(root, str(name)), text, direction, Source.BODY, name=str(name))
 
 
-def body_texts(body: Body, direction: Direction, max_fields: int = 20_000, parsed: object = None) -> BodyFields:
-    """Texts of one body (binary and unknown media types have none). `parsed`: the body's JSON, if known."""
+def body_texts(
+    body: Body, direction: Direction, max_fields: int = 20_000, parsed: object = None,
+    wanted: frozenset[str] | set[str] | None = None,
+) -> BodyFields:
+    """Texts of one body (binary and unknown media types have none). `parsed`: the body's JSON, if
+    known; `wanted`: keep only JSON keys and values in this set."""
     prefix = f"{direction.value}.body"
     media = body.media_type
     data = body.data
@@ -244,7 +326,7 @@ def body_texts(body: Body, direction: Direction, max_fields: int = 20_000, parse
     if media.endswith("json") or (not media and data.lstrip()[:1] in (b"{", b"[")):
         doc = parse_json(data) if parsed is None else parsed
         if doc is not None:
-            texts, entries = _json_texts(doc, f"{prefix}.$", max_fields)
+            texts, entries = _json_texts(doc, f"{prefix}.$", max_fields, wanted)
             return BodyFields(direction, texts, entries=entries)
     fields = list(_other_body_fields(body, direction, prefix, media, max_fields))
     return BodyFields(direction, [f.text for f in fields], fields=fields)
