@@ -126,6 +126,13 @@ class TestAnalyzer:
             assert fast == full, doc
 
 
+def _json_exchange(raw: bytes, media: str, direction: str) -> HttpExchange:
+    body = Body(raw, media)
+    if direction == "request":
+        return HttpExchange(method="POST", request_body=body)
+    return HttpExchange(status=200, response_body=body)
+
+
 class TestJsonFastPathWithRealDetectors:
     def test_hit_directed_parse_matches_full_parse(self) -> None:
         """On random JSON mixing clean and planted values, the raw-offset path reports exactly
@@ -155,10 +162,8 @@ class TestJsonFastPathWithRealDetectors:
             doc = {rng.choice(keys) + str(i): value(0) for i in range(rng.randint(1, 6))}
             raw = orjson.dumps(doc)
             for direction in ("request", "response"):
-                def run(media: str) -> set[tuple[str, str, tuple]]:
-                    body = Body(raw, media)
-                    exchange = (HttpExchange(method="POST", request_body=body) if direction == "request"
-                                else HttpExchange(status=200, response_body=body))
-                    return {(f.rule_id, f.location, f.spans) for f in analyzer.analyze(exchange).findings}
-
-                assert run("application/json") == run(""), doc
+                fast, full = (
+                    {(f.rule_id, f.location, f.spans) for f in analyzer.analyze(_json_exchange(raw, media, direction)).findings}
+                    for media in ("application/json", "")
+                )
+                assert fast == full, doc
