@@ -37,7 +37,7 @@ Check = Callable[[View], "str | None"]
 
 # Escapes that hide any class: once one is present, every check runs on the decoded text.
 ENCODING_TRIGGERS: tuple[Trigger, ...] = (
-    Trigger(r"%[0-9a-f]{2}|%u[0-9a-f]{4}", caseless=True),
+    Trigger(r"%[0-9a-fu]", caseless=True),  # plain literals (`%2`, `%u`) stay cheap on `%25` floods
     Trigger(r"&#x?[0-9a-f]|&(lt|gt|quot|apos|amp|colon|tab|newline|"
         r"sol|bsol|lpar|rpar|num|excl|period|semi|equals|dollar|"
         r"lbrack|rbrack|lbrace|rbrace|grave|commat|percnt|ast|vert|nbsp)\b", caseless=True),
@@ -52,6 +52,8 @@ class _Family:
     rule: Rule
     triggers: tuple[Trigger, ...]
     check: Check
+    applies: Callable[[Field], bool] | None = None
+    """A cheap test on the field alone (its name, its source) run before any decoding."""
 
 
 FAMILIES: tuple[_Family, ...] = (
@@ -64,17 +66,28 @@ FAMILIES: tuple[_Family, ...] = (
     _Family(rules.SSTI, template.SSTI_TRIGGERS, template.check_ssti),
     _Family(rules.JNDI_INJECTION, template.JNDI_TRIGGERS, template.check_jndi),
     _Family(rules.LDAP_INJECTION, ldap.TRIGGERS, ldap.check),
-    _Family(rules.OPEN_REDIRECT, redirect.TRIGGERS, redirect.check),
+    _Family(rules.OPEN_REDIRECT, redirect.TRIGGERS, redirect.check, redirect.applies),
+)
+# A literal several classes start with is one trigger owned by all of them: a flood of it
+# (`${` x 500k) then costs Hyperscan one pattern's matches, not one per class.
+SHARED_TRIGGERS: tuple[tuple[Trigger, tuple[Rule, ...]], ...] = (
+    (Trigger(r"\$\{|\{\$"), (rules.SSTI, rules.JNDI_INJECTION, rules.COMMAND_INJECTION)),
 )
 
 
-def _layout() -> tuple[tuple[Trigger, ...], tuple[int, ...], int]:
-    """All triggers in one tuple, the family index owning each, and where encodings start."""
+def _layout(
+    families: tuple[_Family, ...],
+) -> tuple[tuple[Trigger, ...], tuple[tuple[int, ...], ...], int]:
+    """All triggers in one tuple, the family indices owning each, and where encodings start."""
     triggers: list[Trigger] = []
-    owners: list[int] = []
-    for index, family in enumerate(FAMILIES):
+    owners: list[tuple[int, ...]] = []
+    for index, family in enumerate(families):
         triggers.extend(family.triggers)
-        owners.extend([index] * len(family.triggers))
+        owners.extend([(index,)] * len(family.triggers))
+    index_of = {family.rule.id: index for index, family in enumerate(families)}
+    for trigger, owning in SHARED_TRIGGERS:
+        triggers.append(trigger)
+        owners.append(tuple(index_of[rule.id] for rule in owning if rule.id in index_of))
     return tuple(triggers) + ENCODING_TRIGGERS, tuple(owners), len(triggers)
 
 
@@ -86,7 +99,7 @@ class InjectionDetector:
 
     def __init__(self, families: tuple[_Family, ...] = FAMILIES) -> None:
         self.families = families
-        self.triggers, self._owners, self._first_encoding = _layout()
+        self.triggers, self._owners, self._first_encoding = _layout(families)
 
     def families_for(self, hits: Iterable[int]) -> list[_Family]:
         """The families to check for these trigger hits (all of them when an encoding hit)."""
@@ -94,14 +107,14 @@ class InjectionDetector:
         for hit in hits:
             if hit >= self._first_encoding:
                 return list(self.families)
-            indices.add(self._owners[hit])
+            indices.update(self._owners[hit])
         return [self.families[i] for i in sorted(indices)]
 
     def scan(self, field: Field, hits: frozenset[int], ctx: DetectContext) -> Iterator[Finding]:
-        families = self.families_for(hits)
+        families = [f for f in self.families_for(hits) if f.applies is None or f.applies(field)]
         if not families:
             return
-        view = make_view(field)
+        view = make_view(field, ctx.exchange.host)
         for family in families:
             message = family.check(view)
             if message is not None:

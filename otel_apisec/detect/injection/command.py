@@ -30,17 +30,17 @@ _AMBIGUOUS = frozenset({"id", "dir", "passwd", "hostname", "arp", "sh", "ls", "s
 _WORDS = "|".join(sorted(_STRONG | _WEAK, key=len, reverse=True))
 
 TRIGGERS: tuple[Trigger, ...] = (
-    Trigger(r"([;&|`\n\r]|\$\(|\$\{)\s*(\{\s*)?([/\\]|(" + _WORDS + r")\b)", caseless=True),
-    Trigger(r"\$\{?ifs\b|\(\)\s*\{|<!--\s*#\s*(exec|include)|\b(system|"
+    Trigger(r"([;&|`\n\r]|\$\()\s*(\{\s*)?([/\\]|(" + _WORDS + r")\b)", caseless=True),  # `${`: shared
+    Trigger(r"\$ifs\b|\(\)\s*\{|<!--\s*#\s*(exec|include)|\b(system|"
         r"exec|passthru|shell_exec|popen|proc_open|phpinfo)\s*\(", caseless=True),
-    Trigger(r"\\[nr]\s*[/a-z]|\beval\s*\(|\$\{@|\bphpversion\s*\(|"
+    Trigger(r"\\[nr]\s*[/a-z]|\beval\s*\(|\bphpversion\s*\(|"
         r"\bnet(sh)?\s+(view|user|localgroup|share|use|firewall|advfirewall)\b", caseless=True),
     # a command opening the value, with a shell-looking argument or alone
     Trigger(r"\b(cat|ls|dir|type|more|head|tail|perl|python3?|ruby|php|bash|sh|nc|curl|wget|ping|echo|net|reg"
             r"|which|sleep)\s+(-|/|[a-z]:\\|\d|['\"]|https?:|add\b|query\b|delete\b)", caseless=True),
     Trigger(r"\b(whoami|pwd|uname|ifconfig|ipconfig|systeminfo|sysinfo|netstat)\b", caseless=True),
     # PHP code run by the server: superglobals and `{${...}}` complex syntax
-    Trigger(r"\$_(get|post|request|cookie|server|files|env)\b|\{\$\{", caseless=True),
+    Trigger(r"\$_(get|post|request|cookie|server|files|env)\b", caseless=True),
     Trigger(r"(/s?bin/[a-z]|cmd(\.exe)?\s*/c|powershell|%systemroot%|\\windows\\system32|/dev/tcp/)",
             caseless=True),
 )

@@ -1,19 +1,19 @@
 """Open redirect: a redirect-ish parameter (`next`, `url`, `return_to`, ...) holding a URL
-that leaves the site: absolute, scheme-relative (`//evil`), backslash tricks (`/\\evil`)
-or a script URL. A field detector cannot see the request host, so every absolute URL in
-such a parameter counts, except in OAuth's `redirect_uri`, which is absolute by design and
-checked against a registered list by the authorization server. Generic names (`url`)
-count only as query parameters: in JSON bodies they are usually links stored as data."""
+that leaves the site: absolute or scheme-relative (`//evil`) to another host, backslash tricks
+(`/\\evil`) or a script URL. A target on the request's own host, or a relative path, stays on
+the site. OAuth's `redirect_uri` is absolute by design and checked against a registered list
+by the authorization server, so it is not in the list. Generic names (`url`) count only as
+query parameters: in JSON bodies they are usually links stored as data."""
 
 from __future__ import annotations
 
 import re2
 
 from otel_apisec.detect.engine import Trigger
-from otel_apisec.detect.fields import Source
+from otel_apisec.detect.fields import Field, Source
 from otel_apisec.detect.injection.view import View
 
-__all__ = ["REDIRECT_NAMES", "TRIGGERS", "check"]
+__all__ = ["REDIRECT_NAMES", "TRIGGERS", "applies", "check"]
 
 REDIRECT_NAMES = frozenset({
     "next", "url", "uri", "redirect", "redirect_url", "redirecturl", "redirect_to", "redirectto",
@@ -33,27 +33,51 @@ TRIGGERS: tuple[Trigger, ...] = (
     # a value opening with a scheme or two slashes (tabs and newlines inside a scheme are dropped
     # by URL parsers, so they may split it)
     Trigger(r"(^|\xff)\s*([/\\]\s*[/\\]|/+\s*[a-z]|[a-z][a-z0-9+.\-\t\r\n]{0,30}:)", caseless=True),
-    # the same values inside a raw JSON body, where they follow their key
+    # the same values inside a raw JSON body, after their key: the match ends inside the value,
+    # which is how the analyzer tells which string it hit
     Trigger(r"(redirect|redir|rurl|return|goto|forward|success_?url|failure_?url|cancel_?url|continue|"
-        r"back_?url|exit_?url|checkout_?url|logout_?url|login_?url|relaystate)[\w-]{0,12}\"\s*:\s*\"",
-        caseless=True),
+        r"back_?url|exit_?url|checkout_?url|logout_?url|login_?url|relaystate)[\w-]{0,12}\"\s*:\s*\"\s*"
+        r"([/\\]|[a-z][a-z0-9+.\-\t\r\n]{0,30}:)", caseless=True),
 )
 
+_MAX_CHARS = 2048
+"""A redirect target is a URL: only its head decides where it goes."""
+_URL_WHITESPACE = str.maketrans("", "", "\t\r\n")
+"""What URL parsers delete anywhere in a URL (`java\\nscript:`)."""
+_SCRIPT = re2.compile(r"(?i)^[\s/\\]*(javascript|vbscript|data)\s*:")
 _ESCAPING = re2.compile(
-    r"(?i)^\s*([/\\][\s/\\]*[/\\]|/*\s*(javascript|vbscript|"
-    r"data)\s*:|/+https?:|https?:[/\\]*[^/\\]|[a-z][a-z0-9+.-]{1,15}:[/\\]{2}|"
-    r"/?[\w.-]+@[\w.-]+\.\w)"
+    r"(?i)^\s*([/\\][\s/\\]*[/\\]|/+https?:|https?:[/\\]*[^/\\]|[a-z][a-z0-9+.-]{1,15}:[/\\]{2})"
 )
+_AUTHORITY = re2.compile(r"(?i)^\s*(?:[a-z][a-z0-9+.-]{0,15}:)?[\s/\\]*([^/\\?#\s]*)")
+
+
+def applies(field: Field) -> bool:
+    """Only values of redirect parameters; generic names only in the query string."""
+    name = (field.name or "").lower()
+    if field.is_key or name not in REDIRECT_NAMES:
+        return False
+    return name not in _GENERIC or field.source is Source.QUERY
+
+
+def _host(authority: str) -> str:
+    host = authority.rsplit("@", 1)[-1].lower()
+    if host.startswith("["):
+        return host[: host.find("]") + 1]
+    return host.split(":", 1)[0].rstrip(".")
 
 
 def check(view: View) -> str | None:
     """A message when a redirect parameter points off-site, else None."""
-    name = view.name
-    if not view.is_value or name not in REDIRECT_NAMES:
-        return None
-    if name in _GENERIC and view.field.source is not Source.QUERY:
+    if not applies(view.field):
         return None
     for text in view.texts:
-        if _ESCAPING.search(text):
-            return "Redirect parameter pointing to an external or script URL"
+        text = text[:_MAX_CHARS].translate(_URL_WHITESPACE)
+        if _SCRIPT.search(text):
+            return "Redirect parameter holding a script URL"
+        if not _ESCAPING.search(text):
+            continue
+        authority = _AUTHORITY.search(text)
+        if view.host and authority is not None and _host(authority.group(1)) == view.host:
+            continue
+        return "Redirect parameter pointing to an external host"
     return None

@@ -23,10 +23,10 @@ TRIGGERS: tuple[Trigger, ...] = (
     Trigger(r"`"),
     # `"`: inside a raw JSON body it opens a value after `:`, `,`, `[`, `{` or a space, so a
     # quote that closes something follows any other character
-    Trigger(r"\"[ \t\x0b\x0c]|[^:,\[{\s]\"([\r\n;=<>)&^*|+%#]|--|/\*)"),
+    Trigger(r"\"[ \t\x0b\x0c]|(^|\xff|[^:,\[{\s])\"([\r\n;=<>)&^*|+%#-]|/\*)"),
     # lone-quote probes (`1"`, `""`): the first thing error-based scanners send
     Trigger(r"(^|\xff)[\s\d]*\"{1,3}\\?\s*($|\xff)"),
-    Trigger(r"\)\s*(" + _KEYWORDS + r"|--|#|/\*)", caseless=True),
+    Trigger(r"\)\s*(" + _KEYWORDS + r"|--|#|/\*|\||&)", caseless=True),
     Trigger(r"\bunion\b[\s(/*!0-9]*(all|distinct|select)", caseless=True),
     Trigger(r"\bselect\b[^;]{0,200}\b(from|@@|version|user|database|"
         r"char|concat|sleep|benchmark|null|case)\b", caseless=True),
@@ -34,12 +34,13 @@ TRIGGERS: tuple[Trigger, ...] = (
     Trigger(r"waitfor\s+(delay|time)", caseless=True),
     Trigger(r"@@[a-z]|information_schema|xp_cmdshell|dbms_|utl_(http|inaddr)|sqlite_master|pg_catalog|sysobjects",
             caseless=True),
-    Trigger(r"\b(or|and|having|where)\s+[('\"]*\s*(\d+|true|false|"
-        r"null|'[^']{0,20}'|\"[^\"]{0,20}\")\s*(=|<|>|!=|<>|\bis\b|\blike\b|--|#|$|\xff|\n|\")", caseless=True),
+    # unquoted tautologies (`or 1=1`, `and true`); quoted ones hit the quote triggers
+    Trigger(r"\b(or|and|having|where)\s+\(*\s*(\d+|true|false|null)\s*(=|<|>|!=|<>|\bis\b|\blike\b|--|#|$|\xff|\n|\")",
+            caseless=True),
     Trigger(r"\b(order|group)\s+by\s+\d", caseless=True),
     Trigger(r";\s*(drop|select|insert|update|delete|exec|execute|"
         r"declare|shutdown|create|alter|truncate)\b", caseless=True),
-    Trigger(r"/\*.*\*/|\bcase\s+when\b|\binto\s+(out|dump)file\b", caseless=True),
+    Trigger(r"/\*|\bcase\s+when\b|\binto\s+(out|dump)file\b", caseless=True),
     Trigger(r"\b(create\s+(table|user|database|procedure|function|login|view)|grant\s+\w+|backup\s+database"
             r"|drop\s+(table|database|user)|insert\s+into|delete\s+from|"
             r"truncate\s+table|exec(ute)?\s+(master|xp_|sp_)"
@@ -47,7 +48,7 @@ TRIGGERS: tuple[Trigger, ...] = (
     # typographic quotes and dashes (UTF-8 bytes) that some database collations read as ASCII
     Trigger(r"\xe2\x80[\x98\x99\xb2\x9c\x9d]\s*(or|and|\)|;|=|--)|"
         r"(or|and|=)\s*\xe2\x80[\x98\x99\xb2]|['\"]\s*\xe2\x80[\x93\x94]", caseless=True),
-    Trigger(r"(^|\xff|\")\s*['\")]*\s*(or|and)\s+\w+\s*(=|<>|!=|like)", caseless=True),
+    Trigger(r"(^|\xff|\")\s*(or|and)\s+\w+\s*(=|<>|!=|like)", caseless=True),
     Trigger(r"\bselect\s+(\w+_\w+|version|user|database|schema|now)\s*\(", caseless=True),
 )
 _LIBINJECTION_CHARS = 4096

@@ -11,11 +11,12 @@ from otel_apisec.detect.injection.view import View
 __all__ = ["SSTI_TRIGGERS", "JNDI_TRIGGERS", "check_jndi", "check_ssti", "resolve_lookups"]
 
 SSTI_TRIGGERS: tuple[Trigger, ...] = (
-    Trigger(r"\{\{|\{%|\$\{|#\{|\*\{|@\(|<%|<#(assign|list|if)|\[#assign|"
-        r"\$\w+\.\w+\(|#set\s*\(|\{php\}|\{\$smarty|\{(\$|if\s)", caseless=True),
+    # plain literals first: a flood of `{{` or `${` must not re-run a pattern with a tail per match
+    # `${` and `{$` are in the detector's shared triggers
+    Trigger(r"\{\{|\{%|#\{|\*\{|@\(|<%|<#assign|<#list|<#if|\[#assign|\{php\}|\{if", caseless=True),
+    Trigger(r"\$\w+\.\w+\(|#set\s*\(", caseless=True),
 )
-JNDI_TRIGGERS: tuple[Trigger, ...] = (
-    Trigger(r"\$\{"),
+JNDI_TRIGGERS: tuple[Trigger, ...] = (  # `${` is in the detector's shared triggers
     Trigger(r"jndi\s*:", caseless=True),
 )
 

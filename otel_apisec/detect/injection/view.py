@@ -16,6 +16,8 @@ class View:
     raw: str
     decoded: str
     """`raw` with encodings peeled (equal to `raw` when nothing was encoded)."""
+    host: str = ""
+    """The request's host (lower case, no port), '' when unknown."""
 
     @property
     def texts(self) -> tuple[str, ...]:
@@ -42,5 +44,12 @@ class View:
         return (glued,) if glued == spaced else (glued, spaced)
 
 
-def make_view(field: Field) -> View:
-    return View(field, field.text, decode(field.text))
+def make_view(field: Field, host: str = "") -> View:
+    return View(field, field.text, decode(field.text), _bare_host(host))
+
+
+def _bare_host(host: str) -> str:
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[: host.find("]") + 1]
+    return host.rsplit(":", 1)[0].rstrip(".") if host.count(":") == 1 else host.rstrip(".")
