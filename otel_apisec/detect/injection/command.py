@@ -17,7 +17,7 @@ _STRONG = frozenset({
     "python3", "chmod", "chown", "rm", "mkfifo", "tftp", "xterm", "tasklist", "taskkill", "wmic", "certutil",
     "bitsadmin", "rundll32", "regsvr32", "mshta", "cscript", "wscript", "traceroute", "tracert", "ls",
     "grep", "awk", "sed", "sudo", "crontab", "useradd", "uptime", "getent", "base64", "xxd", "openssl",
-    "socat", "busybox", "phpinfo", "sh", "hostname", "passwd", "arp", "dir",
+    "socat", "busybox", "phpinfo", "sh", "hostname", "passwd", "arp", "dir", "pwd",
 })
 # Commands that are also English words: they need a shell-looking argument.
 _WEAK = frozenset({
@@ -26,7 +26,7 @@ _WEAK = frozenset({
     "system", "ping", "ruby", "php", "net", "reg", "dig", "telnet", "ftp", "shutdown", "reboot", "tar",
 })
 # Strong commands that are also words in names or labels ("Name & ID").
-_AMBIGUOUS = frozenset({"id", "dir", "passwd", "hostname", "arp", "sh", "ls", "sed", "awk", "nc", "rm"})
+_AMBIGUOUS = frozenset({"id", "dir", "passwd", "hostname", "arp", "sh", "ls", "sed", "awk", "nc", "rm", "pwd"})
 _WORDS = "|".join(sorted(_STRONG | _WEAK, key=len, reverse=True))
 
 TRIGGERS: tuple[Trigger, ...] = (
@@ -37,7 +37,8 @@ TRIGGERS: tuple[Trigger, ...] = (
         r"\bnet(sh)?\s+(view|user|localgroup|share|use|firewall|advfirewall)\b", caseless=True),
     # a command opening the value, with a shell-looking argument or alone
     Trigger(r"\b(cat|ls|dir|type|more|head|tail|perl|python3?|ruby|php|bash|sh|nc|curl|wget|ping|echo|net|reg"
-            r"|which|sleep)\s+(-|/|[a-z]:\\|\d|['\"]|https?:|add\b|query\b|delete\b)", caseless=True),
+            r"|which|sleep)\s+(-|/|[a-z]:\\|\d|['\"]|https?:|add\b|query\b|delete\b|curl|wget|nc|netcat|perl|python|gcc)",
+            caseless=True),
     Trigger(r"\b(whoami|pwd|uname|ifconfig|ipconfig|systeminfo|sysinfo|netstat)\b", caseless=True),
     # PHP code run by the server: superglobals and `{${...}}` complex syntax
     Trigger(r"\$_(get|post|request|cookie|server|files|env)\b", caseless=True),
@@ -46,7 +47,7 @@ TRIGGERS: tuple[Trigger, ...] = (
 )
 
 _SEPARATED = re2.compile(
-    r"(?i)([;&|\n\r]|\$\(|\$\{)(\s*)(\{\s*)?(((/usr)?(/local)?/s?bin/)?(" + _WORDS + r"))(\.exe)?"
+    r"(?i)([;&|\n\r]|\$\(|\$\{)(\s*)(\{\s*)?(((/?usr)?(/local)?/s?bin/)?(" + _WORDS + r"))(\.exe)?"
     r"(\s|$|[;&|`)<>$'\"\\,]|%20|\+)"
 )
 _SHELL_ARG = re2.compile(
@@ -67,7 +68,13 @@ _OTHER = re2.compile(
     r"|([;&|\n]|^)\s*(net\s+(view|user|localgroup|share|use|group)|netsh\s+\w+|reg\s+(add|query|delete)\s+\S)"
     r"|^\s*(cat|ls|dir|type|more|head|tail|perl|python3?|"
     r"ruby|php|bash|sh|nc|curl|wget|ping|echo)\s+(-{1,2}[a-z]|/|[a-z]:\\|\S+\s*[|;&>])"
-    r"|^\s*(whoami|pwd|uname|ifconfig|ipconfig|systeminfo|netstat)\s*(-\w+\s*)?$"
+    r"|^\s*['\"`]?\s*(whoami|pwd|uname|ifconfig|ipconfig|systeminfo|netstat)\s*([-/]\w+\s*)*$"
+    # a whole value that is a shell command line: fetch a URL, sleep, look for tools, echo into a file
+    r"|^\s*(curl|wget)\s+(-{1,2}\w+\s+)*(https?|ftp)://\S+\s*$|^\s*sleep\s+\d+\s*$"
+    r"|^\s*which\s+(curl|wget|nc|ncat|netcat|perl|python3?|gcc|cc|bash|sh|php|ruby|socat|nmap)\s*$"
+    r"|^\s*echo\s+['\"].{0,400}['\"]\s*(>|\||;|//|$)"
+    # PHP evaluated by the server: `{${phpinfo()}}` complex syntax, request superglobals
+    r"|\{\$\{\s*\w+\s*\(|\$_(get|post|request|cookie|server|files|env)\s*\["
     r"|\b(nc|ncat|netcat)\s+(-[a-z]*e\s|\S+\s+\d{2,5}\b)|\bbash\s+-i\b|/dev/tcp/"
 )
 
@@ -80,7 +87,7 @@ def _separated_command(text: str) -> bool:
             return True
         word = match.group(8).lower()
         # a separator opening the value is injection even with a space ("& dir"), unlike prose ("Name & ID")
-        spaced = bool(match.group(2)) and text[:match.start()].strip(" '\"") != ""
+        spaced = bool(match.group(2)) and text[:match.start()].strip(" '\"&|;") != ""
         if word in _STRONG and not (spaced and word in _AMBIGUOUS):
             return True
         if _SHELL_ARG.search(text[match.end(8):match.end(8) + 64]):

@@ -20,6 +20,9 @@ _HEURISTICS = re2.compile(
     r"(?i)\)\s*\(\s*[|&!]?\s*\(?\s*" + _ATTR + r"\s*[~<>]?=|\)\s*\(\s*[|&!]\s*\)?"
     r"|\(\s*[|&!]\s*\(\s*" + _ATTR + r"\s*[~<>]?=|" + _ATTR + r"\s*=\s*\*\s*\)\s*\)"
     r"|^\s*\*?\s*\)\s*\(|\*\s*\)\s*\(|\(\s*objectclass\s*=\s*\*?\s*\)|\)\s*\)\s*\(\s*[|&]"
+    # a value made only of filter metacharacters that close the filter or open an operator
+    # (`*))` + NUL truncation, `*()|&`, `*|`): filter-syntax probes, not text
+    r"|^\s*\*[\s*]*(\)[\s)]*|\([\s()]*[|&!][|&!\s]*|[|&][|&\s]*)['\"]?\s*(\x00|%00)?\s*$"
 )
 
 

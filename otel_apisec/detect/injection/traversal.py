@@ -20,9 +20,13 @@ _SENSITIVE = (
     r"crontab|sudoers|hostname|resolv\.conf|mtab|inittab|"
     r"httpd|apache2?|nginx|php|mysql|my\.cnf|ssh|ssl|profile|"
     r"bashrc|environment|security|master\.passwd)"
-    r"|proc[/\\](self|version|cpuinfo|meminfo|mounts|net|\d+)[/\\]?"
-    r"|var[/\\](log|www|lib|mail|spool|run|adm)[/\\]|usr[/\\]local[/\\](apache|etc|cpanel|www|php|nginx)"
+    r"|proc[/\\]\w+|boot[/\\](grub|loader)|root[/\\]|master\.passwd"
+    r"|var[/\\](log|www|lib|mail|spool|run|adm|cron|lp|saf|lock|cpanel|backups)\b|var[/\\][\w.-]*\.log\b"
+    r"|usr[/\\](spool|lib[/\\](cron|security)|local[/\\](apache|etc|cpanel|www|php|nginx))"
     r"|(root|home[/\\][^/\\]{1,64})[/\\]\.(ssh|bash_history|aws|docker|kube|gnupg)"
+    r"|\.(bash_profile|bash_logout|cshrc|rhosts|shosts|sh_history|ksh_history|zsh_history|mysql_history"
+    r"|xauthority|forward|logout)\b"
+    r"|inetpub|program files|appserv"
     r"|(apache2?|httpd|nginx|xampp|inetpub|wamp)[/\\](logs?|conf|wwwroot)"
     r"|(win(dows|nt)|system32|boot\.ini|win\.ini|system\.ini|repair[/\\]sa[mn])"
     r"|web-inf[/\\](web|applicationcontext|struts)|\.htpasswd|"
@@ -31,7 +35,9 @@ _SENSITIVE = (
 TRIGGERS: tuple[Trigger, ...] = (
     # plain literals: in `../` x 300k a pattern with a repeat or a class tail is re-run at every dot
     Trigger(r"\.\.[/\\]|[/\\]\.\."),
-    Trigger(r"\.\.(%|2f|5c|0x|%u|\\\\u)|0x2e0x2e|\b(Li4v|Li5c)", caseless=True),
+    Trigger(r"\.\.(%|2f|5c|0x|%u|\\\\u)|0x2e0x2e", caseless=True),
+    # base64 of `../`, `/` + a lower-case name, `etc/` opening a value
+    Trigger(r"(^|\xff|\")(Li4|Li5|L2|L3|ZXRjL)"),
     Trigger(r"(^|\xff|\n|[/\\:=\"'])(" + _SENSITIVE + r")", caseless=True),
     Trigger(r"\.(htpasswd|htaccess|netrc|env|git[/\\]config|aws[/\\]credentials|ssh[/\\]id_)", caseless=True),
     Trigger(r"\b(file|php|zip|phar|expect|glob|data|jar|netdoc|compress\.zlib)://", caseless=True),
@@ -39,7 +45,10 @@ TRIGGERS: tuple[Trigger, ...] = (
 
 _CLIMB = re2.compile(r"(^|[/\\;=:]|\x00)\.{2,}[/\\]|[/\\]\.{2,}([/\\;?#]|$)|^\.\.$|\.\.\\\\|\.\.2f|\.\.5c")
 _FILE = re2.compile(r"(?i)(^|[/\\:=\x00]|^[a-z]:)(" + _SENSITIVE + r")")
-_ABSOLUTE = re2.compile(r"(?i)^\s*(\x00)?([/\\]|[a-z]:[/\\]|file:)")
+_ABSOLUTE = re2.compile(r"(?i)^\s*(\x00)?([/\\]|[a-z]:|file:)")
+# Files no application serves on purpose: named anywhere, even as a relative path (`etc/passwd`).
+_UNMISTAKABLE = re2.compile(r"(?i)(^|[/\\=:\x00])(etc[/\\](passwd|shadow|master\.passwd|sudoers)"
+    r"|boot\.ini|win\.ini|system\.ini|\.htpasswd|id_rsa)\b")
 _DOTFILE = re2.compile(r"(?i)(^|[/\\])\.(htpasswd|htaccess|netrc|git[/\\]config|"
     r"env|aws[/\\]credentials|ssh[/\\]id_\w+)\s*$")
 _WRAPPER = re2.compile(r"(?i)\b(php://(filter|input|fd|memory|temp)|zip://|phar://|"
@@ -57,7 +66,7 @@ def _fold(text: str) -> str:
         text = text.translate(_SLASHES)
     if "0x" in text or "0X" in text:
         text = text.lower().replace("0x2e", ".").replace("0x2f", "/").replace("0x5c", "\\")
-    if text.startswith(("Li4", "Li5")) and len(text) <= 4096 and _BASE64.search(text):
+    if text.startswith(("Li4", "Li5", "L2", "L3", "ZXRjL")) and len(text) <= 4096 and _BASE64.search(text):
         try:  # a base64-wrapped path, decoded for a look at its start
             text = base64.b64decode(text, validate=True).decode("latin-1")
         except (binascii.Error, ValueError):
@@ -74,6 +83,8 @@ def check(view: View) -> str | None:
         return "Stream wrapper or file URL (local file inclusion)"
     if not view.in_path and _FILE.search(text) and _ABSOLUTE.search(text):
         return "Absolute path to a sensitive system file"
+    if _UNMISTAKABLE.search(text):
+        return "Path to a sensitive system file"
     if _DOTFILE.search(text):
         return "Path to a credentials or server configuration file"
     return None
