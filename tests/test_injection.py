@@ -7,7 +7,7 @@ import pytest
 from otel_apisec.detect import Analyzer, DetectConfig
 from otel_apisec.detect.engine import PatternSet
 from otel_apisec.detect.fields import Direction, Field, Source
-from otel_apisec.detect.injection import DETECTOR
+from otel_apisec.detect.injection import DETECTOR, redirect
 from otel_apisec.detect.injection.normalize import collapse_sql_comments, decode
 from otel_apisec.detect.injection.ssrf import internal_host
 from otel_apisec.detect.injection.template import resolve_lookups
@@ -49,6 +49,15 @@ class TestDecode:
     def test_plain_text_unchanged(self) -> None:
         """Text without escapes comes back as it was."""
         assert decode("O'Brien & sons") == "O'Brien & sons"
+
+    def test_javascript_octal_escapes(self) -> None:
+        """JavaScript octal escapes (`\\152`) decode like hex ones."""
+        assert decode("\\152\\141\\166\\141") == "java"
+
+    def test_escape_floods_are_bounded(self) -> None:
+        """An escape flood decodes a bounded number of escapes per round, the rest stays as written."""
+        decoded = decode("%25" * 100_000)
+        assert "%25" in decoded and len(decoded) < 3 * 100_000
 
     def test_sql_comments(self) -> None:
         """Inline comments can be glued (split keywords) or spaced, versioned comments unwrapped."""
@@ -173,6 +182,54 @@ class TestOtherClasses:
         assert "open_redirect" in _kinds("/\\evil.example", name="return_to")
         assert "open_redirect" not in _kinds("//evil.example", name="q")
         assert "open_redirect" not in _kinds("/account?tab=2", name="next")
+
+
+class TestOpenRedirect:
+    def _kinds(self, text: str, name: str = "next", host: str = "api.example.com") -> set[str]:
+        field = Field(f"request.query.{name}", text, Direction.REQUEST, Source.QUERY, name=name)
+        hits = frozenset(t for _, t in PATTERNS.scan([text.encode()]))
+        ctx = ANALYZER.context(make_exchange(f"https://{host}/login"))
+        return {f.kind for f in DETECTOR.scan(field, hits, ctx)}
+
+    def test_other_host_fires(self) -> None:
+        """An absolute URL to another host is an open redirect."""
+        assert "open_redirect" in self._kinds("https://evil.example/x")
+
+    def test_request_host_does_not_fire(self) -> None:
+        """An absolute URL back to the request's own host stays on the site."""
+        assert "open_redirect" not in self._kinds("https://API.example.com:443/account")
+
+    def test_userinfo_does_not_fool_the_host_check(self) -> None:
+        """The request host as userinfo in front of another host still leaves the site."""
+        assert "open_redirect" in self._kinds("https://api.example.com@evil.example/")
+
+    def test_split_scheme_fires(self) -> None:
+        """Tabs and newlines inside `javascript:` are dropped by URL parsers, so they still count."""
+        assert "open_redirect" in self._kinds("java\tscript\n:alert(1)")
+
+    def test_ordinary_fields_skip_the_check(self) -> None:
+        """A URL under a non-redirect name never reaches decoding or the check."""
+        field = Field("request.body.$.image", "https://cdn.example.net/a.jpg", Direction.REQUEST, Source.BODY,
+                      name="image")
+        assert not redirect.applies(field)
+
+
+class TestTriggers:
+    def test_clean_json_has_no_hits(self) -> None:
+        """A realistic clean JSON body hits no injection trigger, so it is never parsed."""
+        import sys
+        from pathlib import Path
+
+        sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+        from benign import benign_json_body
+
+        assert PATTERNS.scan([benign_json_body(1 << 16, seed=3)]) == set()
+
+    def test_shared_trigger_runs_every_owner(self) -> None:
+        """`${` is one trigger for template, JNDI and command checks."""
+        index = next(i for i, t in enumerate(DETECTOR.triggers) if t.expr == r"\$\{|\{\$")
+        kinds = {f.rule.kind for f in DETECTOR.families_for([index])}
+        assert kinds == {"ssti", "jndi_injection", "command_injection"}
 
 
 class TestHelpers:
