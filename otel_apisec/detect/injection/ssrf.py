@@ -130,9 +130,20 @@ def _authority_host(authority: str) -> str:
     return host.split(":", 1)[0]
 
 
+# What `internal_host` can answer yes to: an address (digit or `[`) right after the authority
+# start or userinfo, an internal name, or a smuggling scheme. One capture-free search rules
+# out ordinary URLs before the capturing URL walk.
+_POSSIBLE = re2.compile(
+    r"(?i)(//|\\\\|/\\|\\/|@)\s*[\[\d]|localhost|metadata|instance-data|kubernetes|localtest\.me|lvh\.me"
+    r"|\.internal\b|\.local(domain)?\b|nip\.io|xip\.io|sslip\.io|(gopher|dict|tftp|netdoc):"
+)
+
+
 def check(view: View) -> str | None:
     """A message when the field holds a URL to an internal address, else None."""
     for text in view.texts:
+        if not _POSSIBLE.search(text):
+            continue
         for count, match in enumerate(_URL.finditer(text)):
             if count >= _MAX_URLS:
                 break
