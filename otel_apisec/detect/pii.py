@@ -338,9 +338,10 @@ _VALUE_TRIGGERS: tuple[tuple[Trigger, tuple[Shape, ...]], ...] = (
     (Trigger(r"[2-6][0-9]{3} [0-9]{4}(?:[0-9]{2})? [0-9]{2}"), (CARD,)),  # space-grouped (4-4-4-4, 4-6-5)
     # Cards are the PII that matters most (PCI DSS): contiguous and dashed forms are worth their
     # ~0.7 ms/MB of prefilter time anywhere, not only under a naming key.
-    # (not after `.` or a digit: float fractions such as 0.4111111111111111 are not cards)
-    (Trigger(r"(?:^|[^.0-9])[2-6][0-9]{12}"), (CARD,)),
-    (Trigger(r"(?:^|[^.0-9])[2-6][0-9]{3}-[0-9]{4}-[0-9]{4}-[0-9]"), (CARD,)),
+    # Not inside a longer token: float fractions (0.4111111111111111), hex hashes and UUIDs
+    # (`...2e41-4111-1111-1a2b...`) hold card-shaped digit runs.
+    (Trigger(r"(?:^|[^.0-9A-Za-z_-])[2-6][0-9]{12}"), (CARD,)),
+    (Trigger(r"(?:^|[^.0-9A-Za-z_-])[2-6][0-9]{3}-[0-9]{4}-[0-9]{4}-[0-9]"), (CARD,)),
     (Trigger(r"[A-Z]{2}[0-9]{2} [A-Z0-9]{4} [A-Z0-9]{4} [A-Z0-9]"), (IBAN,)),  # spaced IBAN, printed form
     (Trigger(r"[0-9]{3}-[0-9]{2}-[0-9]{4}(?:[^0-9-]|$)"), (SSN_DASHED,)),
     (Trigger(r"[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}"), (IPV4,)),
