@@ -112,10 +112,15 @@ def pathological() -> list[tuple[str, bytes, str]]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer sizes and shorter repeats")
+    parser.add_argument("--disable", default="", metavar="NAME[,...]",
+                        help="detector families to leave out (e.g. exposure), to see what each costs")
     args = parser.parse_args()
     sizes = [4_096, 65_536] if args.quick else [4_096, 65_536, 1_048_576]
     budget = 0.3 if args.quick else 2.0
-    analyzer = Analyzer(DetectConfig(hmac_key=b"bench", max_body_bytes=2 << 20, max_fields=1_000_000))
+    everything = {"injection", "pii", "secrets", "tokens", "auth", "posture", "exposure"}
+    enabled = frozenset(everything - set(filter(None, args.disable.split(","))))
+    analyzer = Analyzer(DetectConfig(hmac_key=b"bench", max_body_bytes=2 << 20, max_fields=1_000_000, enabled=enabled))
+    print(f"detectors: {', '.join(sorted(enabled))}")
     print(f"prefilter backend: {BACKEND}; one thread; median MB/s over repeats")
     print(f"{'body':>8} {'direction':>9} | {'clean MB/s':>10} {'dense MB/s':>10} {'dense hits':>10}")
     for size in sizes:
