@@ -113,14 +113,33 @@ def parse_cookies(header_values: list[str]) -> list[tuple[str, str]]:
     return pairs
 
 
+_MIN_NUMBER = 10 ** (_MIN_NUMBER_DIGITS - 1)
+
+
 def _scalar_text(value: object) -> str | None:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int) and len(str(abs(value))) >= _MIN_NUMBER_DIGITS:
+    """The text a scalar is scanned as: strings, and integers long enough to be an identifier."""
+    kind = type(value)
+    if kind is str:
+        return value  # type: ignore[return-value]
+    if kind is int and (value >= _MIN_NUMBER or value <= -_MIN_NUMBER):  # type: ignore[operator]
         return str(value)
     return None
+
+
+# A container's path is kept as a chain (parent chain, key) and rendered only for a text that
+# becomes a Field: most containers of a large body never need their path spelled out.
+_Chain = tuple  # str (the root) or (parent chain, key)
+
+
+def _render(chain: str | tuple) -> str:
+    keys = []
+    while type(chain) is not str:
+        chain, key = chain
+        keys.append(key)
+    path: str = chain  # type: ignore[assignment]
+    for key in reversed(keys):
+        path = _location(path, key)
+    return path
 
 
 def _location(parent: str, key: str | int | None) -> str:
@@ -155,7 +174,8 @@ class BodyFields:
         if self._fields is not None:
             return self._fields[index]
         parent, key, name, is_key, value = self._entries[index]  # type: ignore[index]
-        return Field(_location(parent, key), self.texts[index], self._direction, Source.BODY, name, is_key, value)
+        location = _location(_render(parent), key)
+        return Field(location, self.texts[index], self._direction, Source.BODY, name, is_key, value)
 
     def __iter__(self) -> Iterator[Field]:
         return (self.field(index) for index in range(len(self.texts)))
@@ -176,7 +196,7 @@ def _json_texts(
     texts: list[str] = []
     entries: list[tuple] = []
     text_append, entry_append = texts.append, entries.append
-    stack: list[tuple[str, str | None, object]] = [(root, None, doc)]
+    stack: list[tuple[_Chain | str, str | None, object]] = [(root, None, doc)]
     while stack and len(texts) < limit:
         path, name, node = stack.pop()
         if type(node) is dict:
@@ -191,7 +211,7 @@ def _json_texts(
                 elif kind is dict or kind is list:
                     text_append(key)
                     entry_append((path, key, key, True, None))
-                    nested.append((_location(path, key), key, child))
+                    nested.append(((path, key), key, child))
                 else:
                     text = _scalar_text(child)
                     text_append(key)
@@ -208,7 +228,7 @@ def _json_texts(
                     text_append(child)
                     entry_append((path, index, name, False, None))
                 elif kind is dict or kind is list:
-                    nested.append((f"{path}[{index}]", name, child))
+                    nested.append(((path, index), name, child))
                 else:
                     text = _scalar_text(child)
                     if text is not None:
@@ -226,7 +246,7 @@ def _json_texts(
 def _json_texts_wanted(doc: object, root: str, limit: int, wanted: frozenset[str] | set[str]) -> tuple[list[str], list[tuple]]:
     texts: list[str] = []
     entries: list[tuple] = []
-    stack: list[tuple[str, str | None, object]] = [(root, None, doc)]
+    stack: list[tuple[_Chain | str, str | None, object]] = [(root, None, doc)]
     while stack and len(texts) < limit:
         path, name, node = stack.pop()
         if type(node) is dict:
@@ -240,7 +260,7 @@ def _json_texts_wanted(doc: object, root: str, limit: int, wanted: frozenset[str
                     texts.append(text)
                     entries.append((path, key, key, False, None))
                 elif kind is dict or kind is list:
-                    stack.append((_location(path, key), key, child))
+                    stack.append(((path, key), key, child))
         elif type(node) is list:
             for index, child in enumerate(node):
                 kind = type(child)
@@ -249,7 +269,7 @@ def _json_texts_wanted(doc: object, root: str, limit: int, wanted: frozenset[str
                     texts.append(text)
                     entries.append((path, index, name, False, None))
                 elif kind is dict or kind is list:
-                    stack.append((f"{path}[{index}]", name, child))
+                    stack.append(((path, index), name, child))
         else:
             text = _scalar_text(node)
             if text is not None and text in wanted:
