@@ -11,6 +11,7 @@ from urllib.parse import parse_qsl
 
 from otel_apisec.detect.api import DetectContext
 from otel_apisec.detect.auth_credentials import is_session_cookie
+from otel_apisec.detect.engine import PatternSet, Trigger
 from otel_apisec.detect.sensitive_keys import normalize_key
 from otel_apisec.model import HttpExchange
 
@@ -108,10 +109,24 @@ def _succeeded(exchange: HttpExchange, ctx: DetectContext) -> bool | None:
     return None
 
 
+# Every key in _PASSWORD_KEYS contains one of these, in any case. A key that spells them with
+# separators inside (`p_w_d`) is only recognised on login routes.
+_PASSWORD_HINTS = PatternSet([Trigger("pass|pwd|secret", caseless=True)])
+
+
+def _may_hold_password(exchange: HttpExchange) -> bool:
+    body = exchange.request_body
+    if body is None or not body.data or len(body.data) > _MAX_LOGIN_BODY:
+        return False
+    return bool(_PASSWORD_HINTS.scan([body.data]))
+
+
 def login_attempt(exchange: HttpExchange, ctx: DetectContext) -> LoginAttempt | None:
     """A POST to a login-like route, or a POST whose body holds an identity and a password."""
     if exchange.method.upper() != "POST":
         return None
+    if not is_login_route(exchange) and not _may_hold_password(exchange):
+        return None  # no password field, so no login: spare the parse
     fields = _credential_fields(exchange, ctx)
     password = _first(fields, _PASSWORD_KEYS)
     identifier = _first(fields, _IDENTITY_KEYS)

@@ -8,6 +8,7 @@ Bodies are parsed by media type: JSON (keys and values, nested), form, multipart
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Iterator
 from email.parser import BytesParser
 from email.policy import HTTP
@@ -76,6 +77,7 @@ class Field(NamedTuple):
     """Where `text` starts inside the full decoded text at `location` (path segments)."""
 
 
+@functools.lru_cache(maxsize=256)  # a handful of media types repeat on every exchange
 def is_textual(media_type: str) -> bool:
     return bool(_TEXTUAL.match(media_type))
 
