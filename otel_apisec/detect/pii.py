@@ -189,7 +189,7 @@ CA_SIN_GROUPED = _shape(
     no_separated_digit=True,
 )
 
-# --- keyed-only shapes: reported under a telling key or right after a context word -------------
+# --- keyed-only shapes: under a telling key or after a context word (printed IBANs: anywhere) ---
 IBAN = _shape(
     R.IBAN,
     r"(?:^|[^A-Za-z0-9])([A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?)",
