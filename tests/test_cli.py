@@ -60,7 +60,7 @@ class _Boom:
 def stub_analyzer(monkeypatch: pytest.MonkeyPatch) -> None:
     """Scans use only the stub detector, so these tests do not depend on the real families."""
     monkeypatch.setattr(scan_module, "Analyzer",
-                        lambda config: Analyzer(config, field_detectors=[], exchange_detectors=[_Boom()]))
+                        lambda config, **_: Analyzer(config, field_detectors=[], exchange_detectors=[_Boom()]))
 
 
 def _run(capsys: Capture, *argv: str) -> tuple[int, str, str]:

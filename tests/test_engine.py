@@ -75,3 +75,20 @@ class TestPatternSet:
     def test_linear_on_pathological_input(self, backend: str) -> None:
         """A megabyte of near-misses completes (RE2/Hyperscan never backtrack)."""
         assert PatternSet(TRIGGERS).scan([b"union " * 200_000, b"." * 1_000_000]) == set()
+
+
+def test_trigger_sets_are_identical_across_processes() -> None:
+    """Triggers do not depend on hash randomisation, so compiled databases can be cached by key."""
+    import subprocess
+    import sys
+
+    script = (
+        "from otel_apisec.detect import catalog\n"
+        "print([(t.expr, t.caseless) for d in catalog.FIELD_DETECTORS for t in d.triggers])"
+    )
+    runs = {
+        subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                       env={"PYTHONHASHSEED": seed, "PATH": ""}).stdout
+        for seed in ("1", "2", "3")
+    }
+    assert len(runs) == 1

@@ -23,6 +23,7 @@ import orjson
 from rich.console import Console
 
 from otel_apisec import __version__
+from otel_apisec.cli.cache import default_cache
 from otel_apisec.cli.report import HumanReport
 from otel_apisec.detect import Analyzer, DetectConfig, load_catalog
 from otel_apisec.ingest.har import Entry, EntryError, HarReader, NotHarError
@@ -271,7 +272,7 @@ def run_scan(
 ) -> int:
     """Scan one input and write the report. Returns the exit code (raises UsageError)."""
     config = config or DetectConfig()
-    analyzer = Analyzer(config)  # built once: it compiles every pattern
+    analyzer = Analyzer(config, compiled_cache=default_cache())  # built once: compiles or loads patterns
     with ExitStack() as stack:
         stream, size = _open_input(path, stack)
         try:

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-from otel_apisec.detect.engine import PatternSet, Trigger
+from otel_apisec.detect.engine import CompiledCache, PatternSet, Trigger
 from otel_apisec.detect.fields import (
     BodyFields,
     Direction,
@@ -169,7 +169,7 @@ class Analysis:
 class _Plan:
     """The field detectors for one direction and their triggers merged into one pattern set."""
 
-    def __init__(self, detectors: Sequence[FieldDetector]) -> None:
+    def __init__(self, detectors: Sequence[FieldDetector], cache: CompiledCache | None = None) -> None:
         self.detectors = tuple(detectors)
         owners: list[tuple[int, int]] = []
         triggers: list[Trigger] = []
@@ -178,7 +178,7 @@ class _Plan:
                 owners.append((d_index, t_index))
                 triggers.append(trigger)
         self.owners = owners
-        self.patterns = PatternSet(triggers)
+        self.patterns = PatternSet(triggers, cache)
 
     def hits(self, texts: Sequence[bytes]) -> dict[tuple[int, int], set[int]]:
         """(text index, detector index) -> trigger indices of that detector that hit."""
@@ -196,6 +196,9 @@ def _encode(text: str) -> bytes:
 class Analyzer:
     """Runs a fixed set of detectors over exchanges. Build once (it compiles patterns), reuse.
 
+    `compiled_cache` keeps compiled Hyperscan databases between processes (the CLI passes a
+    cache folder); without it the first Analyzer of a process compiles them (about 1-2 s).
+
     >>> analysis = Analyzer().analyze(HttpExchange(method="GET", path="/", query=(("q", "1' OR '1'='1"),)))
     """
 
@@ -204,6 +207,7 @@ class Analyzer:
         config: DetectConfig | None = None,
         field_detectors: Sequence[FieldDetector] | None = None,
         exchange_detectors: Sequence[ExchangeDetector] | None = None,
+        compiled_cache: CompiledCache | None = None,
     ) -> None:
         from otel_apisec.detect import catalog  # families register their rules on import
 
@@ -217,7 +221,8 @@ class Analyzer:
         fields = [d for d in fields if enabled is None or d.name in enabled]
         self.exchange_detectors = [d for d in exchanges if enabled is None or d.name in enabled]
         self._plans = {
-            direction: _Plan([d for d in fields if direction in d.directions]) for direction in Direction
+            direction: _Plan([d for d in fields if direction in d.directions], compiled_cache)
+            for direction in Direction
         }
 
     def context(self, exchange: HttpExchange) -> DetectContext:

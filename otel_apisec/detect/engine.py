@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import bisect
 import functools
+import hashlib
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from importlib import metadata
+from typing import Protocol
 
 import re2
 
@@ -22,9 +25,10 @@ try:  # Hyperscan needs x86-64 with SSSE3; RE2 sets are the portable fallback.
 except ImportError:  # pragma: no cover - exercised on non-x86 machines only
     _hs = None
 
-__all__ = ["BACKEND", "FIELD_END", "FIELD_START", "PatternSet", "Trigger"]
+__all__ = ["BACKEND", "FIELD_END", "FIELD_START", "CompiledCache", "PatternSet", "Trigger"]
 
 BACKEND = "hyperscan" if _hs is not None else "re2"
+_HS_VERSION = metadata.version("hyperscan") if _hs is not None else ""
 # Joins small texts for one scan. 0xFF never occurs in UTF-8, so no text contains it; triggers
 # that must match at a field's start or end name it (`(^|\xff|...)`, see FIELD_START).
 _SEPARATOR = b"\xff"
@@ -44,13 +48,40 @@ class Trigger:
     caseless: bool = False
 
 
+class CompiledCache(Protocol):
+    """Where compiled databases may be kept between processes (the CLI uses a cache folder).
+
+    The engine does no I/O itself: it asks `get` before compiling and offers the result to `put`.
+    """
+
+    def get(self, key: str) -> bytes | None: ...
+
+    def put(self, key: str, data: bytes) -> None: ...
+
+
+def _cache_key(triggers: tuple[Trigger, ...], single_match: bool) -> str:
+    material = repr((_HS_VERSION, single_match, [(t.expr, t.caseless) for t in triggers]))
+    return hashlib.sha256(material.encode()).hexdigest()[:32]
+
+
 @functools.lru_cache(maxsize=16)
-def _compile_hyperscan(triggers: tuple[Trigger, ...], single_match: bool) -> object:
-    """Compiling takes about a second for the default set: done once per process per set.
+def _compile_hyperscan(
+    triggers: tuple[Trigger, ...], single_match: bool, cache: CompiledCache | None = None
+) -> object:
+    """Compiling takes about a second for the default set: done once per process per set, and
+    once per machine with a `cache`.
 
     A compiled database is immutable; each thread scans with its own scratch space.
     """
     assert _hs is not None
+    key = _cache_key(triggers, single_match) if cache is not None else ""
+    if cache is not None:
+        stored = cache.get(key)
+        if stored is not None:
+            try:
+                return _hs.loadb(stored, _hs.HS_MODE_BLOCK)
+            except Exception:  # corrupt or foreign: compile afresh and replace it
+                pass
     db = _hs.Database()
     base = _hs.HS_FLAG_PREFILTER | (_hs.HS_FLAG_SINGLEMATCH if single_match else 0)
     db.compile(
@@ -59,6 +90,8 @@ def _compile_hyperscan(triggers: tuple[Trigger, ...], single_match: bool) -> obj
         elements=len(triggers),
         flags=[base | (_hs.HS_FLAG_CASELESS if t.caseless else 0) for t in triggers],
     )
+    if cache is not None:
+        cache.put(key, _hs.dumpb(db))
     return db
 
 
@@ -68,7 +101,7 @@ class PatternSet:
     Safe to share across threads: each thread gets its own Hyperscan scratch space.
     """
 
-    def __init__(self, triggers: Sequence[Trigger]) -> None:
+    def __init__(self, triggers: Sequence[Trigger], cache: CompiledCache | None = None) -> None:
         self.triggers = tuple(triggers)
         for index, trigger in enumerate(self.triggers):
             try:  # fail at load time on a pattern RE2 would reject, whatever the backend
@@ -80,8 +113,8 @@ class PatternSet:
         # Two databases: one reports every match end (for many small texts joined into one
         # buffer), one reports each trigger once per scan (for large texts scanned alone), so
         # a megabyte of repeated trigger text costs one callback, not a million.
-        self._joined_db = _compile_hyperscan(self.triggers, single_match=False) if native else None
-        self._single_db = _compile_hyperscan(self.triggers, single_match=True) if native else None
+        self._joined_db = _compile_hyperscan(self.triggers, False, cache) if native else None
+        self._single_db = _compile_hyperscan(self.triggers, True, cache) if native else None
         self._sets = None if native or not self.triggers else self._compile_re2()
 
     def _compile_re2(self) -> tuple[object, object]:

@@ -27,7 +27,7 @@ _WEAK = frozenset({
 })
 # Strong commands that are also words in names or labels ("Name & ID").
 _AMBIGUOUS = frozenset({"id", "dir", "passwd", "hostname", "arp", "sh", "ls", "sed", "awk", "nc", "rm", "pwd"})
-_WORDS = "|".join(sorted(_STRONG | _WEAK, key=len, reverse=True))
+_WORDS = "|".join(sorted(_STRONG | _WEAK, key=lambda word: (-len(word), word)))  # stable across runs
 
 TRIGGERS: tuple[Trigger, ...] = (
     Trigger(r"([;&|`\n\r]|\$\()\s*(\{\s*)?([/\\]|(" + _WORDS + r")\b)", caseless=True),  # `${`: shared
