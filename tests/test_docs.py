@@ -28,3 +28,11 @@ class TestReadme:
         namespace: dict[str, object] = {}
         exec(compile(block, "README.md", "exec"), namespace)  # noqa: S102 - our own README
         assert any(f.kind == "sqli" for f in namespace["analysis"].findings)  # type: ignore[attr-defined]
+
+    def test_every_attribute_name_is_documented(self) -> None:
+        """Each attribute name in otel_apisec.attributes appears in the README's schema section."""
+        from otel_apisec import attributes
+
+        section = README.split("### Span attributes and finding events", 1)[1].split("\n### ", 1)[0]
+        names = {v for k, v in vars(attributes).items() if k.isupper() and isinstance(v, str)}
+        assert {n for n in names if f"`{n}`" not in section} == set()

@@ -1,0 +1,48 @@
+"""Every attribute name otel-apisec writes on spans, events and metrics: the one place for them.
+
+OpenTelemetry semantic-convention names are used where they exist (`enduser.pseudo.id`,
+`security_rule.*`); the rest live under `apisec.`. The README's attribute table lists them
+(a test keeps the two in step).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from opentelemetry.semconv._incubating.attributes import enduser_attributes, security_rule_attributes
+
+# --- span attributes ------------------------------------------------------------------------
+AUTH_SCHEME: Final = "apisec.auth.scheme"
+AUTH_OUTCOME: Final = "apisec.auth.outcome"
+AUTH_LOGIN: Final = "apisec.auth.login"
+AUTH_LOGIN_SUCCEEDED: Final = "apisec.auth.login.succeeded"
+TOKEN_STATE: Final = "apisec.token.state"
+TOKEN_ALG: Final = "apisec.token.alg"
+TOKEN_EXPIRES_AT: Final = "apisec.token.expires_at"
+TOKEN_LIFETIME_S: Final = "apisec.token.lifetime_s"
+TOKEN_HASH: Final = "apisec.token.hash"
+PII_DETECTED: Final = "apisec.pii.detected"
+PII_TYPES: Final = "apisec.pii.types"
+SECRET_DETECTED: Final = "apisec.secret.detected"
+SECRET_TYPES: Final = "apisec.secret.types"
+ATTACK_DETECTED: Final = "apisec.attack.detected"
+ATTACK_TYPES: Final = "apisec.attack.types"
+FINDINGS: Final = "apisec.findings"
+SEVERITY_MAX: Final = "apisec.severity.max"
+RISK_SCORE: Final = "apisec.risk.score"
+DETECTORS_FAILED: Final = "apisec.detectors.failed"
+DETECTORS_SKIPPED: Final = "apisec.detectors.skipped"
+ENDUSER_PSEUDO_ID: Final = enduser_attributes.ENDUSER_PSEUDO_ID
+
+# --- one span event per finding -------------------------------------------------------------
+FINDING_EVENT: Final = "apisec.finding"
+RULE_ID: Final = security_rule_attributes.SECURITY_RULE_UUID
+RULE_NAME: Final = security_rule_attributes.SECURITY_RULE_NAME
+RULE_CATEGORY: Final = security_rule_attributes.SECURITY_RULE_CATEGORY
+RULE_RULESET: Final = security_rule_attributes.SECURITY_RULE_RULESET_NAME
+RULE_REFERENCE: Final = security_rule_attributes.SECURITY_RULE_REFERENCE
+FINDING_KIND: Final = "apisec.finding.kind"
+FINDING_SEVERITY: Final = "apisec.finding.severity"
+FINDING_LOCATION: Final = "apisec.finding.location"
+FINDING_CWE: Final = "apisec.finding.cwe"
+RULESET_NAME: Final = "otel-apisec"

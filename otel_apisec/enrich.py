@@ -1,0 +1,102 @@
+"""Derived facts of an `Analysis` as span attributes and finding events (no raw values, ever).
+
+Pure functions over detection results, shared by in-process enrichment and the gateway:
+
+    attributes = span_attributes(analysis)      # {"apisec.auth.outcome": "failure", ...}
+    for name, event_attributes in finding_events(analysis): ...
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from otel_apisec import attributes as A
+from otel_apisec.detect import Analysis, get_rule
+from otel_apisec.detect.rule import OWASP
+from otel_apisec.model import Finding, Severity, TokenState
+
+__all__ = ["ATTACK_KINDS", "finding_events", "risk_score", "span_attributes"]
+
+AttributeValue = str | bool | int | float | Sequence[str]
+
+ATTACK_KINDS = frozenset({
+    "sqli", "xss", "path_traversal", "command_injection", "ssrf", "nosqli", "ssti",
+    "jndi_injection", "ldap_injection", "open_redirect",
+})
+# Risk score: the worst finding sets the base, each further finding of medium or worse adds a
+# little, capped at 100. A sort key for dashboards, not a probability.
+_SEVERITY_BASE = {Severity.INFO: 0, Severity.LOW: 10, Severity.MEDIUM: 40, Severity.HIGH: 70, Severity.CRITICAL: 90}
+_EXTRA_PER_FINDING = 5
+
+
+def risk_score(findings: Sequence[Finding]) -> int:
+    if not findings:
+        return 0
+    worst = max(f.severity for f in findings)
+    extra = sum(1 for f in findings if f.severity >= Severity.MEDIUM) - (1 if worst >= Severity.MEDIUM else 0)
+    return min(100, _SEVERITY_BASE[worst] + _EXTRA_PER_FINDING * max(0, extra))
+
+
+def _types(findings: Sequence[Finding], prefix: str) -> list[str]:
+    return sorted({f.kind[len(prefix):] for f in findings if f.kind.startswith(prefix)})
+
+
+def span_attributes(analysis: Analysis) -> dict[str, AttributeValue]:
+    """The `apisec.*` (and `enduser.pseudo.id`) attributes for the span of this exchange."""
+    findings = analysis.findings
+    auth, token = analysis.auth, analysis.token
+    attacks = sorted({f.kind for f in findings if f.kind in ATTACK_KINDS})
+    pii, secrets = _types(findings, "pii."), _types(findings, "secret.")
+    out: dict[str, AttributeValue] = {
+        A.AUTH_SCHEME: auth.scheme.value,
+        A.AUTH_OUTCOME: auth.outcome.value,
+        A.TOKEN_STATE: token.state.value,
+        A.PII_DETECTED: bool(pii),
+        A.PII_TYPES: pii,
+        A.SECRET_DETECTED: bool(secrets),
+        A.SECRET_TYPES: secrets,
+        A.ATTACK_DETECTED: bool(attacks),
+        A.ATTACK_TYPES: attacks,
+        A.FINDINGS: sorted({f.rule_id for f in findings}),
+        A.RISK_SCORE: risk_score(findings),
+    }
+    if findings:
+        out[A.SEVERITY_MAX] = max(f.severity for f in findings).label
+    if auth.is_login:
+        out[A.AUTH_LOGIN] = True
+        if auth.login_succeeded is not None:
+            out[A.AUTH_LOGIN_SUCCEEDED] = auth.login_succeeded
+    if auth.principal_hash:
+        out[A.ENDUSER_PSEUDO_ID] = auth.principal_hash
+    if token.state is not TokenState.NONE:
+        optional = {
+            A.TOKEN_ALG: token.alg,
+            A.TOKEN_EXPIRES_AT: token.expires_at,
+            A.TOKEN_LIFETIME_S: token.lifetime_s,
+            A.TOKEN_HASH: token.token_hash,
+        }
+        out.update({key: value for key, value in optional.items() if value is not None})
+    if analysis.failed:
+        out[A.DETECTORS_FAILED] = sorted(set(analysis.failed))
+    if analysis.skipped:
+        out[A.DETECTORS_SKIPPED] = sorted(set(analysis.skipped))
+    return out
+
+
+def finding_events(analysis: Analysis) -> list[tuple[str, dict[str, AttributeValue]]]:
+    """One `apisec.finding` event per finding, with `security_rule.*` attributes."""
+    events = []
+    for finding in analysis.findings:
+        rule = get_rule(finding.rule_id)
+        events.append((A.FINDING_EVENT, {
+            A.RULE_ID: finding.rule_id,
+            A.RULE_NAME: rule.title,
+            A.RULE_CATEGORY: f"{finding.owasp} {OWASP[finding.owasp]}",
+            A.RULE_RULESET: A.RULESET_NAME,
+            A.RULE_REFERENCE: finding.cwe,
+            A.FINDING_KIND: finding.kind,
+            A.FINDING_SEVERITY: finding.severity.label,
+            A.FINDING_LOCATION: finding.location,
+            A.FINDING_CWE: finding.cwe,
+        }))
+    return events
