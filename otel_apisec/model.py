@@ -21,6 +21,7 @@ __all__ = [
     "Severity",
     "TokenFacts",
     "TokenState",
+    "clean_text",
 ]
 
 
@@ -46,6 +47,23 @@ class Severity(enum.IntEnum):
             raise ValueError(f"unknown severity {text!r} (choose from {choices})") from None
 
 
+def clean_text(text: str) -> str:
+    """`text` with lone surrogates (never valid on the wire) replaced by U+FFFD.
+
+    Strings built by hand or by lenient JSON decoders can hold them, and UTF-8 encoders, RE2
+    among them, refuse them. ASCII text, the common case, is returned as is at C speed.
+    """
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        # A UTF-16 round trip joins split pairs back into their character and turns each
+        # lone surrogate into one U+FFFD.
+        return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+
+
 class Headers:
     """Multi-valued, case-insensitive header list that keeps the order it was given."""
 
@@ -53,7 +71,7 @@ class Headers:
 
     def __init__(self, items: Iterable[tuple[str, str]] | Mapping[str, str] = ()) -> None:
         pairs = items.items() if isinstance(items, Mapping) else items
-        self._items: tuple[tuple[str, str], ...] = tuple((str(k), str(v)) for k, v in pairs)
+        self._items: tuple[tuple[str, str], ...] = tuple((clean_text(str(k)), clean_text(str(v))) for k, v in pairs)
         index: dict[str, list[str]] = {}
         for name, value in self._items:
             index.setdefault(name.lower(), []).append(value)
@@ -130,6 +148,16 @@ class HttpExchange:
     started_at: float | None = None
     """Unix time in seconds."""
     duration_ms: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("method", "scheme", "host", "path"):
+            object.__setattr__(self, name, clean_text(getattr(self, name)))
+        if self.route is not None:
+            object.__setattr__(self, "route", clean_text(self.route))
+        for name in ("query", "cookies"):
+            pairs = getattr(self, name)
+            if not all(k.isascii() and v.isascii() for k, v in pairs):
+                object.__setattr__(self, name, tuple((clean_text(k), clean_text(v)) for k, v in pairs))
 
     @property
     def is_tls(self) -> bool:

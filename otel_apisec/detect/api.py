@@ -287,7 +287,10 @@ class Analyzer:
         parsed = self._body_texts(body, original, direction, ctx, wanted=set(by_text))
         hits: dict[tuple[int, int], set[int]] = {}
         for index, text in enumerate(parsed.texts):
-            for trigger in by_text[text]:
+            triggers = by_text.get(text)
+            if triggers is None:  # not parsed as JSON after all (invalid, truncated): scan it all
+                return None
+            for trigger in triggers:
                 d_index, t_index = plan.owners[trigger]
                 hits.setdefault((base + index, d_index), set()).add(t_index)
         return parsed, hits

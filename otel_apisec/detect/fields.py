@@ -321,7 +321,7 @@ def raw_json_texts_at(raw: bytes, ends: list[tuple[int, int]]) -> dict[str, set[
             if stop < 0:
                 continue
             start = raw.rfind(b'"', 0, stop) + 1
-        text = raw[start:stop].decode("utf-8", "surrogatepass")
+        text = raw[start:stop].decode("utf-8", "replace")  # invalid UTF-8 fails the parse anyway
         found.setdefault(text, set()).add(trigger)
     return found
 
