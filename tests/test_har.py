@@ -239,3 +239,11 @@ class TestHarReader:
         with pytest.raises(NotHarError, match=message) as info:
             _reader(data)
         assert "\n" not in str(info.value)
+
+
+class TestOddShapes:
+    @pytest.mark.parametrize("params", [-1, "a=b", {"name": "x"}, [1, None, {"value": "v"}]])
+    def test_post_params_of_the_wrong_type_are_ignored(self, params: object) -> None:
+        """A postData.params that is not a list of name/value objects yields no body, not an error."""
+        entry = {"request": {"method": "POST", "url": "https://a/b", "postData": {"params": params}}}
+        assert exchange_from_entry(entry).request_body is None

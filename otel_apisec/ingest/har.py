@@ -129,9 +129,10 @@ def _request_body(post: object, max_body_bytes: int | None) -> Body | None:
     if isinstance(text, str) and text:
         return _limit(_body_bytes(text, post.get("encoding"), "request.postData"), mime, max_body_bytes)
     # Form posts may carry only `params`; file parts (fileName) hold no text worth scanning.
+    raw_params = post.get("params")
     params = [
         (item["name"], _str(item.get("value")))
-        for item in post.get("params") or ()
+        for item in (raw_params if isinstance(raw_params, list) else ())
         if isinstance(item, dict) and isinstance(item.get("name"), str) and "fileName" not in item
     ]
     if params:
