@@ -93,8 +93,8 @@ _FORWARDING_HEADERS = frozenset(
 
 def _ip(candidate: str, field: Field, _ctx: DetectContext) -> str | None:
     name = field.name or ""
-    if field.source is Source.HEADER and (name in _FORWARDING_HEADERS or name == "user-agent"):
-        return None  # proxies' own addresses; `Chrome/122.0.0.0`-style product versions
+    if field.source is Source.HEADER and (name in _FORWARDING_HEADERS or name in ("user-agent", "host")):
+        return None  # proxies' and the server's own addresses; `Chrome/122.0.0.0` product versions
     if _VERSION_WORDS.intersection(tokens_of(name)):
         return None
     return "Public IP address" if V.ip_is_personal(candidate) else None

@@ -369,3 +369,21 @@ CASES: list[Case] = [
         make_exchange(_q("q", "*")),
     ),
 ]
+
+CASES += [
+    Case(
+        "APISEC-INJ-001",
+        False,
+        "browser Accept header with */* and q-values",
+        make_exchange("https://api.example.com/", headers={
+            "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+            "Accept-Language": "en-US,en;q=0.5", "Sec-Fetch-Mode": "navigate"}),
+    ),
+    Case(
+        "APISEC-INJ-001",
+        True,
+        "SQL injection in a custom header is still scanned",
+        make_exchange("https://api.example.com/", headers={"X-Tenant": "1' OR '1'='1' --"}),
+        "request.header.x-tenant",
+    ),
+]

@@ -155,3 +155,12 @@ CASES: list[Case] = [
     _resp("APISEC-PII-016", False, "11 digits without a key", {"barcode": "86095742719"}),
     _resp("APISEC-PII-016", False, "Steuer-ID key with a wrong check digit", {"steuer_id": "86095742710"}),
 ]
+
+CASES += [
+    Case(
+        "APISEC-PII-006",
+        False,
+        "the server's own public address in the Host header",
+        make_exchange("http://81.2.69.160:8080/health", headers={"Host": "81.2.69.160:8080"}),
+    ),
+]

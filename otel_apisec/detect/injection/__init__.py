@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from otel_apisec.detect.api import DetectContext
 from otel_apisec.detect.engine import Trigger
-from otel_apisec.detect.fields import Direction, Field
+from otel_apisec.detect.fields import Direction, Field, Source
 from otel_apisec.detect.injection import (
     command,
     ldap,
@@ -111,6 +111,8 @@ class InjectionDetector:
         return [self.families[i] for i in sorted(indices)]
 
     def scan(self, field: Field, hits: frozenset[int], ctx: DetectContext) -> Iterator[Finding]:
+        if field.source is Source.HEADER and (field.name in _PROTOCOL_HEADERS or (field.name or "").startswith("sec-")):
+            return
         families = [f for f in self.families_for(hits) if f.applies is None or f.applies(field)]
         if not families:
             return
@@ -120,5 +122,14 @@ class InjectionDetector:
             if message is not None:
                 yield family.rule.finding(field.location, message)
 
+
+# Headers whose syntax the protocol fixes and that no application reads as data: `Accept: */*`
+# on every request would otherwise look like an SQL comment. (Like the OWASP CRS, which scans
+# User-Agent and Referer among headers; here every other header, custom ones included, stays.)
+_PROTOCOL_HEADERS = frozenset({
+    "accept", "accept-encoding", "accept-language", "accept-charset", "connection", "content-length",
+    "cache-control", "pragma", "te", "upgrade-insecure-requests", "if-none-match", "if-modified-since",
+    "priority", "dnt",
+})
 
 DETECTOR = InjectionDetector()
