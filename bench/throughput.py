@@ -130,6 +130,18 @@ def main() -> int:
             dense_rate, dense_hits = measure(analyzer, exchange(dense, direction), len(dense), budget)
             note = "" if clean_hits == 0 else f"  (clean body had {clean_hits} findings)"
             print(f"{size // 1024:>6}KB {direction:>9} | {clean_rate:>10.1f} {dense_rate:>10.1f} {dense_hits:>10}{note}")
+    print("\nper-exchange cost of a typical API call (2 KB JSON request and response, browser-like headers):")
+    typical = HttpExchange(
+        method="POST", scheme="https", host="api.example.com", path="/v1/orders",
+        request_headers=Headers({"Content-Type": "application/json", "Accept": "*/*",
+                                 "User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0",
+                                 "Host": "api.example.com"}),
+        request_body=Body(benign_json_body(2048, seed=1), "application/json"), status=200,
+        response_headers=Headers({"Content-Type": "application/json", "Server": "nginx"}),
+        response_body=Body(benign_json_body(2048, seed=2), "application/json"),
+    )
+    rate, _ = measure(analyzer, typical, 1, budget)
+    print(f"  {1 / rate:.0f} us per exchange")  # rate is exchanges per microsecond here
     print("\n1 MB pathological inputs, all detectors, median ms (target: under 50 ms):")
     print(f"  {'input':<22} {'as request':>10} {'as response':>11}")
     worst = 0.0
