@@ -20,7 +20,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypeVar, runtime_checkable
 
 from otel_apisec.detect.engine import CompiledCache, PatternSet, Trigger
 from otel_apisec.detect.fields import (
@@ -45,6 +45,7 @@ __all__ = [
 ]
 
 ExchangeOutput = Finding | AuthFacts | TokenFacts
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +99,14 @@ class DetectContext:
     """Shared by all analyses of one Analyzer: cache costly per-value results (weak-secret
     checks of a token seen before). Keys must be pseudonyms or hashes, never raw values."""
     _json_cache: dict[int, object] = field(default_factory=dict)
+    _once: dict[str, object] = field(default_factory=dict)
+
+    def once(self, key: str, compute: Callable[[], T]) -> T:
+        """`compute()` the first time `key` is asked for in this analysis, the stored result after:
+        for facts several detectors derive from the same exchange (the JWTs it presents)."""
+        if key not in self._once:
+            self._once[key] = compute()
+        return self._once[key]  # type: ignore[return-value]
 
     def pseudonym(self, value: str) -> str:
         """Keyed hash of a principal or token: correlatable, not recoverable."""

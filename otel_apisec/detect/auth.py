@@ -110,7 +110,7 @@ class AuthDetector:
 
     def __call__(self, exchange: HttpExchange, ctx: DetectContext) -> Iterator[ExchangeOutput]:
         credentials = presented_credentials(exchange)
-        jwts = find_jwts(exchange)
+        jwts = ctx.once("jwts", lambda: find_jwts(exchange))
         login = login_attempt(exchange, ctx)
         primary = credentials[0] if credentials else None
         if primary is None and jwts:

@@ -182,7 +182,7 @@ class TokenDetector:
 
     def __call__(self, exchange: HttpExchange, ctx: DetectContext) -> Iterator[ExchangeOutput]:
         facts: TokenFacts | None = None
-        for candidate in find_jwts(exchange):
+        for candidate in ctx.once("jwts", lambda: find_jwts(exchange)):
             parsed = parse_jwt(candidate.token)
             token_hash = ctx.pseudonym(candidate.token)
             yield from self._findings(candidate, parsed, token_hash, exchange.status, ctx)
