@@ -98,7 +98,6 @@ class DetectContext:
     memo: BoundedMemo = field(default_factory=lambda: BoundedMemo(1))
     """Shared by all analyses of one Analyzer: cache costly per-value results (weak-secret
     checks of a token seen before). Keys must be pseudonyms or hashes, never raw values."""
-    _json_cache: dict[int, object] = field(default_factory=dict)
     _once: dict[str, object] = field(default_factory=dict)
 
     def once(self, key: str, compute: Callable[[], T]) -> T:
@@ -116,11 +115,12 @@ class DetectContext:
         """The body parsed as JSON (cached per analysis), or None when it is not JSON."""
         if body is None or not body.data:
             return None
-        key = id(body)
-        if key not in self._json_cache:
-            data = body.data[: self.config.max_body_bytes]
-            self._json_cache[key] = parse_json(data) if data.lstrip()[:1] in (b"{", b"[") else None
-        return self._json_cache[key]
+        return self.once(f"body_json:{id(body)}", lambda: _parse_json_prefix(body.data, self.config.max_body_bytes))
+
+
+def _parse_json_prefix(data: bytes, limit: int) -> object | None:
+    data = data[:limit]
+    return parse_json(data) if data.lstrip()[:1] in (b"{", b"[") else None
 
 
 class BoundedMemo:

@@ -25,16 +25,14 @@ try:  # Hyperscan needs x86-64 with SSSE3; RE2 sets are the portable fallback.
 except ImportError:  # pragma: no cover - exercised on non-x86 machines only
     _hs = None
 
-__all__ = ["BACKEND", "FIELD_END", "FIELD_START", "CompiledCache", "PatternSet", "Trigger"]
+__all__ = ["BACKEND", "CompiledCache", "PatternSet", "Trigger"]
 
 BACKEND = "hyperscan" if _hs is not None else "re2"
 _HS_VERSION = metadata.version("hyperscan") if _hs is not None else ""
-# Joins small texts for one scan. 0xFF never occurs in UTF-8, so no text contains it; triggers
-# that must match at a field's start or end name it (`(^|\xff|...)`, see FIELD_START).
+# Joins small texts for one scan. 0xFF never occurs in UTF-8, so no text contains it; a
+# trigger that must match at a field's start or end names it: `(^|\xff|...)`, `($|\xff|...)`
+# (and `"`, where a raw JSON body delimits its strings).
 _SEPARATOR = b"\xff"
-FIELD_START = r"(?:^|\xff)"
-"""Where a field starts in every scan mode (a raw JSON body also needs `"`)."""
-FIELD_END = r"(?:$|\xff)"
 
 # Texts longer than this are scanned alone, each trigger reported once.
 _JOIN_LIMIT = 4096
@@ -145,7 +143,7 @@ class PatternSet:
             else:
                 small.append(index)
         rest = self._scan_joined(texts, small, hits)
-        for index in rest:  # callback budget ran out: the remaining texts one by one
+        for index in rest:  # callback budget ran out: every small text alone
             hits.update((index, trigger) for trigger in self._scan_alone(texts[index]))
         return hits
 
@@ -192,26 +190,13 @@ class PatternSet:
         for index in indices:
             starts.append(position)
             position += len(texts[index]) + len(_SEPARATOR)
-        ends: list[tuple[int, int]] = []
-        budget = 8 * len(indices) + 256
-
-        def on_match(trigger: int, _start: int, end: int, _flags: int, _ctx: object) -> bool:
-            ends.append((trigger, end))
-            return len(ends) > budget  # True stops the scan
-
-        scratch = self._scratch("joined", self._joined_db)
-        buffer = _SEPARATOR.join(texts[index] for index in indices)
-        halted = False
-        try:
-            self._joined_db.scan(buffer, match_event_handler=on_match, scratch=scratch)  # type: ignore[union-attr]
-        except _hs.ScanTerminated:  # type: ignore[union-attr]
-            halted = True
+        ends = self.match_ends(_SEPARATOR.join(texts[index] for index in indices), 8 * len(indices) + 256)
+        if ends is None:  # callback budget ran out: the caller rescans every text alone
+            return indices
         find = bisect.bisect_right
         for trigger, end in ends:
             hits.add((indices[find(starts, end - 1) - 1], trigger))
-        # Hits recorded so far are real; rescanning every text alone after a halt does not
-        # depend on the order in which Hyperscan reported matches.
-        return indices if halted else []
+        return []
 
     def _scan_re2(self, texts: Sequence[bytes]) -> set[tuple[int, int]]:
         assert self._sets is not None

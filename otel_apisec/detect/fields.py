@@ -193,90 +193,43 @@ def _json_texts(
     are built later, only for the texts that need one. Scalars come in document order within
     a container; nested containers after their siblings.
     """
-    if wanted is not None:
-        return _json_texts_wanted(doc, root, limit, wanted)
-    texts: list[str] = []
-    entries: list[tuple] = []
-    text_append, entry_append = texts.append, entries.append
-    stack: list[tuple[_Chain | str, str | None, object]] = [(root, None, doc)]
-    while stack and len(texts) < limit:
-        path, name, node = stack.pop()
-        if type(node) is dict:
-            nested = []
-            for key, child in node.items():
-                kind = type(child)
-                if kind is str:
-                    text_append(key)
-                    entry_append((path, key, key, True, child))
-                    text_append(child)
-                    entry_append((path, key, key, False, None))
-                elif kind is dict or kind is list:
-                    text_append(key)
-                    entry_append((path, key, key, True, None))
-                    nested.append(((path, key), key, child))
-                else:
-                    text = _scalar_text(child)
-                    text_append(key)
-                    entry_append((path, key, key, True, text))
-                    if text is not None:
-                        text_append(text)
-                        entry_append((path, key, key, False, None))
-            stack.extend(reversed(nested))
-        elif type(node) is list:
-            nested = []
-            for index, child in enumerate(node):
-                kind = type(child)
-                if kind is str:
-                    text_append(child)
-                    entry_append((path, index, name, False, None))
-                elif kind is dict or kind is list:
-                    nested.append(((path, index), name, child))
-                else:
-                    text = _scalar_text(child)
-                    if text is not None:
-                        text_append(text)
-                        entry_append((path, index, name, False, None))
-            stack.extend(reversed(nested))
-        else:
-            text = _scalar_text(node)
-            if text is not None:
-                text_append(text)
-                entry_append((path, None, name, False, None))
-    return texts[:limit], entries[:limit]
-
-
-def _json_texts_wanted(doc: object, root: str, limit: int, wanted: frozenset[str] | set[str]) -> tuple[list[str], list[tuple]]:
+    every = wanted is None
+    keep = wanted or frozenset()
     texts: list[str] = []
     entries: list[tuple] = []
     stack: list[tuple[_Chain | str, str | None, object]] = [(root, None, doc)]
     while stack and len(texts) < limit:
         path, name, node = stack.pop()
+        nested = []
         if type(node) is dict:
             for key, child in node.items():
                 kind = type(child)
-                text = child if kind is str else _scalar_text(child) if kind is int else None
-                if key in wanted:
+                text = child if kind is str else _scalar_text(child)
+                if every or key in keep:
                     texts.append(key)
                     entries.append((path, key, key, True, text))
-                if text is not None and text in wanted:
-                    texts.append(text)
-                    entries.append((path, key, key, False, None))
+                if text is not None:
+                    if every or text in keep:
+                        texts.append(text)
+                        entries.append((path, key, key, False, None))
                 elif kind is dict or kind is list:
-                    stack.append(((path, key), key, child))
+                    nested.append(((path, key), key, child))
         elif type(node) is list:
             for index, child in enumerate(node):
                 kind = type(child)
-                text = child if kind is str else _scalar_text(child) if kind is int else None
-                if text is not None and text in wanted:
-                    texts.append(text)
-                    entries.append((path, index, name, False, None))
+                text = child if kind is str else _scalar_text(child)
+                if text is not None:
+                    if every or text in keep:
+                        texts.append(text)
+                        entries.append((path, index, name, False, None))
                 elif kind is dict or kind is list:
-                    stack.append(((path, index), name, child))
+                    nested.append(((path, index), name, child))
         else:
             text = _scalar_text(node)
-            if text is not None and text in wanted:
+            if text is not None and (every or text in keep):
                 texts.append(text)
                 entries.append((path, None, name, False, None))
+        stack.extend(reversed(nested))
     return texts[:limit], entries[:limit]
 
 
