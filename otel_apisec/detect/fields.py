@@ -145,11 +145,7 @@ def _render(chain: str | tuple) -> str:
 
 
 def _location(parent: str, key: str | int | None) -> str:
-    if key is None:
-        return parent
-    if type(key) is int:
-        return f"{parent}[{key}]"
-    return f"{parent}.{key}" if key.isascii() and key.isidentifier() else json_path(parent, key)  # type: ignore[union-attr]
+    return parent if key is None else json_path(parent, key)
 
 
 class BodyFields:
