@@ -122,7 +122,13 @@ def _may_hold_password(exchange: HttpExchange) -> bool:
 
 
 def login_attempt(exchange: HttpExchange, ctx: DetectContext) -> LoginAttempt | None:
-    """A POST to a login-like route, or a POST whose body holds an identity and a password."""
+    """A POST to a login-like route, or a POST whose body holds an identity and a password.
+
+    Worked out once per analysis: the auth and exposure detectors both ask."""
+    return ctx.once("login_attempt", lambda: _login_attempt(exchange, ctx))
+
+
+def _login_attempt(exchange: HttpExchange, ctx: DetectContext) -> LoginAttempt | None:
     if exchange.method.upper() != "POST":
         return None
     if not is_login_route(exchange) and not _may_hold_password(exchange):
