@@ -46,3 +46,20 @@ FINDING_SEVERITY: Final = "apisec.finding.severity"
 FINDING_LOCATION: Final = "apisec.finding.location"
 FINDING_CWE: Final = "apisec.finding.cwe"
 RULESET_NAME: Final = "otel-apisec"
+
+# --- metrics (names, then the attributes they are split by) ---------------------------------
+METRIC_FINDINGS: Final = "apisec.findings"
+METRIC_AUTH_OUTCOMES: Final = "apisec.auth.outcomes"
+METRIC_DETECTOR_FAILURES: Final = "apisec.detector.failures"
+METRIC_UNANALYZED: Final = "apisec.spans.unanalyzed"
+METRIC_INTERNAL_ERRORS: Final = "apisec.internal.errors"
+HTTP_ROUTE: Final = "http.route"
+DETECTOR: Final = "apisec.detector"
+FAILURE_REASON: Final = "apisec.failure.reason"
+UNANALYZED_REASON: Final = "apisec.unanalyzed.reason"
+COMPONENT: Final = "apisec.component"
+
+# --- attributes other instrumentation writes that may carry raw values ----------------------
+URL_ATTRIBUTES: Final = frozenset({"http.target", "http.url", "url.full", "url.query", "url.original"})
+CAPTURED_HEADER_PREFIXES: Final = ("http.request.header.", "http.response.header.")
+REDACTED: Final = "***"

@@ -1,0 +1,88 @@
+"""Masking of raw values in everything a span carries, whoever wrote it.
+
+Three rules, applied to every attribute of the span and of its events, and to its name:
+- a captured header attribute (`http.request.header.*`) whose header is a credential carrier
+  (Authorization, Cookie, API key headers, ...) is masked whole;
+- query values under a sensitive key (`password`, `token`, `api_key`, ...) in URL attributes
+  (`url.query`, `url.full`, `http.target`, ...) are masked, and URL userinfo too;
+- every exposed value of the exchange (credentials, detected PII and secrets), raw or
+  percent-encoded, is masked wherever it appears.
+Plain `str.replace`/`split` only: linear time on attacker-controlled text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from urllib.parse import quote, quote_plus
+
+from otel_apisec import attributes as A
+from otel_apisec.detect.sensitive_keys import is_sensitive_key
+
+__all__ = ["Redactor", "is_sensitive_header"]
+
+_CREDENTIAL_HEADER_WORDS = ("auth", "token", "secret", "key", "cookie", "session", "password", "signature", "credential")
+
+
+def is_sensitive_header(name: str) -> bool:
+    lower = name.lower()
+    return any(word in lower for word in _CREDENTIAL_HEADER_WORDS) or is_sensitive_key(lower)
+
+
+def _mask_query(query: str) -> str:
+    parts = query.split("&")
+    for i, part in enumerate(parts):
+        key, sep, value = part.partition("=")
+        if sep and value and is_sensitive_key(key.replace("%5F", "_").replace("%5f", "_")):
+            parts[i] = f"{key}={A.REDACTED}"
+    return "&".join(parts)
+
+
+def _mask_url(url: str) -> str:
+    scheme_end = url.find("://")
+    if scheme_end >= 0:
+        authority_end = len(url)
+        for stop in "/?#":
+            found = url.find(stop, scheme_end + 3)
+            if found >= 0:
+                authority_end = min(authority_end, found)
+        at = url.rfind("@", scheme_end + 3, authority_end)
+        if at >= 0:
+            url = f"{url[:scheme_end + 3]}{A.REDACTED}{url[at:]}"
+    base, sep, rest = url.partition("?")
+    if not sep:
+        return url
+    query, hash_sep, fragment = rest.partition("#")
+    return f"{base}?{_mask_query(query)}{hash_sep}{fragment}"
+
+
+class Redactor:
+    """Masks one exchange's exposed values (and the always-sensitive places) in span data."""
+
+    def __init__(self, exposed: Iterable[str] = ()) -> None:
+        variants: set[str] = set()
+        for value in exposed:
+            variants.update({value, quote(value, safe=""), quote_plus(value, safe=""), quote(value)})
+        # Longest first, so a value that contains another is masked whole.
+        self._values = sorted(variants, key=len, reverse=True)
+
+    def text(self, text: str) -> str:
+        for value in self._values:
+            if value in text:
+                text = text.replace(value, A.REDACTED)
+        return text
+
+    def value(self, key: str, value: object) -> object:
+        if key.startswith(A.CAPTURED_HEADER_PREFIXES):
+            header = key.split(".", 3)[3] if key.count(".") >= 3 else key
+            if is_sensitive_header(header):
+                return [A.REDACTED] * len(value) if isinstance(value, (list, tuple)) else A.REDACTED
+        if isinstance(value, str):
+            if key in A.URL_ATTRIBUTES:
+                value = _mask_url(value) if key != "url.query" else _mask_query(value)
+            return self.text(value) if self._values else value
+        if isinstance(value, (list, tuple)) and self._values and value and isinstance(value[0], str):
+            return tuple(self.text(item) for item in value)
+        return value
+
+    def attributes(self, attributes: Mapping[str, object] | None) -> dict[str, object]:
+        return {key: self.value(key, value) for key, value in (attributes or {}).items()}

@@ -1,0 +1,42 @@
+"""The process-wide pieces the capture hooks and the span processor share.
+
+`opentelemetry-instrument` builds the processor in the configurator and the hooks in the
+distro, separately; both take them from here so they meet in one capture registry.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+
+from otel_apisec.capture.registry import CaptureRegistry
+from otel_apisec.settings import ApisecSettings, load_settings
+from otel_apisec.telemetry import ApisecMetrics
+
+__all__ = ["Runtime", "get_runtime"]
+
+_logger = logging.getLogger("otel_apisec")
+_lock = threading.Lock()
+_runtime: Runtime | None = None
+
+
+@dataclass(frozen=True)
+class Runtime:
+    settings: ApisecSettings
+    registry: CaptureRegistry
+    metrics: ApisecMetrics
+
+    @classmethod
+    def create(cls, settings: ApisecSettings) -> Runtime:
+        return cls(settings, CaptureRegistry(settings), ApisecMetrics())
+
+
+def get_runtime() -> Runtime:
+    """The process's runtime, built from `OTEL_APISEC_*` on first use (bad values are logged)."""
+    global _runtime
+    with _lock:
+        if _runtime is None:
+            settings = load_settings(on_error=lambda error: _logger.error("otel-apisec: %s", error))
+            _runtime = Runtime.create(settings)
+        return _runtime
