@@ -33,6 +33,7 @@ HOOKS: dict[str, Callable[..., dict[str, Any]]] = {
     "django": django_hooks,
     "fastapi": asgi_hooks,
     "starlette": asgi_hooks,
+    "asgi": asgi_hooks,  # no instrumentor of that name: for `OpenTelemetryMiddleware` in code
 }
 """Instrumentor entry-point name -> the capture hooks it is given."""
 

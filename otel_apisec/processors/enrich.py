@@ -59,6 +59,8 @@ class ApisecSpanProcessor(SpanProcessor):
         self._waiting: dict[int, tuple[float, Capture]] = {}
         self._waiting_lock = threading.Lock()
         self._stopped = False
+        # Inline analyses run on many request threads; one Analyzer (Hyperscan scratch, memo) at a time.
+        self._analysis_lock = threading.Lock()
         self._worker: threading.Thread | None = None
         if self._background:
             self._worker = threading.Thread(target=self._work, name="otel-apisec-analysis", daemon=True)
@@ -73,10 +75,13 @@ class ApisecSpanProcessor(SpanProcessor):
 
     def on_end(self, span: ReadableSpan) -> None:
         try:
+            if self._waiting and not self._background:
+                self._release_waiting()  # inline mode has no worker to watch the deadlines
             capture = self.registry.take(span.context.span_id) if span.kind is SpanKind.SERVER else None
-            if capture is not None and self._wait_for_body(span, capture):
-                return
-            self._submit(span, capture)
+            if capture is None:
+                self._forward(span, None)  # nothing to analyse: redact here, it is cheap
+            elif not self._wait_for_body(span, capture):
+                self._submit(span, capture)
         except Exception:  # noqa: BLE001 - never let our failure reach the app ending the span
             self._internal_error("processor.on_end")
             self._forward(span, None)
@@ -142,16 +147,15 @@ class ApisecSpanProcessor(SpanProcessor):
             try:
                 item = self._queue.get(timeout=0.5)
             except queue.Empty:
+                item = None
+            if self._waiting:
                 self._release_waiting()
-                continue
             if item is _STOP:
                 return
             if isinstance(item, threading.Event):
                 item.set()
-                continue
-            self._process(*item)
-            if self._waiting:
-                self._release_waiting()
+            elif item is not None:
+                self._process(*item)
 
     def _process(self, span: ReadableSpan, capture: Capture | None) -> None:
         if capture is None:
@@ -159,7 +163,8 @@ class ApisecSpanProcessor(SpanProcessor):
             return
         try:
             exchange = capture.exchange(route=_route(span), duration_ms=_duration_ms(span))
-            analysis = self.analyzer.analyze(exchange)
+            with self._analysis_lock:
+                analysis = self.analyzer.analyze(exchange)
             redactor = Redactor(exposed_values(exchange, analysis))
             enriched = rebuilt_span(span, redactor, span_attributes(analysis), finding_events(analysis))
             self.metrics.record(analysis, _route(span))

@@ -75,7 +75,7 @@ class Redactor:
         if key.startswith(A.CAPTURED_HEADER_PREFIXES):
             header = key.split(".", 3)[3] if key.count(".") >= 3 else key
             if is_sensitive_header(header):
-                return [A.REDACTED] * len(value) if isinstance(value, (list, tuple)) else A.REDACTED
+                return (A.REDACTED,) * len(value) if isinstance(value, (list, tuple)) else A.REDACTED
         if isinstance(value, str):
             if key in A.URL_ATTRIBUTES:
                 value = _mask_url(value) if key != "url.query" else _mask_query(value)
