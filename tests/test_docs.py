@@ -24,7 +24,7 @@ class TestReadme:
 
     def test_library_example_runs(self) -> None:
         """The README's Python example runs as written and finds the SQL injection it shows."""
-        block = README.split("```python\n", 1)[1].split("```", 1)[0]
+        block = README.split("## Use it as a library", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
         namespace: dict[str, object] = {}
         exec(compile(block, "README.md", "exec"), namespace)  # noqa: S102 - our own README
         assert any(f.kind == "sqli" for f in namespace["analysis"].findings)  # type: ignore[attr-defined]
@@ -36,3 +36,12 @@ class TestReadme:
         section = README.split("### Span attributes and finding events", 1)[1].split("\n### ", 1)[0]
         names = {v for k, v in vars(attributes).items() if k.isupper() and isinstance(v, str)}
         assert {n for n in names if f"`{n}`" not in section} == set()
+
+
+def test_every_apisec_setting_is_documented_with_its_default() -> None:
+    """The README's OTEL_APISEC_* table is SETTINGS, row for row."""
+    from otel_apisec.settings import SETTINGS
+
+    section = README.split("### Settings (`OTEL_APISEC_*`)", 1)[1].split("\n### ", 1)[0]
+    rows = [line.split("|")[1:3] for line in section.splitlines() if line.startswith("| `")]
+    assert [(env.strip(" `"), default.strip(" `")) for env, default in rows] == [(s.env, s.default) for s in SETTINGS]
