@@ -116,6 +116,9 @@ SETTINGS: tuple[Setting, ...] = (
             "Ended spans waiting for background analysis. When full, spans are redacted without analysis and counted."),
     Setting("OTEL_APISEC_MAX_OPEN_CAPTURES", "max_open_captures", "4096", _positive_int,
             "Requests captured at once; beyond it the oldest capture is dropped and counted (bounds memory)."),
+    Setting("OTEL_APISEC_CACHE_DIR", "cache_dir", "", str,
+            "Folder for compiled pattern databases, so startup skips a 1-2 s compile: empty means "
+            "`$XDG_CACHE_HOME/otel-apisec` or `~/.cache/otel-apisec`, `off` disables it. An unusable folder only costs the compile."),
     Setting("OTEL_APISEC_STREAM_WAIT_S", "stream_wait_s", "30", float,
             "How long an ended span waits for its streamed response body to finish before it is analysed anyway."),
 )
@@ -134,6 +137,7 @@ class ApisecSettings:
     analysis: str
     queue_size: int
     max_open_captures: int
+    cache_dir: str
     stream_wait_s: float
 
     def detect_config(self) -> DetectConfig:

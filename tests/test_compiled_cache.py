@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from otel_apisec.cli.cache import FolderCache, default_cache
+from otel_apisec.compiled_cache import FolderCache, default_cache
 from otel_apisec.detect import Analyzer, DetectConfig
 from otel_apisec.detect.engine import BACKEND
 from otel_apisec.testing import make_exchange

@@ -25,6 +25,7 @@ from opentelemetry.trace import SpanKind
 from otel_apisec import attributes as A
 from otel_apisec.capture.record import Capture
 from otel_apisec.capture.registry import CaptureRegistry
+from otel_apisec.compiled_cache import folder_cache
 from otel_apisec.detect import Analyzer
 from otel_apisec.detect.exposed import exposed_values
 from otel_apisec.enrich import finding_events, span_attributes
@@ -52,7 +53,8 @@ class ApisecSpanProcessor(SpanProcessor):
         self.inner = inner
         self.settings = settings if settings is not None else load_settings()
         self.registry = registry if registry is not None else CaptureRegistry(self.settings)
-        self.analyzer = analyzer if analyzer is not None else Analyzer(self.settings.detect_config())
+        self.analyzer = analyzer if analyzer is not None else Analyzer(
+            self.settings.detect_config(), compiled_cache=folder_cache(self.settings.cache_dir))
         self.metrics = metrics if metrics is not None else ApisecMetrics()
         self._background = self.settings.analysis == "background"
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=self.settings.queue_size)

@@ -1,4 +1,4 @@
-"""A cache folder for compiled Hyperscan databases, so a scan does not start with a 1-2 s compile.
+"""A cache folder for compiled Hyperscan databases, so a scan or an app does not start with a 1-2 s compile.
 
 `OTEL_APISEC_CACHE_DIR` names the folder (`off` disables it); the default is
 `$XDG_CACHE_HOME/otel-apisec` or `~/.cache/otel-apisec`. Entries are keyed by a hash of the
@@ -12,7 +12,7 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["FolderCache", "default_cache"]
+__all__ = ["FolderCache", "default_cache", "folder_cache"]
 
 
 class FolderCache:
@@ -36,9 +36,16 @@ class FolderCache:
             pass
 
 
-def default_cache() -> FolderCache | None:
-    configured = os.environ.get("OTEL_APISEC_CACHE_DIR")
-    if configured is not None:
-        return None if configured.strip().lower() in ("", "off") else FolderCache(Path(configured))
+def folder_cache(setting: str) -> FolderCache | None:
+    """The cache an `OTEL_APISEC_CACHE_DIR` value names: a folder, `off`, or empty for the default."""
+    value = setting.strip()
+    if value.lower() == "off":
+        return None
+    if value:
+        return FolderCache(Path(value))
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return FolderCache(Path(base) / "otel-apisec")
+
+
+def default_cache() -> FolderCache | None:
+    return folder_cache(os.environ.get("OTEL_APISEC_CACHE_DIR", ""))
