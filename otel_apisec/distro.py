@@ -16,6 +16,8 @@ from typing import Any
 from opentelemetry.environment_variables import OTEL_LOGS_EXPORTER, OTEL_METRICS_EXPORTER, OTEL_TRACES_EXPORTER
 from opentelemetry.instrumentation.distro import BaseDistro
 from opentelemetry.sdk._configuration import _OTelSDKConfigurator
+from opentelemetry.sdk._logs import LogRecordProcessor
+from opentelemetry.sdk._logs.export import BatchLogRecordProcessor, LogRecordExporter
 from opentelemetry.sdk.environment_variables import OTEL_EXPORTER_OTLP_PROTOCOL
 from opentelemetry.sdk.trace import SpanProcessor
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
@@ -23,6 +25,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 from otel_apisec.capture.asgi import asgi_hooks
 from otel_apisec.capture.django import django_hooks
 from otel_apisec.capture.wsgi import flask_hooks
+from otel_apisec.exporters.logs import RedactingLogExporter
 from otel_apisec.processors.enrich import ApisecSpanProcessor
 from otel_apisec.runtime import get_runtime
 
@@ -60,10 +63,20 @@ def apisec_export_processor(exporter: SpanExporter) -> SpanProcessor:
     batch = BatchSpanProcessor(exporter)
     if not runtime.settings.enabled:
         return batch
-    return ApisecSpanProcessor(batch, settings=runtime.settings, registry=runtime.registry, metrics=runtime.metrics)
+    return ApisecSpanProcessor(batch, settings=runtime.settings, registry=runtime.registry,
+                               metrics=runtime.metrics, recent=runtime.recent)
+
+
+def apisec_log_processor(exporter: LogRecordExporter) -> LogRecordProcessor:
+    """What the configurator puts in front of each log exporter."""
+    runtime = get_runtime()
+    if runtime.settings.enabled:
+        exporter = RedactingLogExporter(exporter, runtime.settings, runtime.recent)
+    return BatchLogRecordProcessor(exporter)
 
 
 class ApisecConfigurator(_OTelSDKConfigurator):
     def _configure(self, **kwargs: Any) -> None:
         kwargs.setdefault("export_span_processor", apisec_export_processor)
+        kwargs.setdefault("export_log_record_processor", apisec_log_processor)
         super()._configure(**kwargs)

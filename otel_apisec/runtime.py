@@ -11,6 +11,7 @@ import threading
 from dataclasses import dataclass
 
 from otel_apisec.capture.registry import CaptureRegistry
+from otel_apisec.exporters.logs import RecentValues
 from otel_apisec.settings import ApisecSettings, load_settings
 from otel_apisec.telemetry import ApisecMetrics
 
@@ -26,10 +27,12 @@ class Runtime:
     settings: ApisecSettings
     registry: CaptureRegistry
     metrics: ApisecMetrics
+    recent: RecentValues
+    """Values the last requests exposed, for masking the app's log records."""
 
     @classmethod
     def create(cls, settings: ApisecSettings) -> Runtime:
-        return cls(settings, CaptureRegistry(settings), ApisecMetrics())
+        return cls(settings, CaptureRegistry(settings), ApisecMetrics(), RecentValues())
 
 
 def get_runtime() -> Runtime:

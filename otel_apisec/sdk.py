@@ -19,20 +19,29 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from opentelemetry.sdk._logs.export import LogRecordExporter
 from opentelemetry.sdk.trace import SpanProcessor
 
 from otel_apisec.capture.wsgi import ApisecWSGIMiddleware
 from otel_apisec.distro import HOOKS
+from otel_apisec.exporters.logs import RedactingLogExporter
 from otel_apisec.processors.enrich import ApisecSpanProcessor
 from otel_apisec.runtime import get_runtime
 
-__all__ = ["hooks", "span_processor", "wsgi_middleware"]
+__all__ = ["hooks", "log_exporter", "span_processor", "wsgi_middleware"]
 
 
 def span_processor(exporting: SpanProcessor) -> ApisecSpanProcessor:
     """Wrap the processor that exports: it receives every span redacted, server spans enriched."""
     runtime = get_runtime()
-    return ApisecSpanProcessor(exporting, settings=runtime.settings, registry=runtime.registry, metrics=runtime.metrics)
+    return ApisecSpanProcessor(exporting, settings=runtime.settings, registry=runtime.registry,
+                               metrics=runtime.metrics, recent=runtime.recent)
+
+
+def log_exporter(exporter: LogRecordExporter) -> RedactingLogExporter:
+    """Wrap a log exporter so application log records are masked like spans."""
+    runtime = get_runtime()
+    return RedactingLogExporter(exporter, runtime.settings, runtime.recent)
 
 
 def hooks(framework: str) -> dict[str, Callable[..., None]]:

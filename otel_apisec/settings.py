@@ -118,7 +118,8 @@ SETTINGS: tuple[Setting, ...] = (
             "Requests captured at once; beyond it the oldest capture is dropped and counted (bounds memory)."),
     Setting("OTEL_APISEC_CACHE_DIR", "cache_dir", "", str,
             "Folder for compiled pattern databases, so startup skips a 1-2 s compile: empty means "
-            "`$XDG_CACHE_HOME/otel-apisec` or `~/.cache/otel-apisec`, `off` disables it. An unusable folder only costs the compile."),
+            "`$XDG_CACHE_HOME/otel-apisec` or `~/.cache/otel-apisec`, `off` disables it. "
+            "An unusable folder only costs the compile."),
     Setting("OTEL_APISEC_STREAM_WAIT_S", "stream_wait_s", "30", float,
             "How long an ended span waits for its streamed response body to finish before it is analysed anyway."),
 )

@@ -23,8 +23,8 @@ import orjson
 from rich.console import Console
 
 from otel_apisec import __version__
-from otel_apisec.compiled_cache import default_cache
 from otel_apisec.cli.report import HumanReport
+from otel_apisec.compiled_cache import default_cache
 from otel_apisec.detect import Analyzer, DetectConfig, load_catalog
 from otel_apisec.ingest.har import Entry, EntryError, HarReader, NotHarError
 from otel_apisec.model import Finding, HttpExchange, Severity

@@ -29,6 +29,7 @@ from otel_apisec.compiled_cache import folder_cache
 from otel_apisec.detect import Analyzer
 from otel_apisec.detect.exposed import exposed_values
 from otel_apisec.enrich import finding_events, span_attributes
+from otel_apisec.exporters.logs import RecentValues
 from otel_apisec.processors.rebuild import rebuilt_span
 from otel_apisec.processors.redact import Redactor
 from otel_apisec.settings import ApisecSettings, load_settings
@@ -49,6 +50,7 @@ class ApisecSpanProcessor(SpanProcessor):
         registry: CaptureRegistry | None = None,
         analyzer: Analyzer | None = None,
         metrics: ApisecMetrics | None = None,
+        recent: RecentValues | None = None,
     ) -> None:
         self.inner = inner
         self.settings = settings if settings is not None else load_settings()
@@ -56,6 +58,7 @@ class ApisecSpanProcessor(SpanProcessor):
         self.analyzer = analyzer if analyzer is not None else Analyzer(
             self.settings.detect_config(), compiled_cache=folder_cache(self.settings.cache_dir))
         self.metrics = metrics if metrics is not None else ApisecMetrics()
+        self.recent = recent
         self._background = self.settings.analysis == "background"
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=self.settings.queue_size)
         self._waiting: dict[int, tuple[float, Capture]] = {}
@@ -167,7 +170,10 @@ class ApisecSpanProcessor(SpanProcessor):
             exchange = capture.exchange(route=_route(span), duration_ms=_duration_ms(span))
             with self._analysis_lock:
                 analysis = self.analyzer.analyze(exchange)
-            redactor = Redactor(exposed_values(exchange, analysis))
+            exposed = exposed_values(exchange, analysis)
+            if exposed and self.recent is not None:
+                self.recent.add(exposed)
+            redactor = Redactor(exposed)
             enriched = rebuilt_span(span, redactor, span_attributes(analysis), finding_events(analysis))
             self.metrics.record(analysis, _route(span))
         except Exception:  # noqa: BLE001 - the span still goes out, masked, without analysis

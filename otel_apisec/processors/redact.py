@@ -18,7 +18,7 @@ from urllib.parse import quote, quote_plus
 from otel_apisec import attributes as A
 from otel_apisec.detect.sensitive_keys import is_sensitive_key
 
-__all__ = ["Redactor", "is_sensitive_header"]
+__all__ = ["Redactor", "is_sensitive_header", "mask_sensitive_pairs"]
 
 _CREDENTIAL_HEADER_WORDS = ("auth", "token", "secret", "key", "cookie", "session", "password", "signature", "credential")
 
@@ -28,13 +28,34 @@ def is_sensitive_header(name: str) -> bool:
     return any(word in lower for word in _CREDENTIAL_HEADER_WORDS) or is_sensitive_key(lower)
 
 
-def _mask_query(query: str) -> str:
-    parts = query.split("&")
-    for i, part in enumerate(parts):
-        key, sep, value = part.partition("=")
-        if sep and value and is_sensitive_key(key.replace("%5F", "_").replace("%5f", "_")):
-            parts[i] = f"{key}={A.REDACTED}"
-    return "&".join(parts)
+_KEY_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.")
+_VALUE_STOPS = frozenset("&; \t\r\n,\"'#)]}>")
+
+
+def mask_sensitive_pairs(text: str) -> str:
+    """`key=value` pairs whose key is sensitive get their value masked: query strings, form
+    bodies, log lines (`login failed password=...`). One pass, linear in `text`."""
+    if "=" not in text:
+        return text
+    out: list[str] = []
+    copied = 0  # text[:copied] is in `out`
+    floor = 0  # keys never reach back before the previous value's end
+    pos = text.find("=")
+    while pos != -1:
+        start = pos
+        while start > floor and text[start - 1] in _KEY_CHARS:
+            start -= 1
+        end = pos + 1
+        while end < len(text) and text[end] not in _VALUE_STOPS:
+            end += 1
+        if end > pos + 1 and start < pos and is_sensitive_key(text[start:pos]):
+            out.append(text[copied:pos + 1])
+            out.append(A.REDACTED)
+            copied = end
+        floor = end
+        pos = text.find("=", end)
+    out.append(text[copied:])
+    return "".join(out)
 
 
 def _mask_url(url: str) -> str:
@@ -48,11 +69,7 @@ def _mask_url(url: str) -> str:
         at = url.rfind("@", scheme_end + 3, authority_end)
         if at >= 0:
             url = f"{url[:scheme_end + 3]}{A.REDACTED}{url[at:]}"
-    base, sep, rest = url.partition("?")
-    if not sep:
-        return url
-    query, hash_sep, fragment = rest.partition("#")
-    return f"{base}?{_mask_query(query)}{hash_sep}{fragment}"
+    return mask_sensitive_pairs(url)
 
 
 class Redactor:
@@ -78,7 +95,7 @@ class Redactor:
                 return (A.REDACTED,) * len(value) if isinstance(value, (list, tuple)) else A.REDACTED
         if isinstance(value, str):
             if key in A.URL_ATTRIBUTES:
-                value = _mask_url(value) if key != "url.query" else _mask_query(value)
+                value = _mask_url(value)
             return self.text(value) if self._values else value
         if isinstance(value, (list, tuple)) and self._values and value and isinstance(value[0], str):
             return tuple(self.text(item) for item in value)
