@@ -28,6 +28,13 @@ class TeeInput:
     def readline(self, *args: Any) -> bytes:
         return self._keep(self._stream.readline(*args))
 
+    def readinto(self, target: Any) -> int:
+        # Werkzeug's LimitedStream reads through readinto(), not read().
+        count = self._stream.readinto(target)
+        if count:
+            self._buffer.add(memoryview(target)[:count])
+        return count
+
     def readlines(self, *args: Any) -> list[bytes]:
         lines = self._stream.readlines(*args)
         for line in lines:
