@@ -9,6 +9,9 @@ $(BIN)/otel-apisec: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	# opentelemetry-distro goes beside the venv, not into it: one test puts it on PYTHONPATH to
+	# check that both distros coexist, the others check ours alone.
+	$(BIN)/pip install --quiet --no-deps --upgrade --target $(VENV)/opentelemetry-distro 'opentelemetry-distro==0.66b1'
 	@touch $@
 
 demo: $(BIN)/otel-apisec

@@ -108,7 +108,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("OTEL_APISEC_DETECTORS", "detectors", "all", _detectors,
             f"Detectors to run: `all` or a comma list of {', '.join(DETECTOR_NAMES)}."),
     Setting("OTEL_APISEC_TIME_BUDGET_MS", "time_budget_ms", "20", _milliseconds,
-            "Analysis time per request; detectors left when it is spent are skipped and counted (`0`: no budget)."),
+            "Analysis CPU time per request (of the analysing thread, so GIL waits do not count); detectors left "
+            "when it is spent are skipped and counted (`0`: no budget)."),
     Setting("OTEL_APISEC_ANALYSIS", "analysis", "background", _mode,
             "`background` analyses on a worker thread after the span ends (the request never waits); "
             "`inline` analyses on the thread that ends the span."),

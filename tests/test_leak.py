@@ -40,6 +40,10 @@ def test_no_exported_byte_holds_a_planted_value(framework: str, protocol: str) -
     capture_all = {
         "OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SERVER_REQUEST": ".*",
         "OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SERVER_RESPONSE": ".*",
+        # The app's logs go out too, and the test apps log every search URL, query string included.
+        "OTEL_LOGS_EXPORTER": "otlp",
+        "OTEL_PYTHON_LOGGING_AUTO_INSTRUMENTATION_ENABLED": "true",
+        "OTEL_BLRP_SCHEDULE_DELAY": "100",
     }
     with OtlpSink(protocol) as sink:
         with run_app(framework, sink, capture_all) as app, httpx.Client(base_url=app.url) as client:
@@ -52,10 +56,12 @@ def test_no_exported_byte_holds_a_planted_value(framework: str, protocol: str) -
             spans = sink.wait_for_spans(lambda span: A.AUTH_OUTCOME in span.attributes, count=4)
             sink.wait_for_metric(A.METRIC_AUTH_OUTCOMES)
         raw = sink.raw()
+        logs = sink.log_records()
 
     # The test is not vacuous: the enriched spans and the captured headers did arrive.
     assert any(A.PII_DETECTED in span.attributes and span.attributes[A.PII_DETECTED] for span in spans)
     assert any(key.startswith("http.request.header.") for span in spans for key in span.attributes)
     assert b"shoes" in raw and A.REDACTED.encode() in raw
+    assert any("search request" in str(record.body) and "shoes" in str(record.body) for record in logs)
     leaked = [value for value in PLANTED for form in encodings(value) if form in raw]
     assert leaked == []

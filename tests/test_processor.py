@@ -32,7 +32,9 @@ class Slow:
     name = "slow"
 
     def __call__(self, exchange: HttpExchange, ctx: object) -> Iterator[object]:
-        time.sleep(0.05)
+        spin_until = time.thread_time() + 0.05  # the budget counts CPU time, so burn some
+        while time.thread_time() < spin_until:
+            pass
         return iter(())
 
 

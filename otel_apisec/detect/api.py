@@ -67,7 +67,9 @@ class DetectConfig:
     max_findings: int = 1_000
     """Findings kept per exchange; the rest are counted in `Analysis.dropped_findings`."""
     time_budget_ms: float | None = None
-    """Per-exchange budget; detectors not started when it runs out are skipped and listed."""
+    """Per-exchange budget in CPU milliseconds of the analysing thread (so waiting for the GIL
+    or for a busy machine does not count); detectors not started when it runs out are skipped
+    and listed."""
     many_records_threshold: int = 100
     """A response listing at least this many records is reported as bulk exposure."""
     max_token_lifetime_s: int = 24 * 3600
@@ -173,6 +175,9 @@ class Analysis:
     skipped: list[str] = field(default_factory=list)
     """Detectors not run because the time budget ran out."""
     dropped_findings: int = 0
+    exposed: set[str] = field(default_factory=set, repr=False)
+    """The raw text each field finding's spans cover, kept so the export path can mask it
+    wherever it appears. In-process only: never exported, never printed."""
 
 
 class _Plan:
@@ -243,13 +248,13 @@ class Analyzer:
         analysis = Analysis()
         deadline = None
         if self.config.time_budget_ms is not None:
-            deadline = time.perf_counter() + self.config.time_budget_ms / 1000
+            deadline = time.thread_time() + self.config.time_budget_ms / 1000
         head_fields = list(exchange_fields(exchange, include_bodies=False))
         for direction in Direction:
             own = [f for f in head_fields if f.direction is direction]
             self._scan_fields(exchange, direction, own, ctx, analysis, deadline)
         for detector in self.exchange_detectors:
-            if deadline is not None and time.perf_counter() > deadline:
+            if deadline is not None and time.thread_time() > deadline:
                 analysis.skipped.append(detector.name)
                 continue
             try:
@@ -359,7 +364,7 @@ class Analyzer:
         plan = self._plans[direction]
         if not plan.detectors:
             return
-        if deadline is not None and time.perf_counter() > deadline:
+        if deadline is not None and time.thread_time() > deadline:
             analysis.skipped.extend(d.name for d in plan.detectors)
             return
         try:
@@ -373,12 +378,13 @@ class Analyzer:
             if d_index in broken:
                 continue
             detector = plan.detectors[d_index]
-            if deadline is not None and time.perf_counter() > deadline:
+            if deadline is not None and time.thread_time() > deadline:
                 if detector.name not in analysis.skipped:
                     analysis.skipped.append(detector.name)
                 continue
+            scanned = field_at(text_index)
             try:
-                found = list(detector.scan(field_at(text_index), frozenset(triggers), ctx))
+                found = list(detector.scan(scanned, frozenset(triggers), ctx))
             except Exception:
                 broken.add(d_index)
                 analysis.failed.append(detector.name)
@@ -388,3 +394,7 @@ class Analyzer:
                 if key not in seen:
                     seen.add(key)
                     self._add(analysis, finding)
+                    # Spans index the value at the finding's location: a key field's value, else the text.
+                    text = scanned.value if scanned.is_key and scanned.value is not None else scanned.text
+                    for start, end in finding.spans:
+                        analysis.exposed.add(text[start - scanned.offset:end - scanned.offset])

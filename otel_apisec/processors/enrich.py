@@ -20,7 +20,6 @@ from typing import Any
 
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
-from opentelemetry.trace import SpanKind
 
 from otel_apisec import attributes as A
 from otel_apisec.capture.record import Capture
@@ -30,10 +29,12 @@ from otel_apisec.detect import Analyzer
 from otel_apisec.detect.exposed import exposed_values
 from otel_apisec.enrich import finding_events, span_attributes
 from otel_apisec.exporters.logs import RecentValues
+from otel_apisec.model import HttpExchange
 from otel_apisec.processors.rebuild import rebuilt_span
 from otel_apisec.processors.redact import Redactor
 from otel_apisec.settings import ApisecSettings, load_settings
 from otel_apisec.telemetry import ApisecMetrics
+from otel_apisec.testing import make_exchange
 
 __all__ = ["ApisecSpanProcessor"]
 
@@ -70,6 +71,16 @@ class ApisecSpanProcessor(SpanProcessor):
         if self._background:
             self._worker = threading.Thread(target=self._work, name="otel-apisec-analysis", daemon=True)
             self._worker.start()
+        else:
+            self._warm_up()
+
+    def _warm_up(self) -> None:
+        """One analysis of a made-up exchange, so the first real request does not pay for lazy
+        imports and metadata loading (about 10 ms) inside its time budget."""
+        try:
+            self.analyzer.analyze(warm_up_exchange())
+        except Exception:  # noqa: BLE001 - a failing detector shows up, counted, on real requests
+            pass
 
     # --- SpanProcessor ------------------------------------------------------------------------
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
@@ -82,7 +93,9 @@ class ApisecSpanProcessor(SpanProcessor):
         try:
             if self._waiting and not self._background:
                 self._release_waiting()  # inline mode has no worker to watch the deadlines
-            capture = self.registry.take(span.context.span_id) if span.kind is SpanKind.SERVER else None
+            # Any kind: uvicorn can hand a request the previous one's context (CPython #140947), and
+            # the ASGI instrumentation then makes its server span INTERNAL. Captures are per request.
+            capture = self.registry.take(span.context.span_id)
             if capture is None:
                 self._forward(span, None)  # nothing to analyse: redact here, it is cheap
             elif not self._wait_for_body(span, capture):
@@ -148,6 +161,7 @@ class ApisecSpanProcessor(SpanProcessor):
             self._forward(span, None)
 
     def _work(self) -> None:
+        self._warm_up()
         while True:
             try:
                 item = self._queue.get(timeout=0.5)
@@ -195,6 +209,17 @@ class ApisecSpanProcessor(SpanProcessor):
     def _internal_error(self, component: str) -> None:
         self.metrics.internal_errors.add(1, {A.COMPONENT: component})
         _logger.debug("otel-apisec %s failed", component, exc_info=True)
+
+
+def warm_up_exchange() -> HttpExchange:
+    token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ3YXJtLXVwIiwiZXhwIjo0MTAyNDQ0ODAwfQ.c2lnbmF0dXJlLW5vdC12YWxpZA"
+    return make_exchange(
+        "https://api.example.com/api/users/7?q=1",
+        method="POST",
+        headers={"Authorization": f"Bearer {token}", "Cookie": "sessionid=warm-up-session"},
+        json={"email": "warm.up@example.com", "phone": "+1 415 555 0132", "card": "4111 1111 1111 1111"},
+        response_json={"iban": "GB82 WEST 1234 5698 7654 32", "ssn": "123-45-6780", "note": "<b>' OR 1=1</b>"},
+    )
 
 
 def _route(span: ReadableSpan) -> str | None:

@@ -7,6 +7,7 @@ response types. The end-to-end test imports this module too, to know what the cl
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 import signal
 import sys
@@ -39,7 +40,10 @@ def me(authorization: str | None) -> tuple[int, dict[str, object]]:
     return 401, {"error": "unauthorized"}
 
 
-def search(q: str) -> dict[str, object]:
+def search(q: str, url: str) -> dict[str, object]:
+    # Like many real apps, log the whole request URL (query string and all): the leak test checks
+    # that what this puts into exported log records is masked.
+    logging.getLogger("testapp.search").warning("search request %s", url)
     return {"results": [], "q_length": len(q)}
 
 

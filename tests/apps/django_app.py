@@ -53,7 +53,7 @@ def me(request: HttpRequest) -> JsonResponse:
 
 @require_GET
 def search(request: HttpRequest) -> JsonResponse:
-    return JsonResponse(_shared.search(request.GET.get("q", "")))
+    return JsonResponse(_shared.search(request.GET.get("q", ""), request.get_full_path()))
 
 
 @require_POST

@@ -35,8 +35,8 @@ async def me(request: Request) -> JSONResponse:
 
 
 @app.get("/api/search")
-async def search(q: str = "") -> JSONResponse:
-    return JSONResponse(_shared.search(q))
+async def search(request: Request, q: str = "") -> JSONResponse:
+    return JSONResponse(_shared.search(q, str(request.url)))
 
 
 @app.post("/api/echo")
@@ -66,7 +66,9 @@ async def health() -> PlainTextResponse:
 
 
 def main() -> None:
-    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
+    # reset_contextvars: without it uvicorn can start a request in the previous one's context (CPython
+    # #140947) and its server span becomes an INTERNAL child of that request; see the README.
+    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", reset_contextvars=True)
 
 
 if __name__ == "__main__":

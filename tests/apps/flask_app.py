@@ -29,7 +29,7 @@ def me() -> tuple[Response, int]:
 
 @app.get("/api/search")
 def search() -> Response:
-    return jsonify(_shared.search(request.args.get("q", "")))
+    return jsonify(_shared.search(request.args.get("q", ""), request.url))
 
 
 @app.post("/api/echo")

@@ -32,7 +32,7 @@ async def me(request: Request) -> JSONResponse:
 
 
 async def search(request: Request) -> JSONResponse:
-    return JSONResponse(_shared.search(request.query_params.get("q", "")))
+    return JSONResponse(_shared.search(request.query_params.get("q", ""), str(request.url)))
 
 
 async def echo(request: Request) -> JSONResponse:
@@ -74,7 +74,9 @@ app = Starlette(
 
 
 def main() -> None:
-    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
+    # reset_contextvars: without it uvicorn can start a request in the previous one's context (CPython
+    # #140947) and its server span becomes an INTERNAL child of that request; see the README.
+    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", reset_contextvars=True)
 
 
 if __name__ == "__main__":
