@@ -71,7 +71,8 @@ class AppProcess:
         return f"--- {self.framework} app ({state}) output ---\n{self.logs()}"
 
 
-def app_env(framework: str, sink: OtlpSink, extra_env: dict[str, str] | None = None) -> dict[str, str]:
+def app_env(framework: str, sink: OtlpSink, extra_env: dict[str, str | None] | None = None) -> dict[str, str]:
+    """The app's environment: ours, then `extra_env` (a None value removes the variable)."""
     pythonpath = os.pathsep.join(p for p in (str(APPS_DIR), os.environ.get("PYTHONPATH", "")) if p)
     env = {
         **os.environ,
@@ -90,7 +91,11 @@ def app_env(framework: str, sink: OtlpSink, extra_env: dict[str, str] | None = N
     }
     if framework == "django":
         env["DJANGO_SETTINGS_MODULE"] = "django_app"
-    env.update(extra_env or {})
+    for name, value in (extra_env or {}).items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
     return env
 
 
@@ -123,7 +128,7 @@ def _stop(app: AppProcess) -> None:
 
 
 @contextmanager
-def run_app(framework: str, sink: OtlpSink, extra_env: dict[str, str] | None = None) -> Iterator[AppProcess]:
+def run_app(framework: str, sink: OtlpSink, extra_env: dict[str, str | None] | None = None) -> Iterator[AppProcess]:
     """Start tests/apps/<framework>_app.py instrumented, wait for /health, yield it, SIGTERM it."""
     if framework not in FRAMEWORKS:
         raise ValueError(f"framework must be one of {FRAMEWORKS}, not {framework!r}")
