@@ -17,7 +17,7 @@ from otel_apisec.model import Finding, Severity, TokenState
 
 __all__ = ["ATTACK_KINDS", "finding_events", "risk_score", "span_attributes"]
 
-AttributeValue = str | bool | int | float | Sequence[str]
+AttributeValue = str | bool | int | float | tuple[str, ...]
 
 ATTACK_KINDS = frozenset({
     "sqli", "xss", "path_traversal", "command_injection", "ssrf", "nosqli", "ssti",
@@ -37,15 +37,15 @@ def risk_score(findings: Sequence[Finding]) -> int:
     return min(100, _SEVERITY_BASE[worst] + _EXTRA_PER_FINDING * max(0, extra))
 
 
-def _types(findings: Sequence[Finding], prefix: str) -> list[str]:
-    return sorted({f.kind[len(prefix):] for f in findings if f.kind.startswith(prefix)})
+def _types(findings: Sequence[Finding], prefix: str) -> tuple[str, ...]:
+    return tuple(sorted({f.kind[len(prefix):] for f in findings if f.kind.startswith(prefix)}))
 
 
 def span_attributes(analysis: Analysis) -> dict[str, AttributeValue]:
     """The `apisec.*` (and `enduser.pseudo.id`) attributes for the span of this exchange."""
     findings = analysis.findings
     auth, token = analysis.auth, analysis.token
-    attacks = sorted({f.kind for f in findings if f.kind in ATTACK_KINDS})
+    attacks = tuple(sorted({f.kind for f in findings if f.kind in ATTACK_KINDS}))
     pii, secrets = _types(findings, "pii."), _types(findings, "secret.")
     out: dict[str, AttributeValue] = {
         A.AUTH_SCHEME: auth.scheme.value,
@@ -57,7 +57,7 @@ def span_attributes(analysis: Analysis) -> dict[str, AttributeValue]:
         A.SECRET_TYPES: secrets,
         A.ATTACK_DETECTED: bool(attacks),
         A.ATTACK_TYPES: attacks,
-        A.FINDINGS: sorted({f.rule_id for f in findings}),
+        A.FINDINGS: tuple(sorted({f.rule_id for f in findings})),
         A.RISK_SCORE: risk_score(findings),
     }
     if findings:
@@ -77,9 +77,9 @@ def span_attributes(analysis: Analysis) -> dict[str, AttributeValue]:
         }
         out.update({key: value for key, value in optional.items() if value is not None})
     if analysis.failed:
-        out[A.DETECTORS_FAILED] = sorted(set(analysis.failed))
+        out[A.DETECTORS_FAILED] = tuple(sorted(set(analysis.failed)))
     if analysis.skipped:
-        out[A.DETECTORS_SKIPPED] = sorted(set(analysis.skipped))
+        out[A.DETECTORS_SKIPPED] = tuple(sorted(set(analysis.skipped)))
     return out
 
 

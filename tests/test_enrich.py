@@ -32,7 +32,7 @@ class TestSpanAttributes:
         """An injection sets attack.detected, its type, the rule ID and a high risk score."""
         attrs = span_attributes(_analyze("https://api.example.com/search?q=1'+OR+'1'='1"))
         assert attrs[A.ATTACK_DETECTED] is True
-        assert attrs[A.ATTACK_TYPES] == ["sqli"]
+        assert attrs[A.ATTACK_TYPES] == ("sqli",)
         assert "APISEC-INJ-001" in attrs[A.FINDINGS]  # type: ignore[operator]
         assert attrs[A.RISK_SCORE] >= 90  # type: ignore[operator]
         assert attrs[A.AUTH_OUTCOME] == "anonymous"
@@ -41,7 +41,7 @@ class TestSpanAttributes:
         """PII and secret kinds become type lists without their prefix."""
         attrs = span_attributes(_analyze(response_json={"email": "jane.doe@example.org", "k": "AKIAIOSFODNN7EXAMPLE"}))
         assert attrs[A.PII_DETECTED] is True and "email" in attrs[A.PII_TYPES]  # type: ignore[operator]
-        assert attrs[A.SECRET_DETECTED] is True and attrs[A.SECRET_TYPES] == ["aws_access_key_id"]
+        assert attrs[A.SECRET_DETECTED] is True and attrs[A.SECRET_TYPES] == ("aws_access_key_id",)
 
     def test_failed_login_and_pseudonym(self) -> None:
         """A rejected Basic login is a failure, with the principal only as a keyed hash."""
@@ -66,7 +66,7 @@ class TestSpanAttributes:
         """Nothing found: flags are false, lists empty, no severity attribute."""
         attrs = span_attributes(ANALYZER.analyze(make_exchange("http://localhost/health", status=None)))
         assert attrs[A.ATTACK_DETECTED] is False and attrs[A.PII_DETECTED] is False
-        assert attrs[A.FINDINGS] == [] and attrs[A.RISK_SCORE] == 0 and A.SEVERITY_MAX not in attrs
+        assert attrs[A.FINDINGS] == () and attrs[A.RISK_SCORE] == 0 and A.SEVERITY_MAX not in attrs
 
     def test_every_key_is_declared(self) -> None:
         """Attribute names come from the schema module only."""

@@ -26,9 +26,14 @@ def rebuilt_span(
     extra_attributes: AttributeMap | None = None,
     extra_events: Sequence[tuple[str, AttributeMap]] = (),
 ) -> ReadableSpan:
-    attributes = BoundedAttributes(None, redactor.attributes(span.attributes), immutable=False)
+    # Values are already valid attribute types (the SDK checked them, and ours are built so):
+    # a BoundedAttributes would check them all again. It carries the dropped count over.
+    attributes = redactor.attributes(span.attributes)
     attributes.update(extra_attributes or {})
-    attributes.dropped = span.dropped_attributes
+    if span.dropped_attributes:
+        bounded = BoundedAttributes(None, attributes, immutable=False)
+        bounded.dropped = span.dropped_attributes
+        attributes = bounded
     events = [
         Event(redactor.text(event.name), redactor.attributes(event.attributes), event.timestamp)
         for event in span.events
