@@ -39,13 +39,10 @@ FINDING_EVENT: Final = "apisec.finding"
 RULE_ID: Final = security_rule_attributes.SECURITY_RULE_UUID
 RULE_NAME: Final = security_rule_attributes.SECURITY_RULE_NAME
 RULE_CATEGORY: Final = security_rule_attributes.SECURITY_RULE_CATEGORY
-RULE_RULESET: Final = security_rule_attributes.SECURITY_RULE_RULESET_NAME
 RULE_REFERENCE: Final = security_rule_attributes.SECURITY_RULE_REFERENCE
 FINDING_KIND: Final = "apisec.finding.kind"
 FINDING_SEVERITY: Final = "apisec.finding.severity"
 FINDING_LOCATION: Final = "apisec.finding.location"
-FINDING_CWE: Final = "apisec.finding.cwe"
-RULESET_NAME: Final = "otel-apisec"
 
 # --- metrics (names, then the attributes they are split by) ---------------------------------
 METRIC_FINDINGS: Final = "apisec.findings"

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from otel_apisec.detect import DetectConfig
+from otel_apisec.model import Severity
 
 __all__ = ["SETTINGS", "ApisecSettings", "SettingsError", "load_settings"]
 
@@ -110,6 +111,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("OTEL_APISEC_TIME_BUDGET_MS", "time_budget_ms", "20", _milliseconds,
             "Analysis CPU time per request (of the analysing thread, so GIL waits do not count); detectors left "
             "when it is spent are skipped and counted (`0`: no budget)."),
+    Setting("OTEL_APISEC_EVENT_MIN_SEVERITY", "event_min_severity", "info", Severity.parse,
+            "Findings of at least this severity (`info`, `low`, `medium`, `high`, `critical`) also become "
+            "`apisec.finding` span events; all of them are listed in `apisec.findings` and counted in metrics. "
+            "Each event costs about 35 µs of OTLP encoding; `medium` drops the per-response header-hygiene ones."),
     Setting("OTEL_APISEC_ANALYSIS", "analysis", "background", _mode,
             "`background` analyses on a worker thread after the span ends (the request never waits); "
             "`inline` analyses on the thread that ends the span."),
@@ -136,6 +141,7 @@ class ApisecSettings:
     hmac_key: str
     detectors: tuple[str, ...]
     time_budget_ms: float | None
+    event_min_severity: Severity
     analysis: str
     queue_size: int
     max_open_captures: int

@@ -41,6 +41,7 @@ __all__ = ["ApisecSpanProcessor"]
 _logger = logging.getLogger("otel_apisec")
 _STOP = object()
 _PLAIN = Redactor()
+_STRICT = Redactor(strict=True)
 
 
 class ApisecSpanProcessor(SpanProcessor):
@@ -158,7 +159,7 @@ class ApisecSpanProcessor(SpanProcessor):
             self._queue.put_nowait((span, capture))
         except queue.Full:
             self.metrics.unanalyzed.add(1, {A.UNANALYZED_REASON: "queue_full"})
-            self._forward(span, None)
+            self._forward(span, _STRICT)
 
     def _work(self) -> None:
         self._warm_up()
@@ -188,12 +189,13 @@ class ApisecSpanProcessor(SpanProcessor):
             if exposed and self.recent is not None:
                 self.recent.add(exposed)
             redactor = Redactor(exposed)
-            enriched = rebuilt_span(span, redactor, span_attributes(analysis), finding_events(analysis))
+            events = finding_events(analysis, self.settings.event_min_severity)
+            enriched = rebuilt_span(span, redactor, span_attributes(analysis), events)
             self.metrics.record(analysis, _route(span))
         except Exception:  # noqa: BLE001 - the span still goes out, masked, without analysis
             self._internal_error("processor.analysis")
             self.metrics.unanalyzed.add(1, {A.UNANALYZED_REASON: "error"})
-            self._forward(span, None)
+            self._forward(span, _STRICT)
             return
         self.inner.on_end(enriched)
 

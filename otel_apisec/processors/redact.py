@@ -32,9 +32,10 @@ _KEY_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123
 _VALUE_STOPS = frozenset("&; \t\r\n,\"'#)]}>")
 
 
-def mask_sensitive_pairs(text: str) -> str:
-    """`key=value` pairs whose key is sensitive get their value masked: query strings, form
-    bodies, log lines (`login failed password=...`). One pass, linear in `text`."""
+def mask_sensitive_pairs(text: str, every_key: bool = False) -> str:
+    """`key=value` pairs whose key is sensitive (or any key, with `every_key`) get their value
+    masked: query strings, form bodies, log lines (`login failed password=...`). One pass,
+    linear in `text`."""
     if "=" not in text:
         return text
     out: list[str] = []
@@ -48,7 +49,7 @@ def mask_sensitive_pairs(text: str) -> str:
         end = pos + 1
         while end < len(text) and text[end] not in _VALUE_STOPS:
             end += 1
-        if end > pos + 1 and start < pos and is_sensitive_key(text[start:pos]):
+        if end > pos + 1 and start < pos and (every_key or is_sensitive_key(text[start:pos])):
             out.append(text[copied:pos + 1])
             out.append(A.REDACTED)
             copied = end
@@ -58,7 +59,7 @@ def mask_sensitive_pairs(text: str) -> str:
     return "".join(out)
 
 
-def _mask_url(url: str) -> str:
+def _mask_url(url: str, every_key: bool) -> str:
     scheme_end = url.find("://")
     if scheme_end >= 0:
         authority_end = len(url)
@@ -69,13 +70,18 @@ def _mask_url(url: str) -> str:
         at = url.rfind("@", scheme_end + 3, authority_end)
         if at >= 0:
             url = f"{url[:scheme_end + 3]}{A.REDACTED}{url[at:]}"
-    return mask_sensitive_pairs(url)
+    return mask_sensitive_pairs(url, every_key)
 
 
 class Redactor:
-    """Masks one exchange's exposed values (and the always-sensitive places) in span data."""
+    """Masks one exchange's exposed values (and the always-sensitive places) in span data.
 
-    def __init__(self, exposed: Iterable[str] = ()) -> None:
+    `strict` is for a request span whose exchange could not be analysed: its exposed values are
+    unknown, so every query value in URL attributes is masked, whatever its key.
+    """
+
+    def __init__(self, exposed: Iterable[str] = (), strict: bool = False) -> None:
+        self._strict = strict
         variants: set[str] = set()
         for value in exposed:
             variants.update({value, quote(value, safe=""), quote_plus(value, safe=""), quote(value)})
@@ -95,7 +101,7 @@ class Redactor:
                 return (A.REDACTED,) * len(value) if isinstance(value, (list, tuple)) else A.REDACTED
         if isinstance(value, str):
             if key in A.URL_ATTRIBUTES:
-                value = _mask_url(value)
+                value = _mask_url(value, self._strict)
             return self.text(value) if self._values else value
         if isinstance(value, (list, tuple)) and self._values and value and isinstance(value[0], str):
             return tuple(self.text(item) for item in value)
