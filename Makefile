@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint bench eval clean
+.PHONY: demo test lint bench bench-overhead eval clean
 
 $(BIN)/otel-apisec: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ lint: $(BIN)/otel-apisec
 
 bench: $(BIN)/otel-apisec
 	$(BIN)/python bench/throughput.py
+
+bench-overhead: $(BIN)/otel-apisec
+	$(BIN)/python bench/overhead.py
+	$(BIN)/python bench/enrich_paths.py
 
 eval: $(BIN)/otel-apisec
 	$(BIN)/python bench/evaluate.py
