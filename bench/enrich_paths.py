@@ -95,7 +95,7 @@ def main() -> int:
     pairs, analyzer = captured(count)
     exchanges = [capture.exchange(route=ROUTE) for _, capture in pairs]
     analyses = [analyzer.analyze(exchange) for exchange in exchanges]
-    redactors = [Redactor(exposed_values(e, a)) for e, a in zip(exchanges, analyses)]
+    redactors = [Redactor(exposed_values(e, a)) for e, a in zip(exchanges, analyses, strict=True)]
     extras = [(span_attributes(a), finding_events(a)) for a in analyses]
     tracer = TracerProvider().get_tracer("bench")
 
