@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Iterable
 
@@ -144,7 +145,8 @@ class TestJsonFastPathWithRealDetectors:
             "<script>alert(1)</script>", "../../etc/passwd", "${jndi:ldap://x.example/a}", "'", "{{7*7}}",
             "http://169.254.169.254/latest", "81.2.69.160",
         ]
-        clean = ["alpha", "Order shipped", "O'Brien", "https://cdn.example.com/a.png", "2024-05-01T12:00:00Z", ""]
+        clean = ["alpha", "Order shipped", "O'Brien", "https://cdn.example.com/a.png", "2024-05-01T12:00:00Z", "",
+                 "Zoë", "København", "zoë.müller@example.org", "say \"hi\"", "a\\b", "tab\there"]
         keys = ["id", "email", "note", "card", "password", "url", "dob", "phone", "iban", "q"]
         analyzer = Analyzer(DetectConfig(hmac_key=b"k", enabled=frozenset({"injection", "pii", "secrets"})))
 
@@ -158,9 +160,10 @@ class TestJsonFastPathWithRealDetectors:
                 return rng.choice([7, 4111111111111111, 12345678, -98765432, 1.5, True, None])
             return rng.choice(planted) if roll < 0.6 else rng.choice(clean) + " " + rng.choice(clean)
 
-        for _ in range(150):
+        for case in range(300):
             doc = {rng.choice(keys) + str(i): value(0) for i in range(rng.randint(1, 6))}
-            raw = orjson.dumps(doc)
+            # Half as orjson writes it (UTF-8), half escaped like Python's and Flask's default.
+            raw = orjson.dumps(doc) if case % 2 else json.dumps(doc).encode()
             for direction in ("request", "response"):
                 fast, full = (
                     {(f.rule_id, f.location, f.spans) for f in analyzer.analyze(_json_exchange(raw, media, direction)).findings}

@@ -22,6 +22,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar, runtime_checkable
 
+import orjson
+
 from otel_apisec.detect.engine import CompiledCache, PatternSet, Trigger
 from otel_apisec.detect.fields import (
     BodyFields,
@@ -112,6 +114,28 @@ class DetectContext:
     def pseudonym(self, value: str) -> str:
         """Keyed hash of a principal or token: correlatable, not recoverable."""
         return hmac.new(self.hmac_key, value.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()[:32]
+
+    def json_verbatim(self, body: Body) -> bytes | None:
+        r"""The JSON body's bytes with every key and string value verbatim (no backslash), or None.
+
+        A body with backslashes is re-serialized from its parse (orjson writes non-ASCII as
+        UTF-8, so `\u00eb`-escaped bodies, Flask's default, lose every backslash); a string that
+        still needs one (a quote, a backslash, a control character) gives None. Byte scans of the
+        result see decoded text, so an escaped attack (`\u0027`) is seen decoded."""
+        if b"\\" not in body.data:
+            return body.data
+
+        def verbatim() -> bytes | None:
+            doc = self.body_json(body)
+            if doc is None:
+                return None
+            try:
+                data = orjson.dumps(doc)
+            except (TypeError, orjson.JSONEncodeError):  # integers past 64 bits
+                return None
+            return None if b"\\" in data else data
+
+        return self.once(f"json_verbatim:{id(body)}", verbatim)
 
     def body_json(self, body: Body | None) -> object | None:
         """The body parsed as JSON (cached per analysis), or None when it is not JSON."""
@@ -328,7 +352,15 @@ class Analyzer:
         if body is None or original is None or not body.data:
             return head_fields.__getitem__, plan.hits(texts)
         media = body.media_type
-        if media.endswith("json") and is_textual(media) and b"\\" not in body.data:
+        raw_body: Body | None = None
+        if media.endswith("json") and is_textual(media):
+            if b"\\" not in body.data:
+                raw_body = body
+            elif body is original:  # escaped, not cut: its verbatim form, when there is one
+                verbatim = ctx.json_verbatim(original)
+                raw_body = Body(verbatim, body.content_type) if verbatim is not None else None
+        if raw_body is not None:
+            body = raw_body
             hits = plan.hits([*texts, body.data])
             if not any(text_index == head for text_index, _ in hits):
                 return head_fields.__getitem__, hits

@@ -181,8 +181,13 @@ class ExposureDetector:
         if data.lstrip()[:1] not in (b"{", b"["):
             return
         yield from self._bulk(data, exchange, ctx)
-        # Escaped keys (`\u0070assword`) could dodge the byte prefilter: parse those bodies anyway.
-        if b"\\" in data or _SENSITIVE_KEY_BYTES.search(data):
+        # Escaped keys (`\u0070assword`) would dodge a prefilter on the raw bytes: use the
+        # verbatim form, and walk the parse when there is none.
+        if b"\\" not in data:
+            verbatim: bytes | None = data
+        else:
+            verbatim = ctx.json_verbatim(body) if len(body.data) <= ctx.config.max_body_bytes else None
+        if verbatim is None or _SENSITIVE_KEY_BYTES.search(verbatim):
             yield from self._sensitive(exchange, ctx)
 
     def _sensitive(self, exchange: HttpExchange, ctx: DetectContext) -> Iterator[ExchangeOutput]:

@@ -8,6 +8,8 @@ seen in real APIs. Matching ignores case and separators: `Card-Number`, `cardNum
 
 from __future__ import annotations
 
+import functools
+
 __all__ = ["SENSITIVE_KEYS", "is_sensitive_key", "normalize_key"]
 
 SENSITIVE_KEYS: frozenset[str] = frozenset(
@@ -33,6 +35,7 @@ SENSITIVE_KEYS: frozenset[str] = frozenset(
 )
 
 
+@functools.lru_cache(maxsize=4096)  # the same few hundred keys come back on every request
 def normalize_key(name: str) -> str:
     """`Card-Number`, `cardNumber`, `card_number` -> `cardnumber`."""
     return "".join(ch for ch in name.lower() if ch.isalnum())
