@@ -42,6 +42,7 @@ from otel_apisec.capture.wsgi import flask_hooks  # noqa: E402
 from otel_apisec.detect import Analyzer  # noqa: E402
 from otel_apisec.detect.exposed import exposed_values  # noqa: E402
 from otel_apisec.enrich import finding_events, span_attributes  # noqa: E402
+from otel_apisec.model import Severity  # noqa: E402
 from otel_apisec.processors.rebuild import rebuilt_span  # noqa: E402
 from otel_apisec.processors.redact import Redactor  # noqa: E402
 from otel_apisec.settings import load_settings  # noqa: E402
@@ -112,6 +113,8 @@ def main() -> int:
             rebuilt_span(span, redactors[i])  # the masking pass it still needs at export
 
     enriched = [rebuilt_span(pairs[i][0], redactors[i], *extras[i]) for i in range(count)]
+    medium_up = [rebuilt_span(pairs[i][0], redactors[i], extras[i][0], finding_events(analyses[i], Severity.MEDIUM))
+                 for i in range(count)]
     plain = [rebuilt_span(pairs[i][0], Redactor()) for i in range(count)]
     steps = [
         ("capture -> HttpExchange", lambda i: pairs[i][1].exchange(route=ROUTE)),
@@ -121,6 +124,8 @@ def main() -> int:
         ("export-path design: rebuild, redact", lambda i: rebuilt_span(pairs[i][0], redactors[i], *extras[i])),
         ("OTLP encoding, plain span", lambda i: encode_spans([plain[i]]).SerializeToString()),
         ("OTLP encoding, enriched span", lambda i: encode_spans([enriched[i]]).SerializeToString()),
+        ("OTLP encoding, enriched span, events from medium up",
+         lambda i: encode_spans([medium_up[i]]).SerializeToString()),
     ]
     table = Table(title=f"Per request, µs (median of {rounds} rounds over {count} captured 2 KB + 2 KB exchanges)")
     table.add_column("step")

@@ -98,13 +98,18 @@ def test_a_full_queue_exports_redacted_spans_and_counts_them(monkeypatch: pytest
     assert sum(A.AUTH_OUTCOME in span.attributes for span in spans) == 2
 
 
-def test_open_captures_are_bounded() -> None:
+def test_open_captures_are_bounded_and_evicted_requests_are_masked_strictly() -> None:
     pipe = pipeline(OTEL_APISEC_MAX_OPEN_CAPTURES="3")
     tracer = pipe.provider.get_tracer("t")
-    spans = [tracer.start_span(f"s{i}", kind=SpanKind.SERVER) for i in range(10)]
+    spans = [tracer.start_span(f"s{i}", kind=SpanKind.SERVER, attributes={"url.query": "card=4111111111111111"})
+             for i in range(10)]
     for span in spans:
         pipe.registry.start(span)
     assert len(pipe.registry) == 3 and pipe.registry.evicted == 7
+    spans[0].end()
+    (exported,) = pipe.server_spans()
+    assert exported.attributes["url.query"] == f"card={A.REDACTED}"
+    assert pipe.metric_total(A.METRIC_UNANALYZED, **{A.UNANALYZED_REASON: "capture_evicted"}) == 1
 
 
 def test_every_span_is_redacted_not_only_captured_server_spans() -> None:

@@ -97,7 +97,10 @@ class ApisecSpanProcessor(SpanProcessor):
             # Any kind: uvicorn can hand a request the previous one's context (CPython #140947), and
             # the ASGI instrumentation then makes its server span INTERNAL. Captures are per request.
             capture = self.registry.take(span.context.span_id)
-            if capture is None:
+            if capture is None and self.registry.was_evicted(span.context.span_id):
+                self.metrics.unanalyzed.add(1, {A.UNANALYZED_REASON: "capture_evicted"})
+                self._forward(span, _STRICT)
+            elif capture is None:
                 self._forward(span, None)  # nothing to analyse: redact here, it is cheap
             elif not self._wait_for_body(span, capture):
                 self._submit(span, capture)

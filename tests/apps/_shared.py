@@ -7,6 +7,7 @@ response types. The end-to-end test imports this module too, to know what the cl
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import secrets
 import signal
@@ -19,6 +20,14 @@ USER_PHONE = "+1 415 555 0132"
 STREAM_MEDIA_TYPE = "application/x-ndjson"
 BIG_MEDIA_TYPE = "text/plain"
 _BIG_PATTERN = b"0123456789abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJKLMNOPQRSTUVWXYZ\n"  # 64 bytes
+
+
+def json_or_none(raw: bytes) -> object:
+    """The request body as JSON, or None when it is not JSON (the login then fails)."""
+    try:
+        return json.loads(raw or b"null")
+    except ValueError:
+        return None
 
 
 def login(body: object) -> tuple[int, dict[str, object]]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 
 import _shared
@@ -14,11 +13,7 @@ from starlette.routing import Route
 
 
 async def login(request: Request) -> JSONResponse:
-    try:
-        body = json.loads(await request.body() or b"null")
-    except ValueError:
-        body = None
-    status, payload = _shared.login(body)
+    status, payload = _shared.login(_shared.json_or_none(await request.body()))
     return JSONResponse(payload, status_code=status)
 
 
