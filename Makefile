@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint bench bench-overhead eval clean
+.PHONY: demo demo-spans test lint bench bench-overhead eval clean
 
 $(BIN)/otel-apisec: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,9 @@ $(BIN)/otel-apisec: pyproject.toml
 
 demo: $(BIN)/otel-apisec
 	$(BIN)/otel-apisec scan otel_apisec/examples/demo.har
+
+demo-spans: $(BIN)/otel-apisec
+	$(BIN)/python -m otel_apisec.examples.show_spans
 
 test: $(BIN)/otel-apisec
 	$(BIN)/python -m pytest

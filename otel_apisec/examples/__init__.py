@@ -1,0 +1,1 @@
+"""Examples: a demo HAR and a demo Flask app."""
