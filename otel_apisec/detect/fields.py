@@ -200,7 +200,13 @@ def _json_texts(
         if type(node) is dict:
             for key, child in node.items():
                 kind = type(child)
-                text = child if kind is str else _scalar_text(child)
+                # _scalar_text inlined: this loop runs for every key of every body
+                if kind is str:
+                    text = child
+                elif kind is int and (child >= _MIN_NUMBER or child <= -_MIN_NUMBER):
+                    text = str(child)
+                else:
+                    text = None
                 if every or key in keep:
                     texts.append(key)
                     entries.append((path, key, key, True, text))
@@ -213,7 +219,12 @@ def _json_texts(
         elif type(node) is list:
             for index, child in enumerate(node):
                 kind = type(child)
-                text = child if kind is str else _scalar_text(child)
+                if kind is str:
+                    text = child
+                elif kind is int and (child >= _MIN_NUMBER or child <= -_MIN_NUMBER):
+                    text = str(child)
+                else:
+                    text = None
                 if text is not None:
                     if every or text in keep:
                         texts.append(text)
