@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from typing import Protocol, Union
+from typing import Protocol
 
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
@@ -18,7 +18,7 @@ class Signal(str, enum.Enum):
     LOGS = "logs"
 
 
-Request = Union[ExportTraceServiceRequest, ExportMetricsServiceRequest, ExportLogsServiceRequest]
+Request = ExportTraceServiceRequest | ExportMetricsServiceRequest | ExportLogsServiceRequest
 
 REQUEST_TYPES: dict[Signal, type] = {
     Signal.TRACES: ExportTraceServiceRequest,

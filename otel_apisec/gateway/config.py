@@ -1,0 +1,265 @@
+"""The gateway's pipeline config: YAML shaped like an OpenTelemetry Collector config.
+
+    receivers:  {otlp: {protocols: {grpc: {endpoint: 127.0.0.1:4317}, http: {endpoint: 127.0.0.1:4318}}}}
+    processors: {apisec/enrich: {}, apisec/redact: {value_detectors: true}}
+    exporters:  {otlp: {endpoint: http://collector:4317, protocol: grpc}}
+    service:
+      pipelines:
+        traces: {receivers: [otlp], processors: [apisec/enrich, apisec/redact], exporters: [otlp]}
+
+Components are named `type` or `type/name`. Every option of every component type is declared
+in `COMPONENTS` (name, type, default, meaning): the one place for the defaults, the README
+table and the validation. Validation happens at start-up and by `--check-config`; an error
+names the bad key by its path and says why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from otel_apisec.gateway.api import Signal
+from otel_apisec.model import Severity
+
+__all__ = ["COMPONENTS", "ConfigError", "GatewayConfig", "Option", "load_config", "parse_config"]
+
+
+class ConfigError(ValueError):
+    """The config is invalid; the message names the key path."""
+
+
+@dataclass(frozen=True)
+class Option:
+    kind: type | tuple[type, ...]
+    default: Any
+    help: str
+    choices: tuple[str, ...] = ()
+
+
+_SEVERITIES = tuple(s.label for s in Severity)
+_ENDPOINT = "HOST:PORT to listen on"
+
+COMPONENTS: dict[str, dict[str, dict[str, Option]]] = {
+    "receivers": {
+        "otlp": {
+            "grpc": Option(dict, None, f"OTLP/gRPC receiver: endpoint ({_ENDPOINT}), max_message_bytes, auth, tls"),
+            "http": Option(dict, None, f"OTLP/HTTP receiver: endpoint ({_ENDPOINT}), max_body_bytes, auth, tls"),
+        },
+    },
+    "processors": {
+        "apisec/enrich": {
+            "hmac_key": Option(str, "", "key for pseudonyms; empty: random per process (set one per deployment)"),
+            "event_min_severity": Option(str, "info", "lowest severity that also becomes a span event", _SEVERITIES),
+            "detectors": Option(list, None, "detector families to run (default all)"),
+            "max_body_bytes": Option(int, 65536, "bytes of a body attribute analysed"),
+        },
+        "apisec/redact": {
+            "blocked_key_patterns": Option(list, [], "RE2 patterns on attribute keys whose values are masked"),
+            "allowed_keys": Option(list, None, "when set, attributes with other keys are removed"),
+            "value_detectors": Option(bool, True, "run the PII and secret detectors on string values and mask hits"),
+            "hash_keys": Option(list, [], "attribute keys whose values become keyed hashes"),
+            "hmac_key": Option(str, "", "key for hash_keys (empty: random per process)"),
+        },
+    },
+    "exporters": {
+        "otlp": {
+            "endpoint": Option(str, None, "backend URL, e.g. http://collector:4317 (required)"),
+            "protocol": Option(str, "grpc", "wire protocol", ("grpc", "http/protobuf")),
+            "headers": Option(dict, {}, "extra headers / metadata sent with every request"),
+            "timeout_s": Option((int, float), 10.0, "per-request timeout"),
+            "queue_size": Option(int, 1000, "requests held in memory before receivers answer 429"),
+            "storage": Option(str, None, "directory for a persistent queue (survives restarts and outages)"),
+        },
+        "apisec/findings": {
+            "path": Option(str, None, "JSONL file, one finding a line (required)"),
+        },
+        "console": {},
+    },
+}
+
+_PIPELINE_KEYS = ("receivers", "processors", "exporters")
+
+
+@dataclass(frozen=True)
+class Component:
+    id: str
+    """`type` or `type/name`, as written in the config."""
+    type: str
+    options: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    name: str
+    signal: Signal
+    receivers: tuple[str, ...]
+    processors: tuple[str, ...]
+    exporters: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class GatewayConfig:
+    receivers: dict[str, Component] = field(default_factory=dict)
+    processors: dict[str, Component] = field(default_factory=dict)
+    exporters: dict[str, Component] = field(default_factory=dict)
+    pipelines: tuple[Pipeline, ...] = ()
+
+
+def _type_of(component_id: str, section: str) -> str:
+    """`apisec/enrich` is a type; `otlp/backup` is the type `otlp` named `backup`."""
+    if component_id in COMPONENTS[section]:
+        return component_id
+    base = component_id.split("/", 1)[0]
+    if base in COMPONENTS[section]:
+        return base
+    known = ", ".join(sorted(COMPONENTS[section]))
+    raise ConfigError(f"{section}.{component_id}: unknown {section[:-1]} type (known: {known})")
+
+
+def _check_value(path: str, option: Option, value: Any) -> Any:
+    if value is None:
+        return option.default
+    kinds = option.kind if isinstance(option.kind, tuple) else (option.kind,)
+    if isinstance(value, bool) and bool not in kinds:
+        raise ConfigError(f"{path}: expected {' or '.join(k.__name__ for k in kinds)}, got a boolean")
+    if not isinstance(value, kinds):
+        raise ConfigError(f"{path}: expected {' or '.join(k.__name__ for k in kinds)}, got {type(value).__name__}")
+    if option.choices and value not in option.choices:
+        raise ConfigError(f"{path}: {value!r} is not one of {', '.join(option.choices)}")
+    return value
+
+
+def _component(section: str, component_id: str, raw: Any) -> Component:
+    path = f"{section}.{component_id}"
+    kind = _type_of(str(component_id), section)
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{path}: expected a mapping of options, got {type(raw).__name__}")
+    schema = COMPONENTS[section][kind]
+    unknown = sorted(set(raw) - set(schema))
+    if unknown:
+        allowed = ", ".join(sorted(schema)) or "none"
+        raise ConfigError(f"{path}.{unknown[0]}: unknown option (allowed: {allowed})")
+    options = {name: _check_value(f"{path}.{name}", option, raw.get(name)) for name, option in schema.items()}
+    for name, option in schema.items():
+        if option.default is None and options[name] is None and name in ("endpoint", "path"):
+            raise ConfigError(f"{path}.{name}: required")
+    if section == "receivers":
+        options = {name: value for name, value in options.items() if value is not None}
+        if not options:
+            raise ConfigError(f"{path}.protocols: enable at least one of grpc, http")
+    return Component(str(component_id), kind, options)
+
+
+def parse_config(doc: Any) -> GatewayConfig:
+    """Validate a loaded YAML document; raise ConfigError naming the first bad key."""
+    if not isinstance(doc, Mapping):
+        raise ConfigError("config: expected a mapping with receivers, processors, exporters and service")
+    unknown = sorted(set(doc) - {"receivers", "processors", "exporters", "service"})
+    if unknown:
+        raise ConfigError(f"{unknown[0]}: unknown top-level key (allowed: receivers, processors, exporters, service)")
+    sections: dict[str, dict[str, Component]] = {}
+    for section in ("receivers", "processors", "exporters"):
+        raw = doc.get(section) or {}
+        if not isinstance(raw, Mapping):
+            raise ConfigError(f"{section}: expected a mapping of components")
+        if section == "receivers":
+            # `otlp: {protocols: {...}}` as in the Collector; the protocols key is the only option.
+            raw = {cid: _receiver_options(section, cid, value) for cid, value in raw.items()}
+        sections[section] = {str(cid): _component(section, str(cid), value) for cid, value in raw.items()}
+    service = doc.get("service")
+    if not isinstance(service, Mapping) or not isinstance(service.get("pipelines"), Mapping) or not service["pipelines"]:
+        raise ConfigError("service.pipelines: required, with at least one pipeline (traces, metrics or logs)")
+    unknown = sorted(set(service) - {"pipelines"})
+    if unknown:
+        raise ConfigError(f"service.{unknown[0]}: unknown key (allowed: pipelines)")
+    pipelines = []
+    for name, raw in service["pipelines"].items():
+        path = f"service.pipelines.{name}"
+        try:
+            signal = Signal(str(name).split("/", 1)[0])
+        except ValueError:
+            raise ConfigError(f"{path}: a pipeline is named traces, metrics or logs (optionally /name)") from None
+        if not isinstance(raw, Mapping):
+            raise ConfigError(f"{path}: expected a mapping with receivers, processors and exporters")
+        unknown = sorted(set(raw) - set(_PIPELINE_KEYS))
+        if unknown:
+            raise ConfigError(f"{path}.{unknown[0]}: unknown key (allowed: {', '.join(_PIPELINE_KEYS)})")
+        refs: dict[str, tuple[str, ...]] = {}
+        for key in _PIPELINE_KEYS:
+            listed = raw.get(key) or []
+            if not isinstance(listed, list):
+                raise ConfigError(f"{path}.{key}: expected a list of component ids")
+            for ref in listed:
+                if str(ref) not in sections[key]:
+                    raise ConfigError(f"{path}.{key}: {ref!r} is not defined under {key}")
+            refs[key] = tuple(str(ref) for ref in listed)
+        for key in ("receivers", "exporters"):
+            if not refs[key]:
+                raise ConfigError(f"{path}.{key}: at least one is required")
+        pipelines.append(Pipeline(str(name), signal, refs["receivers"], refs["processors"], refs["exporters"]))
+    return GatewayConfig(sections["receivers"], sections["processors"], sections["exporters"], tuple(pipelines))
+
+
+_PROTOCOL_DEFAULTS = {"grpc": "127.0.0.1:4317", "http": "127.0.0.1:4318"}
+PROTOCOL_OPTIONS: dict[str, Option] = {
+    "endpoint": Option(str, None, f"{_ENDPOINT} (grpc 127.0.0.1:4317, http 127.0.0.1:4318)"),
+    "max_message_bytes": Option(int, 16 << 20, "largest request accepted (413 / RESOURCE_EXHAUSTED beyond)"),
+    "bearer_token": Option(str, None, "when set, clients must send `Authorization: Bearer <token>`"),
+    "tls": Option(dict, None, "cert_file and key_file, and client_ca_file to require client certificates (mTLS)"),
+}
+TLS_OPTIONS = ("cert_file", "key_file", "client_ca_file")
+
+
+def _receiver_options(section: str, component_id: Any, value: Any) -> Any:
+    """`otlp: {protocols: {grpc: {...}, http: {...}}}` as in the Collector, each protocol checked."""
+    path = f"{section}.{component_id}"
+    if value is None or not isinstance(value, Mapping):
+        return value
+    unknown = sorted(set(value) - {"protocols"})
+    if unknown:
+        raise ConfigError(f"{path}.{unknown[0]}: unknown option (allowed: protocols)")
+    protocols = value.get("protocols") or {}
+    if not isinstance(protocols, Mapping):
+        raise ConfigError(f"{path}.protocols: expected a mapping of grpc and/or http")
+    checked = {}
+    for name, raw in protocols.items():
+        where = f"{path}.protocols.{name}"
+        if name not in _PROTOCOL_DEFAULTS:
+            raise ConfigError(f"{where}: unknown protocol (allowed: grpc, http)")
+        raw = raw or {}
+        if not isinstance(raw, Mapping):
+            raise ConfigError(f"{where}: expected a mapping of options")
+        bad = sorted(set(raw) - set(PROTOCOL_OPTIONS))
+        if bad:
+            raise ConfigError(f"{where}.{bad[0]}: unknown option (allowed: {', '.join(PROTOCOL_OPTIONS)})")
+        options = {key: _check_value(f"{where}.{key}", option, raw.get(key)) for key, option in PROTOCOL_OPTIONS.items()}
+        options["endpoint"] = options["endpoint"] or _PROTOCOL_DEFAULTS[name]
+        tls = options["tls"]
+        if tls is not None:
+            bad = sorted(set(tls) - set(TLS_OPTIONS))
+            if bad:
+                raise ConfigError(f"{where}.tls.{bad[0]}: unknown option (allowed: {', '.join(TLS_OPTIONS)})")
+            for key in ("cert_file", "key_file"):
+                if not isinstance(tls.get(key), str):
+                    raise ConfigError(f"{where}.tls.{key}: required (a file path)")
+        checked[name] = options
+    return checked
+
+
+def load_config(path: str | Path) -> GatewayConfig:
+    """Read and validate a YAML config file."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    return parse_config(doc)
