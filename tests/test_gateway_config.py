@@ -1,0 +1,81 @@
+"""The gateway config: collector-shaped YAML, validated with errors that name the bad key."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from otel_apisec.gateway.api import Signal
+from otel_apisec.gateway.config import ConfigError, load_config, parse_config
+
+GOOD = {
+    "receivers": {"otlp": {"protocols": {"grpc": None, "http": {"endpoint": "0.0.0.0:4318", "bearer_token": "t"}}}},
+    "processors": {"apisec/enrich": {"event_min_severity": "medium"}, "apisec/redact": {"hash_keys": ["user.id"]}},
+    "exporters": {"otlp": {"endpoint": "http://backend:4317"}, "otlp/backup": {"endpoint": "http://b:4318",
+                  "protocol": "http/protobuf", "storage": "/var/lib/apisec/queue"}, "apisec/findings": {"path": "f.jsonl"}},
+    "service": {"pipelines": {
+        "traces": {"receivers": ["otlp"], "processors": ["apisec/enrich", "apisec/redact"],
+                   "exporters": ["otlp", "otlp/backup", "apisec/findings"]},
+        "logs": {"receivers": ["otlp"], "processors": ["apisec/redact"], "exporters": ["otlp"]},
+    }},
+}
+
+
+def test_a_good_config_fills_defaults() -> None:
+    config = parse_config(GOOD)
+    grpc, http = config.receivers["otlp"].options["grpc"], config.receivers["otlp"].options["http"]
+    assert grpc["endpoint"] == "127.0.0.1:4317" and http["endpoint"] == "0.0.0.0:4318"
+    assert http["bearer_token"] == "t" and grpc["max_message_bytes"] == 16 << 20
+    assert config.exporters["otlp/backup"].type == "otlp"
+    assert config.exporters["otlp"].options["protocol"] == "grpc"
+    assert [(p.name, p.signal) for p in config.pipelines] == [("traces", Signal.TRACES), ("logs", Signal.LOGS)]
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda d: d.update(extensions={}), "extensions: unknown top-level key"),
+        (lambda d: d["processors"].update(batch={}), "processors.batch: unknown processor type"),
+        (lambda d: d["processors"]["apisec/enrich"].update(event_min_severty="low"),
+         "processors.apisec/enrich.event_min_severty: unknown option"),
+        (lambda d: d["processors"]["apisec/enrich"].update(event_min_severity="loud"),
+         "processors.apisec/enrich.event_min_severity: 'loud' is not one of info"),
+        (lambda d: d["processors"]["apisec/redact"].update(value_detectors="yes"),
+         "processors.apisec/redact.value_detectors: expected bool, got str"),
+        (lambda d: d["exporters"]["otlp"].update(timeout_s=True),
+         "exporters.otlp.timeout_s: expected int or float, got a boolean"),
+        (lambda d: d["exporters"]["otlp"].pop("endpoint"), "exporters.otlp.endpoint: required"),
+        (lambda d: d["receivers"]["otlp"]["protocols"].update(thrift={}), "receivers.otlp.protocols.thrift: unknown protocol"),
+        (lambda d: d["receivers"]["otlp"]["protocols"]["http"].update(tls={"cert_file": "c"}),
+         "receivers.otlp.protocols.http.tls.key_file: required"),
+        (lambda d: d["service"]["pipelines"]["traces"]["exporters"].append("zipkin"),
+         "service.pipelines.traces.exporters: 'zipkin' is not defined under exporters"),
+        (lambda d: d["service"]["pipelines"].update(profiles={"receivers": ["otlp"], "exporters": ["otlp"]}),
+         "service.pipelines.profiles: a pipeline is named traces, metrics or logs"),
+        (lambda d: d["service"]["pipelines"]["logs"].update(exporters=[]), "service.pipelines.logs.exporters: at least one"),
+        (lambda d: d.pop("service"), "service.pipelines: required"),
+    ],
+)
+def test_errors_name_the_bad_key(mutate: Callable[[dict], None], message: str) -> None:
+    doc = copy.deepcopy(GOOD)
+    mutate(doc)
+    with pytest.raises(ConfigError) as error:
+        parse_config(doc)
+    assert str(error.value).startswith(message)
+
+
+def test_files_bad_yaml_and_missing_files_are_clear(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.yaml"
+    with pytest.raises(ConfigError, match="cannot read .*nope.yaml"):
+        load_config(missing)
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("receivers: [otlp\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(broken)
+    good = tmp_path / "good.yaml"
+    good.write_text("receivers: {otlp: {protocols: {grpc: {}}}}\nexporters: {console: {}}\n"
+                    "service: {pipelines: {traces: {receivers: [otlp], exporters: [console]}}}\n")
+    assert load_config(good).pipelines[0].exporters == ("console",)
