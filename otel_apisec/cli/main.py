@@ -1,4 +1,4 @@
-"""Entry point of the `otel-apisec` console script (argparse subcommands `scan` and `rules`)."""
+"""Entry point of the `otel-apisec` console script (argparse subcommands `scan`, `rules` and `gateway`)."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ examples:
   otel-apisec scan - --format json < capture.jsonl
   otel-apisec scan session.har --fail-on high        # exit 1 in CI on high/critical
   otel-apisec rules
+  otel-apisec gateway --forward http://jaeger:4317
 """
 
 _SCAN_DESCRIPTION = """\
@@ -98,6 +99,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rules.add_argument("--format", choices=("table", "json"), default="table",
                        help="table (default) or a JSON array of rules")
+
+    from otel_apisec.cli.gateway import add_gateway_parser
+
+    add_gateway_parser(commands)
     return parser
 
 
@@ -108,6 +113,10 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         from otel_apisec.cli.rules import run_rules
 
         return run_rules(args.format, sys.stdout)
+    if args.command == "gateway":
+        from otel_apisec.cli.gateway import run_gateway
+
+        return run_gateway(args)
     if args.command != "scan":
         parser.print_help(sys.stderr)
         return 2

@@ -1,0 +1,98 @@
+"""`otel-apisec gateway`: flags for the common case, `--config` for the rest, `--check-config`."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from typing import IO, Any
+
+from otel_apisec.gateway.config import ConfigError, GatewayConfig, load_config, parse_config
+
+__all__ = ["add_gateway_parser", "config_from_flags", "run_gateway"]
+
+_DESCRIPTION = """\
+Receive OTLP (gRPC and HTTP) from any OpenTelemetry SDK or Collector, enrich the HTTP server
+spans that arrive without apisec.* attributes, mask what must not be stored, and forward
+everything to an OTLP backend.
+
+examples:
+  otel-apisec gateway --forward http://jaeger:4317
+  otel-apisec gateway --forward https://otlp.example.com --forward-protocol http/protobuf
+  otel-apisec gateway --findings-file findings.jsonl             # console output, findings to a file
+  otel-apisec gateway --config gateway.yaml
+  otel-apisec gateway --check-config gateway.yaml
+"""
+
+
+def add_gateway_parser(commands: Any) -> None:
+    gateway = commands.add_parser("gateway", help="run the OTLP security gateway", description=_DESCRIPTION,
+                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+    gateway.add_argument("--grpc-endpoint", metavar="HOST:PORT", default="127.0.0.1:4317",
+                         help="OTLP/gRPC receiver (default: 127.0.0.1:4317)")
+    gateway.add_argument("--http-endpoint", metavar="HOST:PORT", default="127.0.0.1:4318",
+                         help="OTLP/HTTP receiver (default: 127.0.0.1:4318)")
+    gateway.add_argument("--forward", metavar="URL", help="OTLP endpoint to forward to (default: print spans to the console)")
+    gateway.add_argument("--forward-protocol", choices=("grpc", "http/protobuf"), default="grpc",
+                         help="protocol for --forward (default: grpc)")
+    gateway.add_argument("--findings-file", metavar="PATH", help="also write every finding to PATH, one JSON line each")
+    gateway.add_argument("--config", metavar="FILE", help="pipeline config (YAML, shaped like a Collector config)")
+    gateway.add_argument("--check-config", metavar="FILE", help="validate FILE and exit (0 valid, 2 invalid)")
+
+
+def config_from_flags(args: argparse.Namespace) -> GatewayConfig:
+    """The pipeline the simple flags describe: enrich and redact traces, redact logs, pass metrics."""
+    exporters: dict[str, Any] = {}
+    if args.forward:
+        exporters["otlp"] = {"endpoint": args.forward, "protocol": args.forward_protocol}
+    else:
+        exporters["console"] = {}
+    forward = list(exporters)
+    if args.findings_file:
+        exporters["apisec/findings"] = {"path": args.findings_file}
+    receivers = ["otlp"]
+    doc = {
+        "receivers": {"otlp": {"protocols": {"grpc": {"endpoint": args.grpc_endpoint},
+                                             "http": {"endpoint": args.http_endpoint}}}},
+        "processors": {"apisec/enrich": {}, "apisec/redact": {}},
+        "exporters": exporters,
+        "service": {"pipelines": {
+            "traces": {"receivers": receivers, "processors": ["apisec/enrich", "apisec/redact"], "exporters": list(exporters)},
+            "metrics": {"receivers": receivers, "processors": ["apisec/redact"], "exporters": forward},
+            "logs": {"receivers": receivers, "processors": ["apisec/redact"], "exporters": forward},
+        }},
+    }
+    return parse_config(doc)
+
+
+def run_gateway(args: argparse.Namespace, out: IO[str] = sys.stdout, err: IO[str] = sys.stderr) -> int:
+    try:
+        if args.check_config:
+            config = load_config(args.check_config)
+            print(f"{args.check_config}: valid ({len(config.receivers)} receivers, {len(config.processors)} processors, "
+                  f"{len(config.exporters)} exporters, pipelines {', '.join(p.name for p in config.pipelines)})", file=out)
+            return 0
+        config = load_config(args.config) if args.config else config_from_flags(args)
+    except ConfigError as exc:
+        print(f"otel-apisec gateway: invalid config: {exc}", file=err)
+        return 2
+    from otel_apisec.gateway.service import Gateway  # grpc and friends load only when serving
+
+    gateway = Gateway(config)
+    try:
+        gateway.start()
+    except OSError as exc:
+        print(f"otel-apisec gateway: cannot listen: {exc}", file=err)
+        gateway.shutdown(1.0)
+        return 2
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    addresses = ", ".join(f"{type(r).__name__.replace('Receiver', '').lower()} {r.address[0]}:{r.address[1]}"
+                          for r in gateway.receivers)
+    print(f"otel-apisec gateway listening: {addresses}", file=err, flush=True)
+    stop.wait()
+    print("otel-apisec gateway: draining queues", file=err, flush=True)
+    gateway.shutdown()
+    return 0
