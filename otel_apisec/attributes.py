@@ -60,3 +60,7 @@ COMPONENT: Final = "apisec.component"
 URL_ATTRIBUTES: Final = frozenset({"http.target", "http.url", "url.full", "url.query", "url.original"})
 CAPTURED_HEADER_PREFIXES: Final = ("http.request.header.", "http.response.header.")
 REDACTED: Final = "***"
+
+# --- gateway redaction summary (on spans and log records the gateway's redact processor changed)
+REDACTION_MASKED_COUNT: Final = "apisec.redaction.masked_count"
+REDACTION_REMOVED_COUNT: Final = "apisec.redaction.removed_count"

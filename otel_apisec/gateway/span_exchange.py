@@ -1,0 +1,278 @@
+"""An `HttpExchange` rebuilt from the attributes of an OTLP server span, whatever agent wrote it.
+
+Both generations of the HTTP semantic conventions are read (old: `http.method`, `http.target`,
+`net.peer.ip`, ...; stable: `http.request.method`, `url.path`, `client.address`, ...), the first
+present name winning. Captured headers come from `http.request.header.<name>` and
+`http.response.header.<name>`: Python instrumentations write `_` where the header has `-`, Java
+and Node keep `-`, so `_` is read as `-`. Bodies come from `http.request.body` and
+`http.response.body`, where the Hypertrace agents put them.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
+
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue
+from opentelemetry.proto.trace.v1.trace_pb2 import Span
+
+from otel_apisec.attributes import AUTH_OUTCOME as _ENRICHED
+from otel_apisec.model import Body, Headers, HttpExchange
+
+__all__ = ["BODY_ATTRIBUTES", "MAX_BODY_BYTES", "MAX_HEADER_VALUES", "SpanView", "exchange_from_span", "parse_query", "read_span"]
+
+MAX_BODY_BYTES = 1 << 20
+"""A body attribute longer than this is cut here and marked truncated."""
+MAX_HEADER_VALUES = 256
+"""Captured header values read from one span at most; the rest are ignored."""
+REQUEST_BODY = "http.request.body"
+RESPONSE_BODY = "http.response.body"
+BODY_ATTRIBUTES = frozenset({REQUEST_BODY, RESPONSE_BODY})
+
+_HEADER_STEM = "http.re"  # shared by both header prefixes: one test for most keys
+_REQUEST_HEADER = "http.request.header."
+_RESPONSE_HEADER = "http.response.header."
+_SERVER, _INTERNAL, _UNSPECIFIED = Span.SPAN_KIND_SERVER, Span.SPAN_KIND_INTERNAL, Span.SPAN_KIND_UNSPECIFIED
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+# The attributes read here (headers and bodies aside); first present name wins, in this order.
+_METHOD = ("http.request.method", "http.method")
+_SCHEME = ("url.scheme", "http.scheme")
+_TARGET = ("http.target",)
+_URL = ("url.full", "http.url")
+_STATUS = ("http.response.status_code", "http.status_code")
+_CLIENT = ("client.address", "http.client_ip", "net.sock.peer.addr", "net.peer.ip", "network.peer.address")
+_USER_AGENT = ("user_agent.original", "http.user_agent")
+_WANTED = frozenset({
+    *_METHOD, *_SCHEME, *_TARGET, *_URL, *_STATUS, *_CLIENT, *_USER_AGENT,
+    "http.request.method_original", "http.host", "server.address", "server.port", "net.host.name", "net.host.port",
+    "url.path", "url.query", "http.route", *BODY_ATTRIBUTES, _ENRICHED,
+})
+# Without any of these a SERVER span is not an HTTP one (gRPC, messaging, ...).
+_HTTP_MARKERS = frozenset({*_METHOD, *_TARGET, *_URL, "url.path", "http.route"})
+_LOCATORS = frozenset({*_TARGET, *_URL, "url.path"})
+
+
+def _scalar(value: AnyValue) -> object:
+    kind = value.WhichOneof("value")
+    if kind == "string_value":
+        return value.string_value
+    if kind == "int_value":
+        return value.int_value
+    if kind == "bytes_value":
+        return value.bytes_value
+    if kind == "array_value":  # a single-valued list where a scalar is expected: take its first
+        items = value.array_value.values
+        return _scalar(items[0]) if items else None
+    if kind == "double_value":
+        return value.double_value
+    if kind == "bool_value":
+        return value.bool_value
+    return None
+
+
+def _first(attrs: dict[str, object], names: tuple[str, ...]) -> object:
+    for name in names:
+        value = attrs.get(name)
+        if value is not None and value != "":
+            return value
+    return None
+
+
+def _text(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)
+
+
+def _int(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.isdigit() and len(value) <= 9:
+        return int(value)
+    return None
+
+
+def _body(value: object, content_type: str | None) -> Body | None:
+    if value is None:
+        return None
+    data = value if isinstance(value, bytes) else str(value).encode("utf-8", "surrogatepass")
+    if not data:
+        return None
+    truncated = len(data) > MAX_BODY_BYTES
+    return Body(data[:MAX_BODY_BYTES] if truncated else data, content_type or "", truncated)
+
+
+def _host(attrs: dict[str, object], scheme: str, url_host: str, request_headers: Headers) -> str:
+    host = _text(attrs.get("http.host"))
+    if host:
+        return host
+    for name_key, port_key in (("server.address", "server.port"), ("net.host.name", "net.host.port")):
+        name = _text(attrs.get(name_key))
+        if name:
+            port = _int(attrs.get(port_key))
+            return name if port is None or port == _DEFAULT_PORTS.get(scheme) else f"{name}:{port}"
+    return url_host or request_headers.get("host") or ""
+
+
+def _path_and_query(attrs: dict[str, object]) -> tuple[str, str, str, str]:
+    """(path, raw query, scheme from URL, host from URL)."""
+    target = _text(_first(attrs, _TARGET))
+    path = _text(attrs.get("url.path"))
+    if path:
+        query = _text(attrs.get("url.query")) or ""
+        if not query and target and "?" in target:
+            query = target.split("?", 1)[1]
+        return path, query, "", ""
+    if target:
+        path, _, query = target.partition("?")
+        return path.split("#", 1)[0] or "/", query.split("#", 1)[0], "", ""
+    url = _text(_first(attrs, _URL))
+    if url:
+        try:
+            parts = urlsplit(url)
+        except ValueError:  # an invalid IPv6 netloc: keep what follows the authority
+            return "/", "", "", ""
+        return parts.path or "/", parts.query, parts.scheme, parts.netloc.rpartition("@")[2]
+    return "/", "", "", ""
+
+
+@dataclass(slots=True)
+class SpanView:
+    """What one pass over a span's attributes found, so enrichment and masking never walk them again."""
+
+    exchange: HttpExchange | None
+    """The HTTP exchange the span describes, or None (not an HTTP server span, or `enriched`)."""
+    enriched: bool
+    """The span carries `apisec.auth.outcome`: it was enriched in-process already."""
+    strings: list[tuple[str, AnyValue, str]]
+    """Every string value of the attributes as (key, the AnyValue holding it, the string),
+    array items included; an AnyValue may be assigned a new string in place."""
+    nested: list[tuple[str, AnyValue]]
+    """Values that are neither strings nor arrays of them: maps and bytes."""
+
+
+def read_span(span: Span) -> SpanView:
+    """One pass over the attributes of `span` (see `exchange_from_span` for what is an exchange)."""
+    attrs: dict[str, object] = {}
+    headers: list[tuple[str, str]] = []  # (attribute key, one value)
+    strings: list[tuple[str, AnyValue, str]] = []
+    nested: list[tuple[str, AnyValue]] = []
+    for kv in span.attributes:
+        key = kv.key
+        value = kv.value
+        text = value.string_value  # "" for other kinds: the common case costs one access
+        if text:
+            strings.append((key, value, text))
+            if key in _WANTED:
+                attrs[key] = text
+            elif key.startswith(_HEADER_STEM):
+                headers.append((key, text))
+            continue
+        which = value.WhichOneof("value")
+        if which == "array_value":
+            header = key.startswith(_HEADER_STEM) and key not in _WANTED
+            for item in value.array_value.values:
+                item_text = item.string_value
+                if item_text:
+                    strings.append((key, item, item_text))
+                    if header:
+                        headers.append((key, item_text))
+            if key in _WANTED:
+                attrs[key] = _scalar(value)
+        elif which == "kvlist_value" or which == "bytes_value":
+            nested.append((key, value))
+            if key in _WANTED:
+                attrs[key] = _scalar(value)
+        elif which is not None and key in _WANTED:
+            attrs[key] = _scalar(value)
+    enriched = _ENRICHED in attrs
+    kind = span.kind
+    exchange = None
+    if not enriched and (kind == _SERVER or kind == _INTERNAL or kind == _UNSPECIFIED):
+        exchange = _exchange(span, kind, attrs, headers)
+    return SpanView(exchange, enriched, strings, nested)
+
+
+@functools.lru_cache(maxsize=4096)
+def _header_name(key: str) -> tuple[bool, str] | None:
+    """(is a request header, header name) for a captured header attribute key, else None."""
+    if key.startswith(_REQUEST_HEADER):
+        return True, key[len(_REQUEST_HEADER):].replace("_", "-")
+    if key.startswith(_RESPONSE_HEADER):
+        return False, key[len(_RESPONSE_HEADER):].replace("_", "-")
+    return None
+
+
+def _exchange(span: Span, kind: int, attrs: dict[str, object], headers: list[tuple[str, str]]) -> HttpExchange | None:
+    if not attrs.keys() & _HTTP_MARKERS:
+        return None
+    method = _text(_first(attrs, _METHOD))
+    if kind != _SERVER and not (method and attrs.keys() & _LOCATORS):
+        return None
+    request_headers: list[tuple[str, str]] = []
+    response_headers: list[tuple[str, str]] = []
+    for key, text in headers[:MAX_HEADER_VALUES]:
+        side = _header_name(key)
+        if side is not None:
+            (request_headers if side[0] else response_headers).append((side[1], text))
+    if method == "_OTHER":  # stable semconv: an unknown method, the original kept aside
+        method = _text(attrs.get("http.request.method_original")) or method
+    path, query, url_scheme, url_host = _path_and_query(attrs)
+    scheme = (_text(_first(attrs, _SCHEME)) or url_scheme or "http").lower()
+    user_agent = _text(_first(attrs, _USER_AGENT))
+    if user_agent and not any(name.lower() == "user-agent" for name, _ in request_headers):
+        request_headers.append(("User-Agent", user_agent))
+    req_headers, resp_headers = Headers(request_headers), Headers(response_headers)
+    start, end = span.start_time_unix_nano, span.end_time_unix_nano
+    return HttpExchange(
+        method=(method or "GET").upper(),
+        scheme=scheme,
+        host=_host(attrs, scheme, url_host, req_headers),
+        path=path,
+        route=_text(attrs.get("http.route")) or None,
+        query=parse_query(query),
+        request_headers=req_headers,
+        request_body=_body(attrs.get(REQUEST_BODY), req_headers.get("content-type")),
+        status=_int(_first(attrs, _STATUS)),
+        response_headers=resp_headers,
+        response_body=_body(attrs.get(RESPONSE_BODY), resp_headers.get("content-type")),
+        client_address=_text(_first(attrs, _CLIENT)),
+        started_at=start / 1e9 if start else None,
+        duration_ms=(end - start) / 1e6 if start and end >= start else None,
+    )
+
+
+def parse_query(query: str) -> tuple[tuple[str, str], ...]:
+    """`urllib.parse.parse_qsl(query, keep_blank_values=True)`, without its per-call overhead."""
+    if not query:
+        return ()
+    pairs = []
+    for part in query.split("&"):
+        if not part:
+            continue
+        name, _, value = part.partition("=")
+        pairs.append((_unquote_plus(name), _unquote_plus(value)))
+    return tuple(pairs)
+
+
+def _unquote_plus(text: str) -> str:
+    if "+" in text:
+        text = text.replace("+", " ")
+    return unquote(text) if "%" in text else text
+
+
+def exchange_from_span(span: Span) -> HttpExchange | None:
+    """The HTTP exchange a server span describes, or None when it is not an HTTP server span.
+
+    A SERVER span needs one HTTP request attribute (method, target, URL, path or route); an
+    INTERNAL or UNSPECIFIED span (some ASGI servers make their request span INTERNAL) needs the
+    method and a target, URL or path. CLIENT, PRODUCER and CONSUMER spans are never exchanges,
+    nor are spans already enriched in-process (they carry `apisec.auth.outcome`).
+    """
+    return read_span(span).exchange
