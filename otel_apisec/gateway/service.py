@@ -1,0 +1,126 @@
+"""The running gateway: components built from a validated config, started and drained in order."""
+
+from __future__ import annotations
+
+import logging
+import ssl
+from collections.abc import Callable
+from typing import Any
+
+import grpc
+
+from otel_apisec.detect import Analyzer, DetectConfig
+from otel_apisec.gateway.api import Exporter, Processor, Signal
+from otel_apisec.gateway.config import Component, GatewayConfig
+from otel_apisec.gateway.exporters import ConsoleExporter, FindingsFileExporter, OtlpExporter
+from otel_apisec.gateway.pipeline import PipelineRunner, ReceiverRouter
+from otel_apisec.gateway.processors import EnrichProcessor, RedactProcessor
+from otel_apisec.gateway.queue import BoundedQueue, PersistentQueue
+from otel_apisec.gateway.receivers import GrpcReceiver, HttpReceiver
+from otel_apisec.model import Severity
+
+__all__ = ["Gateway"]
+
+_logger = logging.getLogger("otel_apisec.gateway")
+
+
+def _enrich(options: dict[str, Any]) -> Processor:
+    detectors = options["detectors"]
+    config = DetectConfig(
+        hmac_key=options["hmac_key"].encode(),
+        enabled=frozenset(detectors) if detectors else None,
+        max_body_bytes=options["max_body_bytes"],
+    )
+    return EnrichProcessor(Analyzer(config), event_min_severity=Severity.parse(options["event_min_severity"]))
+
+
+def _redact(options: dict[str, Any]) -> Processor:
+    return RedactProcessor(**options)
+
+
+def _otlp(options: dict[str, Any]) -> Exporter:
+    queue = PersistentQueue(options["storage"]) if options["storage"] else BoundedQueue(options["queue_size"])
+    return OtlpExporter(options["endpoint"], options["protocol"], headers=options["headers"],
+                        timeout_s=float(options["timeout_s"]), queue=queue)
+
+
+PROCESSOR_FACTORIES: dict[str, Callable[[dict[str, Any]], Processor]] = {
+    "apisec/enrich": _enrich,
+    "apisec/redact": _redact,
+}
+EXPORTER_FACTORIES: dict[str, Callable[[dict[str, Any]], Exporter]] = {
+    "otlp": _otlp,
+    "apisec/findings": lambda options: FindingsFileExporter(options["path"]),
+    "console": lambda options: ConsoleExporter(),
+}
+
+
+def _server_ssl(tls: dict[str, str]) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(tls["cert_file"], tls["key_file"])
+    if tls.get("client_ca_file"):
+        context.load_verify_locations(tls["client_ca_file"])
+        context.verify_mode = ssl.CERT_REQUIRED
+    return context
+
+
+def _grpc_credentials(tls: dict[str, str]) -> grpc.ServerCredentials:
+    def read(path: str) -> bytes:
+        with open(path, "rb") as handle:
+            return handle.read()
+
+    client_ca = read(tls["client_ca_file"]) if tls.get("client_ca_file") else None
+    return grpc.ssl_server_credentials([(read(tls["key_file"]), read(tls["cert_file"]))],
+                                       root_certificates=client_ca, require_client_auth=client_ca is not None)
+
+
+class Gateway:
+    """Receivers -> pipelines -> exporters, as the config says. `start()`, then `shutdown()`."""
+
+    def __init__(self, config: GatewayConfig) -> None:
+        self.config = config
+        processors = {cid: PROCESSOR_FACTORIES[c.type](c.options) for cid, c in config.processors.items()}
+        self.exporters = {cid: EXPORTER_FACTORIES[c.type](c.options) for cid, c in config.exporters.items()}
+        runners = [
+            PipelineRunner(p.name, p.signal, [processors[i] for i in p.processors], [self.exporters[i] for i in p.exporters])
+            for p in config.pipelines
+        ]
+        self.receivers: list[HttpReceiver | GrpcReceiver] = []
+        for cid, component in config.receivers.items():
+            router = ReceiverRouter([r for r, p in zip(runners, config.pipelines, strict=True) if cid in p.receivers])
+            self.receivers.extend(self._receivers(component, router))
+
+    @staticmethod
+    def _receivers(component: Component, router: ReceiverRouter) -> list[HttpReceiver | GrpcReceiver]:
+        built: list[HttpReceiver | GrpcReceiver] = []
+        grpc_options, http_options = component.options.get("grpc"), component.options.get("http")
+        if grpc_options is not None:
+            tls = grpc_options["tls"]
+            built.append(GrpcReceiver(router, grpc_options["endpoint"], max_message_bytes=grpc_options["max_message_bytes"],
+                                      bearer_token=grpc_options["bearer_token"],
+                                      server_credentials=_grpc_credentials(tls) if tls else None))
+        if http_options is not None:
+            tls = http_options["tls"]
+            built.append(HttpReceiver(router, http_options["endpoint"], max_body_bytes=http_options["max_message_bytes"],
+                                      bearer_token=http_options["bearer_token"],
+                                      ssl_context=_server_ssl(tls) if tls else None))
+        return built
+
+    def signals(self) -> set[Signal]:
+        return {pipeline.signal for pipeline in self.config.pipelines}
+
+    def start(self) -> None:
+        for exporter in self.exporters.values():
+            exporter.start()
+        for receiver in self.receivers:
+            receiver.start()
+
+    def shutdown(self, timeout_s: float = 30.0) -> None:
+        """Stop taking requests, then drain every exporter's queue (persistent queues keep the rest)."""
+        for receiver in self.receivers:
+            try:
+                receiver.shutdown()
+            except Exception:  # noqa: BLE001 - one receiver failing to stop must not keep the others open
+                _logger.exception("stopping a receiver failed")
+        for exporter in self.exporters.values():
+            exporter.shutdown(timeout_s)
