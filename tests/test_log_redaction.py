@@ -29,13 +29,15 @@ def test_log_bodies_and_attributes_are_masked_before_export() -> None:
     logger.warning("charge failed card=%s for %s key %s aws %s",
                    CARD, EMAIL, OPAQUE_KEY, AWS, extra={"customer": EMAIL, "attempt": 3})
     logger.warning('GET /login?user=frank&password=hunter2hunter2 HTTP/1.1" 200')
+    logger.warning("GET /search?contact=frank.logged%40example.com")  # a URL as logged: still encoded
     provider.force_flush()
-    first, second = (record.log_record for record in memory.get_finished_logs())
+    first, second, third = (record.log_record for record in memory.get_finished_logs())
     for raw in (CARD, EMAIL, OPAQUE_KEY, AWS):
         assert raw not in first.body
     assert first.body.startswith("charge failed card=")
     assert first.attributes["customer"] == A.REDACTED and first.attributes["attempt"] == 3
     assert second.body == f'GET /login?user=frank&password={A.REDACTED} HTTP/1.1" 200'
+    assert third.body == f"GET /search?contact={A.REDACTED}"
 
 
 def test_sensitive_pairs_are_masked_in_one_linear_pass() -> None:

@@ -16,6 +16,7 @@ import dataclasses
 import functools
 import threading
 from collections import OrderedDict
+from urllib.parse import unquote_plus
 from collections.abc import Iterable, Sequence
 
 from opentelemetry.sdk._logs import ReadableLogRecord
@@ -81,7 +82,10 @@ class RedactingLogExporter(LogRecordExporter):
 
     def redact_text(self, text: str, recent: Redactor) -> str:
         text = recent.text(mask_sensitive_pairs(text))
-        exchange = HttpExchange(query=(("log", text[:_MAX_SCANNED_CHARS]),))
+        # Logged URLs keep their percent-encoding (`alice%40example.com`): scan the decoded text;
+        # the Redactor masks each value found in its raw and percent-encoded forms.
+        scanned = unquote_plus(text) if "%" in text else text
+        exchange = HttpExchange(query=(("log", scanned[:_MAX_SCANNED_CHARS]),))
         found = exposed_values(exchange, self._analyzer.analyze(exchange))
         return Redactor(found).text(text) if found else text
 
