@@ -46,3 +46,19 @@ def test_every_apisec_setting_is_documented_with_its_default() -> None:
     rows = [line.split("|")[1:3] for line in section.splitlines() if line.startswith("| `")]
     documented = [(env.strip(" `"), default.strip(" `").replace("empty", "")) for env, default in rows]
     assert documented == [(s.env, s.default) for s in SETTINGS]
+
+
+def test_gateway_config_example_is_valid_and_every_option_is_documented() -> None:
+    """The README's gateway YAML passes validation, and its options table covers every option."""
+    import yaml
+
+    from otel_apisec.gateway.config import COMPONENTS, PROTOCOL_OPTIONS, parse_config
+
+    section = README.split("## Gateway: spans from any language", 1)[1].split("\n## ", 1)[0]
+    parse_config(yaml.safe_load(section.split("```yaml\n", 1)[1].split("```", 1)[0]))
+    rows = {(line.split("|")[2].strip().split("`")[1], line.split("|")[3].strip(" `"))
+            for line in section.splitlines() if line.startswith("| ") and line.count("|") >= 5 and "`" in line.split("|")[2]}
+    expected = {(kind, name) for types in COMPONENTS.values() for kind, options in types.items() for name in options}
+    expected = {(kind, name) for kind, name in expected if kind != "otlp" or name not in ("grpc", "http")}
+    expected |= {("otlp", name) for name in PROTOCOL_OPTIONS} | {("console", "")}
+    assert rows == expected
