@@ -38,6 +38,8 @@ class Option:
     default: Any
     help: str
     choices: tuple[str, ...] = ()
+    bounds: tuple[float, float] | None = None
+    """Inclusive range of a number."""
 
 
 _SEVERITIES = tuple(s.label for s in Severity)
@@ -63,6 +65,15 @@ COMPONENTS: dict[str, dict[str, dict[str, Option]]] = {
             "value_detectors": Option(bool, True, "run the PII and secret detectors on string values and mask hits"),
             "hash_keys": Option(list, [], "attribute keys whose values become keyed hashes"),
             "hmac_key": Option(str, "", "key for hash_keys (empty: random per process)"),
+        },
+        "apisec/filter": {
+            "sample_ratio": Option((int, float), 1.0, "share of traces kept, decided by trace id; spans with a finding "
+                                   "(an `apisec.finding` event or non-empty `apisec.findings`) are always kept",
+                                   bounds=(0.0, 1.0)),
+            "keep_errors": Option(bool, True, "also keep every span with an error status"),
+            "hash_seed": Option(int, 0, "seed of the trace-id hash (the Collector's probabilistic sampler, "
+                                "`hash_seed` mode): the same on every replica, another on a downstream sampler",
+                                bounds=(0, 2**32 - 1)),
         },
     },
     "exporters": {
@@ -130,6 +141,8 @@ def _check_value(path: str, option: Option, value: Any) -> Any:
         raise ConfigError(f"{path}: expected {' or '.join(k.__name__ for k in kinds)}, got {type(value).__name__}")
     if option.choices and value not in option.choices:
         raise ConfigError(f"{path}: {value!r} is not one of {', '.join(option.choices)}")
+    if option.bounds and not option.bounds[0] <= value <= option.bounds[1]:  # `not <=`: NaN is out too
+        raise ConfigError(f"{path}: {value!r} is outside [{option.bounds[0]}, {option.bounds[1]}]")
     return value
 
 

@@ -13,6 +13,7 @@ from otel_apisec.detect import Analyzer, DetectConfig
 from otel_apisec.gateway.api import Exporter, Processor, Signal
 from otel_apisec.gateway.config import Component, GatewayConfig
 from otel_apisec.gateway.exporters import ConsoleExporter, FindingsFileExporter, OtlpExporter
+from otel_apisec.gateway.filter import FilterProcessor
 from otel_apisec.gateway.pipeline import PipelineRunner, ReceiverRouter
 from otel_apisec.gateway.processors import EnrichProcessor, RedactProcessor
 from otel_apisec.gateway.queue import BoundedQueue, PersistentQueue
@@ -47,6 +48,7 @@ def _otlp(options: dict[str, Any]) -> Exporter:
 PROCESSOR_FACTORIES: dict[str, Callable[[dict[str, Any]], Processor]] = {
     "apisec/enrich": _enrich,
     "apisec/redact": _redact,
+    "apisec/filter": lambda options: FilterProcessor(**options),
 }
 EXPORTER_FACTORIES: dict[str, Callable[[dict[str, Any]], Exporter]] = {
     "otlp": _otlp,
