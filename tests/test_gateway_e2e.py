@@ -8,8 +8,10 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import jwt
@@ -37,13 +39,21 @@ EXPIRED = jwt.encode({"sub": "gw-user-17", "exp": 1_600_000_000}, "gateway-test-
 CARD, EMAIL = "4111111111111111", "heidi.gateway@example.com"
 
 
+@dataclass(frozen=True)
+class RunningGateway:
+    grpc_url: str
+    http_url: str
+    metrics_url: str
+    findings: Path
+
+
 @contextmanager
-def gateway(sink: OtlpSink, tmp_path: Path, *extra: str) -> Iterator[tuple[str, str, Path]]:
-    grpc_port, http_port = free_port(), free_port()
+def gateway(sink: OtlpSink, tmp_path: Path, *extra: str) -> Iterator[RunningGateway]:
+    grpc_port, http_port, metrics_port = free_port(), free_port(), free_port()
     findings = tmp_path / "findings.jsonl"
     command = [sys.executable, "-m", "otel_apisec.cli.main", "gateway", "--grpc-endpoint", f"127.0.0.1:{grpc_port}",
                "--http-endpoint", f"127.0.0.1:{http_port}", "--forward", sink.endpoint, "--forward-protocol",
-               sink.protocol, "--findings-file", str(findings), *extra]
+               sink.protocol, "--findings-file", str(findings), "--metrics-endpoint", f"127.0.0.1:{metrics_port}", *extra]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 30
@@ -52,7 +62,8 @@ def gateway(sink: OtlpSink, tmp_path: Path, *extra: str) -> Iterator[tuple[str, 
             line = process.stderr.readline()  # type: ignore[union-attr]
             if not line and process.poll() is not None:
                 raise AssertionError(f"gateway exited: {process.stderr.read()}")  # type: ignore[union-attr]
-        yield f"http://127.0.0.1:{grpc_port}", f"http://127.0.0.1:{http_port}", findings
+        yield RunningGateway(f"http://127.0.0.1:{grpc_port}", f"http://127.0.0.1:{http_port}",
+                             f"http://127.0.0.1:{metrics_port}/metrics", findings)
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(30)
@@ -66,7 +77,8 @@ def api_span(provider: TracerProvider, name: str, attributes: dict[str, object])
 
 @pytest.mark.parametrize("sink_protocol", ["grpc", "http/protobuf"])
 def test_spans_from_sdk_exporters_come_out_enriched_and_redacted(sink_protocol: str, tmp_path: Path) -> None:
-    with OtlpSink(sink_protocol) as sink, gateway(sink, tmp_path) as (grpc_url, http_url, findings):
+    with OtlpSink(sink_protocol) as sink, gateway(sink, tmp_path) as running:
+        grpc_url, http_url = running.grpc_url, running.http_url
         resource = Resource.create({"service.name": "orders-java"})
         for exporter in (GrpcSpanExporter(endpoint=grpc_url, insecure=True), HttpSpanExporter(endpoint=f"{http_url}/v1/traces")):
             provider = TracerProvider(resource=resource)
@@ -87,6 +99,7 @@ def test_spans_from_sdk_exporters_come_out_enriched_and_redacted(sink_protocol: 
             provider.shutdown()
         spans = sink.wait_for_spans(lambda s: A.AUTH_OUTCOME in s.attributes, count=4)
         time.sleep(0.5)
+        scrape = urllib.request.urlopen(running.metrics_url, timeout=10).read().decode()
     raw = sink.raw()
     token_spans = [s for s in spans if s.attributes.get(A.TOKEN_STATE) == "expired"]
     assert len(token_spans) == 2 and all(s.attributes[A.AUTH_OUTCOME] == "failure" for s in token_spans)
@@ -96,12 +109,16 @@ def test_spans_from_sdk_exporters_come_out_enriched_and_redacted(sink_protocol: 
     assert all(any(e.name == A.FINDING_EVENT for e in s.events) for s in spans)
     for planted in (EXPIRED, CARD, EMAIL):
         assert planted.encode() not in raw
-    lines = [json.loads(line) for line in findings.read_text().splitlines()]
+    # The gateway's own Prometheus metrics counted what went through.
+    assert 'otel_apisec_gateway_received_items_total{receiver="otlp",signal="traces"} 4.0' in scrape
+    assert 'otel_apisec_gateway_exported_items_total{exporter="otlp"} 4.0' in scrape
+    lines = [json.loads(line) for line in running.findings.read_text().splitlines()]
     assert {"rule_id", "kind"} <= set(lines[0]) and any(line["kind"] == "pii.credit_card" for line in lines)
 
 
 def test_logs_and_metrics_pass_through_redacted(tmp_path: Path) -> None:
-    with OtlpSink("grpc") as sink, gateway(sink, tmp_path) as (grpc_url, _http_url, _findings):
+    with OtlpSink("grpc") as sink, gateway(sink, tmp_path) as running:
+        grpc_url = running.grpc_url
         logs = LoggerProvider()
         logs.add_log_record_processor(SimpleLogRecordProcessor(GrpcLogExporter(endpoint=grpc_url, insecure=True)))
         logs.get_logger("app").emit(body=f"payment failed for card={CARD} password=hunter2hunter2", attributes={"user": EMAIL})

@@ -37,6 +37,8 @@ def add_gateway_parser(commands: Any) -> None:
     gateway.add_argument("--forward-protocol", choices=("grpc", "http/protobuf"), default="grpc",
                          help="protocol for --forward (default: grpc)")
     gateway.add_argument("--findings-file", metavar="PATH", help="also write every finding to PATH, one JSON line each")
+    gateway.add_argument("--metrics-endpoint", metavar="HOST:PORT", default="127.0.0.1:8888",
+                         help="Prometheus /metrics of the gateway itself, or off (default: 127.0.0.1:8888)")
     gateway.add_argument("--config", metavar="FILE", help="pipeline config (YAML, shaped like a Collector config)")
     gateway.add_argument("--check-config", metavar="FILE", help="validate FILE and exit (0 valid, 2 invalid)")
 
@@ -57,7 +59,7 @@ def config_from_flags(args: argparse.Namespace) -> GatewayConfig:
                                              "http": {"endpoint": args.http_endpoint}}}},
         "processors": {"apisec/enrich": {}, "apisec/redact": {}},
         "exporters": exporters,
-        "service": {"pipelines": {
+        "service": {"telemetry": {"metrics": {"address": args.metrics_endpoint}}, "pipelines": {
             "traces": {"receivers": receivers, "processors": ["apisec/enrich", "apisec/redact"], "exporters": list(exporters)},
             "metrics": {"receivers": receivers, "processors": ["apisec/redact"], "exporters": forward},
             "logs": {"receivers": receivers, "processors": ["apisec/redact"], "exporters": forward},
@@ -91,6 +93,9 @@ def run_gateway(args: argparse.Namespace, out: IO[str] = sys.stdout, err: IO[str
         signal.signal(signum, lambda *_: stop.set())
     addresses = ", ".join(f"{type(r).__name__.replace('Receiver', '').lower()} {r.address[0]}:{r.address[1]}"
                           for r in gateway.receivers)
+    if gateway.metrics_server is not None:
+        host, port = gateway.metrics_server.server_address[:2]
+        addresses += f", metrics http://{host}:{port}/metrics"
     print(f"otel-apisec gateway listening: {addresses}", file=err, flush=True)
     stop.wait()
     print("otel-apisec gateway: draining queues", file=err, flush=True)

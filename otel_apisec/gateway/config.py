@@ -93,6 +93,7 @@ COMPONENTS: dict[str, dict[str, dict[str, Option]]] = {
 }
 
 _PIPELINE_KEYS = ("receivers", "processors", "exporters")
+DEFAULT_METRICS_ADDRESS = "127.0.0.1:8888"  # the Collector's own self-metrics port
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,8 @@ class GatewayConfig:
     processors: dict[str, Component] = field(default_factory=dict)
     exporters: dict[str, Component] = field(default_factory=dict)
     pipelines: tuple[Pipeline, ...] = ()
+    metrics_address: str | None = DEFAULT_METRICS_ADDRESS
+    """Where the Prometheus `/metrics` endpoint listens (`service.telemetry.metrics.address`); None: off."""
 
 
 def _type_of(component_id: str, section: str) -> str:
@@ -188,9 +191,10 @@ def parse_config(doc: Any) -> GatewayConfig:
     service = doc.get("service")
     if not isinstance(service, Mapping) or not isinstance(service.get("pipelines"), Mapping) or not service["pipelines"]:
         raise ConfigError("service.pipelines: required, with at least one pipeline (traces, metrics or logs)")
-    unknown = sorted(set(service) - {"pipelines"})
+    unknown = sorted(set(service) - {"pipelines", "telemetry"})
     if unknown:
-        raise ConfigError(f"service.{unknown[0]}: unknown key (allowed: pipelines)")
+        raise ConfigError(f"service.{unknown[0]}: unknown key (allowed: pipelines, telemetry)")
+    metrics_address = _metrics_address(service.get("telemetry"))
     pipelines = []
     for name, raw in service["pipelines"].items():
         path = f"service.pipelines.{name}"
@@ -216,7 +220,23 @@ def parse_config(doc: Any) -> GatewayConfig:
             if not refs[key]:
                 raise ConfigError(f"{path}.{key}: at least one is required")
         pipelines.append(Pipeline(str(name), signal, refs["receivers"], refs["processors"], refs["exporters"]))
-    return GatewayConfig(sections["receivers"], sections["processors"], sections["exporters"], tuple(pipelines))
+    return GatewayConfig(sections["receivers"], sections["processors"], sections["exporters"], tuple(pipelines),
+                         metrics_address)
+
+
+def _metrics_address(telemetry: Any) -> str | None:
+    """`service.telemetry.metrics.address: HOST:PORT` (or `off`), as in the Collector."""
+    if telemetry is None:
+        return DEFAULT_METRICS_ADDRESS
+    if not isinstance(telemetry, Mapping) or set(telemetry) - {"metrics"}:
+        raise ConfigError("service.telemetry: expected {metrics: {address: HOST:PORT}}")
+    metrics = telemetry.get("metrics") or {}
+    if not isinstance(metrics, Mapping) or set(metrics) - {"address"}:
+        raise ConfigError("service.telemetry.metrics: expected {address: HOST:PORT} (or address: off)")
+    address = metrics.get("address", DEFAULT_METRICS_ADDRESS)
+    if not isinstance(address, str) or (address != "off" and ":" not in address):
+        raise ConfigError(f"service.telemetry.metrics.address: expected HOST:PORT or off, got {address!r}")
+    return None if address == "off" else address
 
 
 _PROTOCOL_DEFAULTS = {"grpc": "127.0.0.1:4317", "http": "127.0.0.1:4318"}

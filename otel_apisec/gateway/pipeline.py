@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from otel_apisec.gateway.api import Exporter, Processor, Request, Signal
+from otel_apisec.gateway.api import Exporter, Processor, QueueFullError, Request, Signal
+from otel_apisec.gateway.exporters import count_items
 
 __all__ = ["PipelineRunner", "ReceiverRouter"]
 
@@ -33,12 +34,26 @@ class PipelineRunner:
 class ReceiverRouter:
     """The consumer one receiver feeds: the pipelines that list it, for the signal received."""
 
-    def __init__(self, pipelines: Sequence[PipelineRunner]) -> None:
+    def __init__(self, name: str, pipelines: Sequence[PipelineRunner]) -> None:
+        self.name = name
         self._by_signal: dict[Signal, list[PipelineRunner]] = {signal: [] for signal in Signal}
         for pipeline in pipelines:
             self._by_signal[pipeline.signal].append(pipeline)
+        # Self-metrics: items accepted and refused (queue full) per signal. Plain ints: a lost
+        # increment under a thread race costs one count, a lock would cost every request.
+        self.accepted: dict[Signal, int] = dict.fromkeys(Signal, 0)
+        self.refused: dict[Signal, int] = dict.fromkeys(Signal, 0)
 
     def consume(self, signal: Signal, request: Request) -> None:
+        items = count_items(signal, request)
+        try:
+            self._route(signal, request)
+        except QueueFullError:
+            self.refused[signal] += items
+            raise
+        self.accepted[signal] += items
+
+    def _route(self, signal: Signal, request: Request) -> None:
         pipelines = self._by_signal[signal]
         for index, pipeline in enumerate(pipelines):
             # Processors change requests in place: every pipeline but the last gets a copy.

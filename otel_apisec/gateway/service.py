@@ -18,6 +18,7 @@ from otel_apisec.gateway.pipeline import PipelineRunner, ReceiverRouter
 from otel_apisec.gateway.processors import EnrichProcessor, RedactProcessor
 from otel_apisec.gateway.queue import BoundedQueue, PersistentQueue
 from otel_apisec.gateway.receivers import GrpcReceiver, HttpReceiver
+from otel_apisec.gateway.selfmetrics import serve_metrics
 from otel_apisec.model import Severity
 
 __all__ = ["Gateway"]
@@ -87,10 +88,14 @@ class Gateway:
             PipelineRunner(p.name, p.signal, [processors[i] for i in p.processors], [self.exporters[i] for i in p.exporters])
             for p in config.pipelines
         ]
+        self.processors = processors
+        self.routers: list[ReceiverRouter] = []
         self.receivers: list[HttpReceiver | GrpcReceiver] = []
         for cid, component in config.receivers.items():
-            router = ReceiverRouter([r for r, p in zip(runners, config.pipelines, strict=True) if cid in p.receivers])
+            router = ReceiverRouter(cid, [r for r, p in zip(runners, config.pipelines, strict=True) if cid in p.receivers])
+            self.routers.append(router)
             self.receivers.extend(self._receivers(component, router))
+        self.metrics_server: Any = None
 
     @staticmethod
     def _receivers(component: Component, router: ReceiverRouter) -> list[HttpReceiver | GrpcReceiver]:
@@ -116,6 +121,8 @@ class Gateway:
             exporter.start()
         for receiver in self.receivers:
             receiver.start()
+        if self.config.metrics_address:
+            self.metrics_server = serve_metrics(self, self.config.metrics_address)
 
     def shutdown(self, timeout_s: float = 30.0) -> None:
         """Stop taking requests, then drain every exporter's queue (persistent queues keep the rest)."""
@@ -126,3 +133,5 @@ class Gateway:
                 _logger.exception("stopping a receiver failed")
         for exporter in self.exporters.values():
             exporter.shutdown(timeout_s)
+        if self.metrics_server is not None:
+            self.metrics_server.shutdown()

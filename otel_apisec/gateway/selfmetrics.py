@@ -1,0 +1,77 @@
+"""The gateway's own metrics on a Prometheus `/metrics` endpoint: received, exported, dropped,
+queue depth. Read from the components' counters at scrape time, so the hot path pays nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from prometheus_client import CollectorRegistry, start_http_server
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from otel_apisec.gateway.receivers import parse_endpoint
+
+if TYPE_CHECKING:
+    from otel_apisec.gateway.service import Gateway
+
+__all__ = ["GatewayCollector", "serve_metrics"]
+
+# Exporter counter -> (metric name, help). Items are spans, metric points or log records.
+_EXPORTER_COUNTERS = {
+    "sent_items": ("otel_apisec_gateway_exported_items", "Items the backend accepted"),
+    "dropped_items": ("otel_apisec_gateway_dropped_items", "Items given up on (non-retryable error, or shutdown timeout)"),
+    "rejected_items": ("otel_apisec_gateway_rejected_items", "Items the backend reported rejected (partial success)"),
+    "retried": ("otel_apisec_gateway_export_retries", "Export attempts retried after a retryable failure"),
+}
+
+
+class GatewayCollector(Collector):
+    def __init__(self, gateway: Gateway) -> None:
+        self.gateway = gateway
+
+    def collect(self) -> Iterator[Metric]:
+        accepted = CounterMetricFamily("otel_apisec_gateway_received_items", "Items accepted by a receiver",
+                                       labels=["receiver", "signal"])
+        refused = CounterMetricFamily("otel_apisec_gateway_refused_items", "Items refused because a queue was full",
+                                      labels=["receiver", "signal"])
+        for router in self.gateway.routers:
+            for signal, count in router.accepted.items():
+                accepted.add_metric([router.name, signal.value], count)
+            for signal, count in router.refused.items():
+                refused.add_metric([router.name, signal.value], count)
+        yield accepted
+        yield refused
+        families = {key: CounterMetricFamily(name, help_text, labels=["exporter"])
+                    for key, (name, help_text) in _EXPORTER_COUNTERS.items()}
+        depth = GaugeMetricFamily("otel_apisec_gateway_queue_depth", "Requests waiting in an exporter's queue",
+                                  labels=["exporter"])
+        for name, exporter in self.gateway.exporters.items():
+            stats: dict[str, Any] = exporter.stats() if hasattr(exporter, "stats") else {}
+            for key, family in families.items():
+                if key in stats:
+                    family.add_metric([name], stats[key])
+            if "queue_depth" in stats:
+                depth.add_metric([name], stats["queue_depth"])
+        yield from families.values()
+        yield depth
+        errors = CounterMetricFamily("otel_apisec_gateway_processor_errors",
+                                     "Items a processor failed on (masked strictly, or dropped)", labels=["processor"])
+        outcomes = CounterMetricFamily("otel_apisec_gateway_processor_items",
+                                       "Items by processor and outcome (the filter's kept and dropped spans)",
+                                       labels=["processor", "outcome"])
+        for name, processor in self.gateway.processors.items():
+            errors.add_metric([name], getattr(processor, "errors", 0))
+            for outcome, count in (processor.stats() if hasattr(processor, "stats") else {}).items():
+                outcomes.add_metric([name, outcome], count)
+        yield errors
+        yield outcomes
+
+
+def serve_metrics(gateway: Gateway, address: str) -> Any:
+    """Serve `/metrics` on `address` (HOST:PORT); returns the server (`.shutdown()`, `.server_address`)."""
+    registry = CollectorRegistry()
+    registry.register(GatewayCollector(gateway))
+    host, port = parse_endpoint(address)
+    server, _thread = start_http_server(port, addr=host, registry=registry)
+    return server
