@@ -29,6 +29,7 @@ from opentelemetry.proto.metrics.v1.metrics_pb2 import Metric
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from otel_apisec import attributes as A
+from otel_apisec.compiled_cache import default_cache
 from otel_apisec.detect import Analysis, Analyzer, DetectConfig
 from otel_apisec.detect.exposed import exposed_values
 from otel_apisec.enrich import finding_events, span_attributes
@@ -312,6 +313,8 @@ _VALUE_DETECTORS = frozenset({"pii", "secrets"})
 _CHUNK_TEXTS = 256
 _CHUNK_CHARS = 256 << 10
 _KEY_CACHE_SIZE = 4096
+_CLEAN_CACHE_SIZE = 16384
+_CLEAN_CACHE_MAX_CHARS = 256
 _KEEP, _HASH, _MASK, _URL, _PLAIN_VALUE = range(5)  # RedactProcessor's rule for one key
 
 
@@ -394,9 +397,12 @@ class RedactProcessor:
         self._max_scanned = max_scanned_chars
         self.value_detectors = value_detectors
         self._analyzer_lock = threading.Lock()
+        self._clean: dict[str, None] = {}
+        """Short texts the value detectors found nothing in: user agents, content types, routes, ...
+        repeat on most spans, and each text is scanned as its own field, so the verdict holds."""
         # Built now when needed: compiling its patterns takes a second, not to be paid by a request.
         if value_detectors and value_analyzer is None:
-            value_analyzer = Analyzer(DetectConfig(enabled=_VALUE_DETECTORS))
+            value_analyzer = Analyzer(DetectConfig(enabled=_VALUE_DETECTORS), compiled_cache=default_cache())
         self._value_analyzer = value_analyzer
 
     # --- signals ------------------------------------------------------------------------------
@@ -567,8 +573,9 @@ class RedactProcessor:
     # --- value detectors ----------------------------------------------------------------------
     def _scan_values(self, run: _Run) -> None:
         """One analysis per chunk of texts (not per value): the detectors' fixed cost is paid
-        once for many short attribute values."""
-        slots = run.slots
+        once for many short attribute values. Texts already found clean are not scanned again."""
+        clean = self._clean
+        slots = [slot for slot in run.slots if getattr(slot[0], slot[1]) not in clean]
         start = 0
         while start < len(slots):
             end, chars = start, 0
@@ -587,17 +594,25 @@ class RedactProcessor:
         exchange = HttpExchange(query=tuple(("v", text) for text in texts))
         analyzer = self._value_analyzer
         if analyzer is None:  # value_detectors switched on after construction
-            analyzer = self._value_analyzer = Analyzer(DetectConfig(enabled=_VALUE_DETECTORS))
+            analyzer = self._value_analyzer = Analyzer(DetectConfig(enabled=_VALUE_DETECTORS), compiled_cache=default_cache())
         with self._analyzer_lock:
             analysis = analyzer.analyze(exchange)
         exposed = exposed_values(exchange, analysis)
-        if not exposed:
-            return
-        redactor = Redactor(exposed)
+        # A complete analysis only: findings dropped or detectors skipped would make a text look clean.
+        complete = not (analysis.dropped_findings or analysis.skipped or analysis.failed)
+        redactor = Redactor(exposed) if exposed else None
         for message, field, owner, masked in chunk:
             text = getattr(message, field)
-            new = redactor.text(text)
+            new = redactor.text(text) if redactor is not None else text
             if new != text:
                 setattr(message, field, new)
                 if not masked:
                     run.masked[owner] += 1
+            elif complete and len(text) <= _CLEAN_CACHE_MAX_CHARS:
+                self._remember_clean(text)
+
+    def _remember_clean(self, text: str) -> None:
+        clean = self._clean
+        if len(clean) >= _CLEAN_CACHE_SIZE:
+            clean.clear()  # texts come from clients: bound what they make us keep
+        clean[text] = None

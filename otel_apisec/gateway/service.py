@@ -9,6 +9,7 @@ from typing import Any
 
 import grpc
 
+from otel_apisec.compiled_cache import default_cache
 from otel_apisec.detect import Analyzer, DetectConfig
 from otel_apisec.gateway.api import Exporter, Processor, Signal
 from otel_apisec.gateway.config import Component, GatewayConfig
@@ -33,7 +34,8 @@ def _enrich(options: dict[str, Any]) -> Processor:
         enabled=frozenset(detectors) if detectors else None,
         max_body_bytes=options["max_body_bytes"],
     )
-    return EnrichProcessor(Analyzer(config), event_min_severity=Severity.parse(options["event_min_severity"]))
+    analyzer = Analyzer(config, compiled_cache=default_cache())  # a restart loads, not compiles, its patterns
+    return EnrichProcessor(analyzer, event_min_severity=Severity.parse(options["event_min_severity"]))
 
 
 def _redact(options: dict[str, Any]) -> Processor:
