@@ -19,7 +19,7 @@ from otel_apisec.detect.auth_credentials import (
 from otel_apisec.detect.auth_login import LoginAttempt, login_attempt
 from otel_apisec.detect.rule import define
 from otel_apisec.detect.sensitive_keys import SENSITIVE_KEYS, normalize_key
-from otel_apisec.detect.token_jwt import find_jwts, parse_jwt
+from otel_apisec.detect.token_jwt import ParsedJwt, presented_jwts
 from otel_apisec.detect.weak_secrets import is_weak_password
 from otel_apisec.model import AuthFacts, AuthOutcome, AuthScheme, HttpExchange, Severity
 
@@ -72,8 +72,8 @@ _PRINCIPAL_CLAIMS = ("sub", "client_id", "cid", "username", "preferred_username"
 _AUTHISH_HEADER_WORDS = ("token", "auth", "api-key", "apikey", "session", "signature", "jwt")
 
 
-def _jwt_principal(token: str) -> str | None:
-    claims = parse_jwt(token).claims or {}
+def _jwt_principal(parsed: ParsedJwt) -> str | None:
+    claims = parsed.claims or {}
     for claim in _PRINCIPAL_CLAIMS:
         value = claims.get(claim)
         if isinstance(value, (str, int)) and not isinstance(value, bool) and str(value):
@@ -90,10 +90,10 @@ def _digest_user(value: str) -> str | None:
     return value[start:end] if end > start else None
 
 
-def _principal(credential: Credential, jwt_token: str | None) -> str:
+def _principal(credential: Credential, jwt: tuple[str, ParsedJwt] | None) -> str:
     """The raw principal; user names are lower-cased so a login and a Basic user correlate."""
-    if credential.scheme is AuthScheme.BEARER and jwt_token is not None:
-        return _jwt_principal(jwt_token) or jwt_token
+    if credential.scheme is AuthScheme.BEARER and jwt is not None:
+        return _jwt_principal(jwt[1]) or jwt[0]
     if credential.scheme is AuthScheme.BASIC and credential.user:
         return credential.user.lower()
     if credential.scheme is AuthScheme.DIGEST:
@@ -110,12 +110,12 @@ class AuthDetector:
 
     def __call__(self, exchange: HttpExchange, ctx: DetectContext) -> Iterator[ExchangeOutput]:
         credentials = presented_credentials(exchange)
-        jwts = ctx.once("jwts", lambda: find_jwts(exchange))
+        jwts = presented_jwts(exchange, ctx)
         login = login_attempt(exchange, ctx)
         primary = credentials[0] if credentials else None
         if primary is None and jwts:
-            primary = Credential(AuthScheme.BEARER, jwts[0].location, jwts[0].token)
-        jwt_token = next((j.token for j in jwts if j.location == primary.location), None) if primary else None
+            primary = Credential(AuthScheme.BEARER, jwts[0][0].location, jwts[0][0].token)
+        jwt = next(((j.token, parsed) for j, parsed in jwts if j.location == primary.location), None) if primary else None
 
         if primary is not None:
             scheme = primary.scheme
@@ -128,7 +128,7 @@ class AuthDetector:
         if login is not None and login.identifier:
             principal = login.identifier.strip().lower()
         elif primary is not None:
-            principal = _principal(primary, jwt_token)
+            principal = _principal(primary, jwt)
 
         if exchange.status in (401, 403) or (login is not None and login.succeeded is False):
             outcome = AuthOutcome.FAILURE

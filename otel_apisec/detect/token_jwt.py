@@ -14,17 +14,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import orjson
-import re2
 
+from otel_apisec.detect.api import DetectContext
 from otel_apisec.detect.auth_credentials import request_cookies
 from otel_apisec.model import HttpExchange
 
-__all__ = ["MAX_TOKEN_CHARS", "JwtCandidate", "ParsedJwt", "find_jwts", "hmac_secret_in", "parse_jwt"]
+__all__ = ["MAX_TOKEN_CHARS", "JwtCandidate", "ParsedJwt", "find_jwts", "hmac_secret_in", "parse_jwt", "presented_jwts"]
 
 MAX_TOKEN_CHARS = 16 * 1024
 """Longer "tokens" are not parsed (malformed): real JWTs stay well below proxies' header limits."""
 _MAX_CANDIDATES = 4
-_BASE64URL = re2.compile(r"[A-Za-z0-9_-]*")
 HMAC_DIGESTS = {"HS256": "sha256", "HS384": "sha384", "HS512": "sha512"}
 
 
@@ -73,24 +72,35 @@ def find_jwts(exchange: HttpExchange) -> list[JwtCandidate]:
         rest = rest.strip()
         if scheme.lower() == "bearer" and (rest.count(".") == 2 or _looks_like_jws(rest)):
             add(f"request.header.{name}", rest)
+    # `"eyJ" in value` first: every JWS starts so, and most values are not tokens.
     for name, value in headers:
-        lower = name.lower()
-        if lower not in ("authorization", "proxy-authorization", "cookie"):
+        if "eyJ" in value:
+            lower = name.lower()
+            if lower not in ("authorization", "proxy-authorization", "cookie"):
+                token = _strip_bearer(value)
+                if _looks_like_jws(token):
+                    add(f"request.header.{lower}", token)
+    if exchange.cookies or "cookie" in headers:
+        for name, value in request_cookies(exchange):
+            if _looks_like_jws(value):
+                add(f"request.cookie.{name}", value)
+    for name, value in exchange.query:
+        if "eyJ" in value:
             token = _strip_bearer(value)
             if _looks_like_jws(token):
-                add(f"request.header.{lower}", token)
-    for name, value in request_cookies(exchange):
-        if _looks_like_jws(value):
-            add(f"request.cookie.{name}", value)
-    for name, value in exchange.query:
-        token = _strip_bearer(value)
-        if _looks_like_jws(token):
-            add(f"request.query.{name}", token, in_url=True)
+                add(f"request.query.{name}", token, in_url=True)
     return found
 
 
+def presented_jwts(exchange: HttpExchange, ctx: DetectContext) -> list[tuple[JwtCandidate, ParsedJwt]]:
+    """`find_jwts` with each token parsed, once per analysis: the tokens and auth detectors both use them."""
+    return ctx.once("jwts", lambda: [(candidate, parse_jwt(candidate.token)) for candidate in find_jwts(exchange)])
+
+
 def _b64url(part: str) -> bytes | None:
-    if not _BASE64URL.fullmatch(part) or len(part) % 4 == 1:
+    # Only A-Z a-z 0-9 - _ (str checks: no regex call per part); empty is valid (an unsigned token).
+    letters = part.replace("-", "").replace("_", "")
+    if (letters and not (letters.isascii() and letters.isalnum())) or len(part) % 4 == 1:
         return None
     try:
         return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))

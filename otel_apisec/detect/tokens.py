@@ -19,9 +19,8 @@ from otel_apisec.detect.token_jwt import (
     HMAC_DIGESTS,
     JwtCandidate,
     ParsedJwt,
-    find_jwts,
     hmac_secret_in,
-    parse_jwt,
+    presented_jwts,
 )
 from otel_apisec.detect.weak_secrets import WEAK_SECRET_BYTES
 from otel_apisec.model import HttpExchange, Severity, TokenFacts, TokenState
@@ -182,8 +181,7 @@ class TokenDetector:
 
     def __call__(self, exchange: HttpExchange, ctx: DetectContext) -> Iterator[ExchangeOutput]:
         facts: TokenFacts | None = None
-        for candidate in ctx.once("jwts", lambda: find_jwts(exchange)):
-            parsed = parse_jwt(candidate.token)
+        for candidate, parsed in presented_jwts(exchange, ctx):
             token_hash = ctx.pseudonym(candidate.token)
             yield from self._findings(candidate, parsed, token_hash, exchange.status, ctx)
             if facts is None:
