@@ -529,6 +529,10 @@ class RedactProcessor:
             self._kvs(value.kvlist_value.values, owner, run, log)
 
     def _string(self, key: str, value: AnyValue, text: str, action: int, owner: int, run: _Run, log: bool) -> None:
+        if action == _PLAIN_VALUE and not log:  # the common case: no rule applies; scan unless known clean
+            if run.scan and text not in self._clean and text != A.REDACTED:
+                run.slots.append((value, _STRING, owner, False))
+            return
         new = self._rules.value(key, text) if action == _URL else text
         if log:
             new = mask_sensitive_pairs(new)  # type: ignore[arg-type]
