@@ -368,6 +368,7 @@ class GatewayProcess:
     log: Any
     spans: list[float] = field(default_factory=list)
     cpu: list[float] = field(default_factory=list)
+    system: list[float] = field(default_factory=list)
     wall: list[float] = field(default_factory=list)
 
     @classmethod
@@ -390,10 +391,12 @@ class GatewayProcess:
         process.kill()
         raise RuntimeError(f"gateway {name} did not start within {START_TIMEOUT_S:.0f} s")
 
-    def cpu_seconds(self) -> float:
+    def cpu_seconds(self) -> tuple[float, float]:
+        """(user + system, system) CPU seconds of the whole process so far."""
         with open(f"/proc/{self.process.pid}/stat") as handle:
             fields = handle.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+        tick = os.sysconf("SC_CLK_TCK")
+        return (int(fields[11]) + int(fields[12])) / tick, int(fields[12]) / tick  # utime, stime
 
     def stop(self) -> None:
         self.process.terminate()
@@ -462,7 +465,8 @@ def measure_round(gateway: GatewayProcess, sink: SinkProcess, batches: Sequence[
     wait_for_spans(sink, expected)
     wall1, cpu1 = time.perf_counter(), gateway.cpu_seconds()
     gateway.spans.append(count * BATCH_SPANS)
-    gateway.cpu.append(cpu1 - cpu0)
+    gateway.cpu.append(cpu1[0] - cpu0[0])
+    gateway.system.append(cpu1[1] - cpu0[1])
     gateway.wall.append(wall1 - wall0)
     return retries
 
@@ -520,14 +524,15 @@ def profile_processors(batches: Sequence[bytes], count: int, top: int) -> None:
 def report(gateways: Sequence[GatewayProcess], rounds: int, count: int, connections: int) -> None:
     table = Table(title=f"Gateway throughput: {rounds} rounds x {count} requests x {BATCH_SPANS} spans, "
                         f"{connections} client connections, OTLP/HTTP in and out")
-    for column in ("pipeline", "spans/s per core", "min-max of rounds", "CPU µs/span", "wall spans/s", "vs passthrough"):
+    for column in ("pipeline", "spans/s per core", "min-max of rounds", "CPU µs/span", "of it system", "wall spans/s",
+                   "vs passthrough"):
         table.add_column(column, justify="left" if column == "pipeline" else "right")
     per_core = {g.name: statistics.median(s / c for s, c in zip(g.spans, g.cpu, strict=True)) for g in gateways}
     for g in gateways:
         rates = [s / c for s, c in zip(g.spans, g.cpu, strict=True)]
         wall = statistics.median(s / w for s, w in zip(g.spans, g.wall, strict=True))
         table.add_row(g.name, f"{per_core[g.name]:,.0f}", f"{min(rates):,.0f}-{max(rates):,.0f}",
-                      f"{1e6 / per_core[g.name]:,.1f}", f"{wall:,.0f}",
+                      f"{1e6 / per_core[g.name]:,.1f}", f"{sum(g.system) / sum(g.cpu):.0%}", f"{wall:,.0f}",
                       f"{per_core[g.name] / per_core['passthrough']:.2f}")
     console.print(table)
     for name in per_core:

@@ -260,12 +260,15 @@ class EnrichProcessor:
     def process(self, signal: Signal, request: Request) -> Request | None:
         if signal is not Signal.TRACES:
             return request
-        for resource_spans in request.resource_spans:  # type: ignore[union-attr]
-            for scope_spans in resource_spans.scope_spans:
-                spans = scope_spans.spans
-                lost = [index for index, span in enumerate(spans) if not self._span(span)]
-                for index in reversed(lost):
-                    del spans[index]
+        # One lock hold per request, not per span: handing the lock (and the GIL) between receiver
+        # threads at every span cost as much CPU as the analysis itself; the GIL serializes them anyway.
+        with self._analysis_lock:
+            for resource_spans in request.resource_spans:  # type: ignore[union-attr]
+                for scope_spans in resource_spans.scope_spans:
+                    spans = scope_spans.spans
+                    lost = [index for index, span in enumerate(spans) if not self._span(span)]
+                    for index in reversed(lost):
+                        del spans[index]
         return request
 
     def _span(self, span: Span) -> bool:
@@ -279,8 +282,7 @@ class EnrichProcessor:
                 if self.redact_others:
                     redact_span(span, _PLAIN, view=view)
                 return True
-            with self._analysis_lock:
-                analysis = self.analyzer.analyze(exchange)
+            analysis = self.analyzer.analyze(exchange)  # under the request's lock (process)
             redactor = Redactor(exposed_values(exchange, analysis))
             added = self._additions(analysis, span.end_time_unix_nano)
             redact_span(span, redactor, view=view)
