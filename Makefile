@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo demo-spans test lint bench bench-overhead eval clean
+.PHONY: demo demo-spans test lint bench bench-overhead bench-gateway eval clean
 
 $(BIN)/otel-apisec: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,9 @@ bench: $(BIN)/otel-apisec
 bench-overhead: $(BIN)/otel-apisec
 	$(BIN)/python bench/overhead.py
 	$(BIN)/python bench/enrich_paths.py
+
+bench-gateway: $(BIN)/otel-apisec
+	$(BIN)/python bench/gateway_throughput.py
 
 eval: $(BIN)/otel-apisec
 	$(BIN)/python bench/evaluate.py
