@@ -476,3 +476,33 @@ class TestRedactProcessor:
         after = _attrs(_spans(request)[0])
         assert {k: v for k, v in after.items() if k.startswith("apisec.") and "redaction" not in k} == enriched
         assert len(_spans(request)[0].events) > 0
+
+
+class TestRedactCaches:
+    def test_texts_found_clean_are_remembered_and_a_dirty_text_is_never_taken_for_clean(
+        self, value_analyzer: Analyzer,
+    ) -> None:
+        processor = RedactProcessor(value_detectors=True, value_analyzer=value_analyzer)
+        for _ in range(3):  # the clean note is scanned once, then remembered
+            request = _request(_span({"app.note": "shipping to the usual address", "app.mail": f"write to {EMAIL}"}))
+            processor.process(Signal.TRACES, request)
+            attrs = _attrs(_spans(request)[0])
+            assert attrs["app.note"] == "shipping to the usual address"
+            assert EMAIL not in str(attrs["app.mail"])  # masked every time, never cached as clean
+        assert "shipping to the usual address" in processor._clean
+        assert not any(EMAIL in text for text in processor._clean)
+
+
+class TestEnrichConcurrency:
+    def test_requests_from_several_threads_are_all_enriched(self, enrich: EnrichProcessor) -> None:
+        import threading
+
+        requests = [_request(_span({"http.method": "GET", "http.target": f"/u/{i}?contact={EMAIL}",
+                                    "http.status_code": 200}, name=f"GET /u/{i}")) for i in range(40)]
+        threads = [threading.Thread(target=enrich.process, args=(Signal.TRACES, request)) for request in requests]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        assert all(_attrs(_spans(request)[0]).get(A.PII_DETECTED) is True for request in requests)
+        _assert_absent(b"".join(request.SerializeToString() for request in requests), EMAIL)
