@@ -290,9 +290,9 @@ class _HttpHandler(BaseHTTPRequestHandler):
 class _HttpServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, sink: OtlpSink) -> None:
+    def __init__(self, sink: OtlpSink, port: int) -> None:
         self.sink = sink
-        super().__init__(("127.0.0.1", 0), _HttpHandler)
+        super().__init__(("127.0.0.1", port), _HttpHandler)
 
 
 class _GrpcServicer(
@@ -322,12 +322,13 @@ class _GrpcServicer(
 
 
 class OtlpSink:
-    """A real OTLP endpoint on 127.0.0.1 with a free port; use as a context manager or start()/stop()."""
+    """A real OTLP endpoint on 127.0.0.1 (a free port, or `port`); use as a context manager or start()/stop()."""
 
-    def __init__(self, protocol: str = "http/protobuf") -> None:
+    def __init__(self, protocol: str = "http/protobuf", port: int = 0) -> None:
         if protocol not in PROTOCOLS:
             raise ValueError(f"protocol must be one of {PROTOCOLS}, not {protocol!r}")
         self.protocol = protocol
+        self._port = port
         self.endpoint = ""
         self._lock = threading.Lock()
         self._requests: list[ReceivedRequest] = []
@@ -349,13 +350,13 @@ class OtlpSink:
             trace_service_pb2_grpc.add_TraceServiceServicer_to_server(servicer, server)
             metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(servicer, server)
             logs_service_pb2_grpc.add_LogsServiceServicer_to_server(servicer, server)
-            port = server.add_insecure_port("127.0.0.1:0")
+            port = server.add_insecure_port(f"127.0.0.1:{self._port}")
             if not port:
                 raise RuntimeError("gRPC sink could not bind 127.0.0.1")
             server.start()
             self._grpc = server
         else:
-            self._http = _HttpServer(self)
+            self._http = _HttpServer(self, self._port)
             port = self._http.server_address[1]
             self._http_thread = threading.Thread(
                 target=self._http.serve_forever, kwargs={"poll_interval": 0.05}, name="otlp-sink-http", daemon=True

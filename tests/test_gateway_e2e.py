@@ -148,3 +148,43 @@ def test_check_config_reports_the_bad_key(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-m", "otel_apisec.cli.main", "gateway", "--check-config", str(config)],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and "valid" in result.stdout
+
+
+def test_backend_outage_and_gateway_restart_lose_nothing_with_the_persistent_queue(tmp_path: Path) -> None:
+    """Spans sent while the backend is down survive a gateway restart and arrive once it is up."""
+    sink_port, http_port = free_port(), free_port()
+    config = tmp_path / "gateway.yaml"
+    config.write_text(
+        f"receivers: {{otlp: {{protocols: {{http: {{endpoint: 127.0.0.1:{http_port}}}}}}}}}\n"
+        "processors: {apisec/enrich: {}, apisec/redact: {}}\n"
+        f"exporters: {{otlp: {{endpoint: http://127.0.0.1:{sink_port}, protocol: grpc, storage: {tmp_path / 'queue'}}}}}\n"
+        "service:\n  telemetry: {metrics: {address: off}}\n"
+        "  pipelines: {traces: {receivers: [otlp], processors: [apisec/enrich, apisec/redact], exporters: [otlp]}}\n")
+
+    def start() -> subprocess.Popen[str]:
+        process = subprocess.Popen([sys.executable, "-m", "otel_apisec.cli.main", "gateway", "--config", str(config)],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        while "listening" not in (line := process.stderr.readline()):  # type: ignore[union-attr]
+            assert line or process.poll() is None, "the gateway exited"
+        return process
+
+    first = start()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(HttpSpanExporter(endpoint=f"http://127.0.0.1:{http_port}/v1/traces")))
+    for i in range(20):
+        api_span(provider, f"GET /api/items/{i}", {"http.method": "GET", "http.target": f"/api/items/{i}?card={CARD}",
+                                                   "http.status_code": 200})
+    provider.shutdown()
+    first.send_signal(signal.SIGTERM)  # the backend is still down: the queue stays on disk
+    assert first.wait(60) == 0
+    assert list((tmp_path / "queue").iterdir()), "the undelivered requests are on disk"
+
+    with OtlpSink("grpc", port=sink_port) as sink:  # the backend comes up where the gateway forwards
+        second = start()
+        try:
+            spans = sink.wait_for_spans(lambda s: s.name.startswith("GET /api/items/"), count=20, timeout=60)
+        finally:
+            second.send_signal(signal.SIGTERM)
+            second.wait(60)
+    assert sorted(int(s.name.rsplit("/", 1)[1]) for s in spans) == list(range(20))
+    assert all(s.attributes[A.PII_DETECTED] for s in spans) and CARD.encode() not in sink.raw()

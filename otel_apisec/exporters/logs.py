@@ -16,8 +16,8 @@ import dataclasses
 import functools
 import threading
 from collections import OrderedDict
-from urllib.parse import unquote_plus
 from collections.abc import Iterable, Sequence
+from urllib.parse import unquote_plus
 
 from opentelemetry.sdk._logs import ReadableLogRecord
 from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult

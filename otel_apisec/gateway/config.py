@@ -234,6 +234,8 @@ def _metrics_address(telemetry: Any) -> str | None:
     if not isinstance(metrics, Mapping) or set(metrics) - {"address"}:
         raise ConfigError("service.telemetry.metrics: expected {address: HOST:PORT} (or address: off)")
     address = metrics.get("address", DEFAULT_METRICS_ADDRESS)
+    if address is False:  # YAML 1.1 reads a bare `off` as false
+        return None
     if not isinstance(address, str) or (address != "off" and ":" not in address):
         raise ConfigError(f"service.telemetry.metrics.address: expected HOST:PORT or off, got {address!r}")
     return None if address == "off" else address

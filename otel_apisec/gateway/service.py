@@ -25,6 +25,7 @@ from otel_apisec.model import Severity
 __all__ = ["Gateway"]
 
 _logger = logging.getLogger("otel_apisec.gateway")
+_PERSISTENT_DRAIN_S = 5.0
 
 
 def _enrich(options: dict[str, Any]) -> Processor:
@@ -134,6 +135,9 @@ class Gateway:
             except Exception:  # noqa: BLE001 - one receiver failing to stop must not keep the others open
                 _logger.exception("stopping a receiver failed")
         for exporter in self.exporters.values():
-            exporter.shutdown(timeout_s)
+            # A persistent queue keeps what is left on disk for the next start: no point waiting
+            # long for a backend that is down.
+            persistent = getattr(getattr(exporter, "queue", None), "persistent", False)
+            exporter.shutdown(min(timeout_s, _PERSISTENT_DRAIN_S) if persistent else timeout_s)
         if self.metrics_server is not None:
             self.metrics_server.shutdown()
