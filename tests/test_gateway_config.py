@@ -79,3 +79,19 @@ def test_files_bad_yaml_and_missing_files_are_clear(tmp_path: Path) -> None:
     good.write_text("receivers: {otlp: {protocols: {grpc: {}}}}\nexporters: {console: {}}\n"
                     "service: {pipelines: {traces: {receivers: [otlp], exporters: [console]}}}\n")
     assert load_config(good).pipelines[0].exporters == ("console",)
+
+
+def test_exporter_options_reach_the_exporter_and_its_queue(tmp_path: Path) -> None:
+    from otel_apisec.gateway.service import Gateway
+
+    doc = copy.deepcopy(GOOD)
+    doc["receivers"]["otlp"]["protocols"] = {"http": {"endpoint": "127.0.0.1:0"}}
+    doc["exporters"]["otlp"].update(max_backoff_s=2, max_elapsed_s=60, queue_size=7, queue_max_bytes=4096)
+    doc["exporters"]["otlp/backup"].update(storage=str(tmp_path / "queue"), storage_max_bytes=1 << 20, fsync=False)
+    doc["service"]["telemetry"] = {"metrics": {"address": "off"}}
+    gateway = Gateway(parse_config(doc))
+    memory, disk = gateway.exporters["otlp"], gateway.exporters["otlp/backup"]
+    assert (memory.max_backoff_s, memory.max_elapsed_s) == (2.0, 60.0)
+    assert (memory.queue.max_items, memory.queue.max_bytes) == (7, 4096)
+    assert disk.queue.persistent and disk.queue.max_bytes == 1 << 20
+    disk.queue.close()

@@ -83,7 +83,16 @@ COMPONENTS: dict[str, dict[str, dict[str, Option]]] = {
             "headers": Option(dict, {}, "extra headers / metadata sent with every request"),
             "timeout_s": Option((int, float), 10.0, "per-request timeout"),
             "queue_size": Option(int, 1000, "requests held in memory before receivers answer 429"),
+            "queue_max_bytes": Option(int, 64 << 20, "bytes held in the memory queue before receivers answer 429"),
             "storage": Option(str, None, "directory for a persistent queue (survives restarts and outages)"),
+            "storage_max_bytes": Option(int, 1 << 30, "bytes the persistent queue may hold on disk"),
+            "fsync": Option(bool, True, "fsync each queued request before acknowledging it "
+                            "(off: faster, a crash may lose the last ones)"),
+            "compression": Option(str, "none", "request compression", ("none", "gzip")),
+            "workers": Option(int, 1, "sender threads", bounds=(1, 64)),
+            "max_backoff_s": Option((int, float), 30.0, "longest wait between retries"),
+            "max_elapsed_s": Option((int, float), None,
+                                    "give up on a request after this long (default: retry until delivered)"),
         },
         "apisec/findings": {
             "path": Option(str, None, "JSONL file, one finding a line (required)"),

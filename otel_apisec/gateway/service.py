@@ -44,9 +44,17 @@ def _redact(options: dict[str, Any]) -> Processor:
 
 
 def _otlp(options: dict[str, Any]) -> Exporter:
-    queue = PersistentQueue(options["storage"]) if options["storage"] else BoundedQueue(options["queue_size"])
-    return OtlpExporter(options["endpoint"], options["protocol"], headers=options["headers"],
-                        timeout_s=float(options["timeout_s"]), queue=queue)
+    if options["storage"]:
+        queue: BoundedQueue | PersistentQueue = PersistentQueue(
+            options["storage"], options["storage_max_bytes"], fsync=options["fsync"])
+    else:
+        queue = BoundedQueue(options["queue_size"], options["queue_max_bytes"])
+    return OtlpExporter(
+        options["endpoint"], options["protocol"], headers=options["headers"], timeout_s=float(options["timeout_s"]),
+        queue=queue, compression=None if options["compression"] == "none" else options["compression"],
+        workers=options["workers"], max_backoff_s=float(options["max_backoff_s"]),
+        max_elapsed_s=None if options["max_elapsed_s"] is None else float(options["max_elapsed_s"]),
+    )
 
 
 PROCESSOR_FACTORIES: dict[str, Callable[[dict[str, Any]], Processor]] = {
