@@ -273,26 +273,29 @@ class Analyzer:
         deadline = None
         if self.config.time_budget_ms is not None:
             deadline = time.thread_time() + self.config.time_budget_ms / 1000
-        head_fields = list(exchange_fields(exchange, include_bodies=False))
-        for direction in Direction:
-            own = [f for f in head_fields if f.direction is direction]
-            self._scan_fields(exchange, direction, own, ctx, analysis, deadline)
+        # Exchange detectors run first: they are cheap and give the facts every span carries
+        # (auth outcome, token state), which a budget spent on a large body must not cost. Their
+        # findings still follow the field findings, so the report order does not change.
+        exchange_outputs: list[ExchangeOutput] = []
         for detector in self.exchange_detectors:
             if deadline is not None and time.thread_time() > deadline:
                 analysis.skipped.append(detector.name)
                 continue
             try:
-                outputs = list(detector(exchange, ctx))
+                exchange_outputs.extend(list(detector(exchange, ctx)))  # all of a detector's outputs, or none
             except Exception:  # a broken detector must not lose the others' results
                 analysis.failed.append(detector.name)
-                continue
-            for output in outputs:
-                if isinstance(output, Finding):
-                    self._add(analysis, output)
-                elif isinstance(output, AuthFacts):
-                    analysis.auth = output
-                elif isinstance(output, TokenFacts):
-                    analysis.token = output
+        head_fields = list(exchange_fields(exchange, include_bodies=False))
+        for direction in Direction:
+            own = [f for f in head_fields if f.direction is direction]
+            self._scan_fields(exchange, direction, own, ctx, analysis, deadline)
+        for output in exchange_outputs:
+            if isinstance(output, Finding):
+                self._add(analysis, output)
+            elif isinstance(output, AuthFacts):
+                analysis.auth = output
+            elif isinstance(output, TokenFacts):
+                analysis.token = output
         return analysis
 
     def _add(self, analysis: Analysis, finding: Finding) -> None:
