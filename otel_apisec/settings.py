@@ -111,7 +111,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("OTEL_APISEC_TIME_BUDGET_MS", "time_budget_ms", "50", _milliseconds,
             "Analysis CPU time per request (of the analysing thread, so GIL waits do not count; a typical 2 KB "
             "exchange takes 0.3-0.5 ms, the worst 1 MB inputs about 30 ms); detectors left when it is spent are "
-            "skipped and counted (`0`: no budget)."),
+            "skipped and counted, except auth and tokens, which always run (`0`: no budget)."),
     Setting("OTEL_APISEC_EVENT_MIN_SEVERITY", "event_min_severity", "info", Severity.parse,
             "Findings of at least this severity (`info`, `low`, `medium`, `high`, `critical`) also become "
             "`apisec.finding` span events; all of them are listed in `apisec.findings` and counted in metrics. "

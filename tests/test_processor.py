@@ -62,9 +62,11 @@ def test_a_detector_that_raises_is_skipped_counted_and_the_others_still_report()
 def test_detectors_past_the_time_budget_are_skipped_and_counted() -> None:
     pipe = pipeline(Analyzer(load_settings({"OTEL_APISEC_TIME_BUDGET_MS": "10"}).detect_config(),
                              exchange_detectors=[Slow(), *EXCHANGE_DETECTORS]))
-    assert served(pipe).status_code == 200
+    assert served(pipe, headers={"Authorization": "Basic YWxpY2U6c2VjcmV0cGFzcw=="}).status_code == 200
     (span,) = pipe.server_spans()
-    assert "auth" in span.attributes[A.DETECTORS_SKIPPED]
+    assert "posture" in span.attributes[A.DETECTORS_SKIPPED]
+    # The auth and token facts every span carries are never skipped.
+    assert "auth" not in span.attributes[A.DETECTORS_SKIPPED] and span.attributes[A.AUTH_SCHEME] == "basic"
     assert pipe.metric_total(A.METRIC_DETECTOR_FAILURES, **{A.FAILURE_REASON: "time_budget"}) >= 1
 
 

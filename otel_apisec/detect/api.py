@@ -71,7 +71,7 @@ class DetectConfig:
     time_budget_ms: float | None = None
     """Per-exchange budget in CPU milliseconds of the analysing thread (so waiting for the GIL
     or for a busy machine does not count); detectors not started when it runs out are skipped
-    and listed."""
+    and listed, except `auth` and `tokens`, whose facts every span carries."""
     many_records_threshold: int = 100
     """A response listing at least this many records is reported as bulk exposure."""
     max_token_lifetime_s: int = 24 * 3600
@@ -227,6 +227,9 @@ class _Plan:
         return grouped
 
 
+_FACT_DETECTORS = frozenset({"tokens", "auth"})
+
+
 def _encode(text: str) -> bytes:
     return text.encode("utf-8", "surrogatepass")
 
@@ -274,11 +277,13 @@ class Analyzer:
         if self.config.time_budget_ms is not None:
             deadline = time.thread_time() + self.config.time_budget_ms / 1000
         # Exchange detectors run first: they are cheap and give the facts every span carries
-        # (auth outcome, token state), which a budget spent on a large body must not cost. Their
-        # findings still follow the field findings, so the report order does not change.
+        # (auth outcome, token state), which a budget spent on a large body must not cost; the
+        # two that produce those facts run whatever the budget (a garbage-collector pause can
+        # eat it), and bound their own work. Their findings still follow the field findings, so
+        # the report order does not change.
         exchange_outputs: list[ExchangeOutput] = []
         for detector in self.exchange_detectors:
-            if deadline is not None and time.thread_time() > deadline:
+            if deadline is not None and detector.name not in _FACT_DETECTORS and time.thread_time() > deadline:
                 analysis.skipped.append(detector.name)
                 continue
             try:
