@@ -25,8 +25,6 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 from otel_apisec.capture.asgi import asgi_hooks
 from otel_apisec.capture.django import django_hooks
 from otel_apisec.capture.wsgi import flask_hooks
-from otel_apisec.exporters.logs import RedactingLogExporter
-from otel_apisec.processors.enrich import ApisecSpanProcessor
 from otel_apisec.runtime import get_runtime
 
 __all__ = ["HOOKS", "ApisecConfigurator", "ApisecDistro"]
@@ -63,15 +61,14 @@ def apisec_export_processor(exporter: SpanExporter) -> SpanProcessor:
     batch = BatchSpanProcessor(exporter)
     if not runtime.settings.enabled:
         return batch
-    return ApisecSpanProcessor(batch, settings=runtime.settings, registry=runtime.registry,
-                               metrics=runtime.metrics, recent=runtime.recent)
+    return runtime.span_processor(batch)
 
 
 def apisec_log_processor(exporter: LogRecordExporter) -> LogRecordProcessor:
     """What the configurator puts in front of each log exporter."""
     runtime = get_runtime()
     if runtime.settings.enabled:
-        exporter = RedactingLogExporter(exporter, runtime.settings, runtime.recent)
+        exporter = runtime.log_exporter(exporter)
     return BatchLogRecordProcessor(exporter)
 
 

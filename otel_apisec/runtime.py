@@ -10,8 +10,12 @@ import logging
 import threading
 from dataclasses import dataclass
 
+from opentelemetry.sdk._logs.export import LogRecordExporter
+from opentelemetry.sdk.trace import SpanProcessor
+
 from otel_apisec.capture.registry import CaptureRegistry
-from otel_apisec.exporters.logs import RecentValues
+from otel_apisec.exporters.logs import RecentValues, RedactingLogExporter
+from otel_apisec.processors.enrich import ApisecSpanProcessor
 from otel_apisec.settings import ApisecSettings, load_settings
 from otel_apisec.telemetry import ApisecMetrics
 
@@ -33,6 +37,15 @@ class Runtime:
     @classmethod
     def create(cls, settings: ApisecSettings) -> Runtime:
         return cls(settings, CaptureRegistry(settings), ApisecMetrics(), RecentValues())
+
+    def span_processor(self, exporting: SpanProcessor) -> ApisecSpanProcessor:
+        """`exporting` wrapped so it receives every span redacted and server spans enriched."""
+        return ApisecSpanProcessor(exporting, settings=self.settings, registry=self.registry,
+                                   metrics=self.metrics, recent=self.recent)
+
+    def log_exporter(self, exporter: LogRecordExporter) -> RedactingLogExporter:
+        """`exporter` wrapped so application log records are masked like spans."""
+        return RedactingLogExporter(exporter, self.settings, self.recent)
 
 
 def get_runtime() -> Runtime:

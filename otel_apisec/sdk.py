@@ -33,15 +33,12 @@ __all__ = ["hooks", "log_exporter", "span_processor", "wsgi_middleware"]
 
 def span_processor(exporting: SpanProcessor) -> ApisecSpanProcessor:
     """Wrap the processor that exports: it receives every span redacted, server spans enriched."""
-    runtime = get_runtime()
-    return ApisecSpanProcessor(exporting, settings=runtime.settings, registry=runtime.registry,
-                               metrics=runtime.metrics, recent=runtime.recent)
+    return get_runtime().span_processor(exporting)
 
 
 def log_exporter(exporter: LogRecordExporter) -> RedactingLogExporter:
     """Wrap a log exporter so application log records are masked like spans."""
-    runtime = get_runtime()
-    return RedactingLogExporter(exporter, runtime.settings, runtime.recent)
+    return get_runtime().log_exporter(exporter)
 
 
 def hooks(framework: str) -> dict[str, Callable[..., None]]:

@@ -185,7 +185,8 @@ class ApisecSpanProcessor(SpanProcessor):
             self._forward(span, None)
             return
         try:
-            exchange = capture.exchange(route=_route(span), duration_ms=_duration_ms(span))
+            route = _route(span)
+            exchange = capture.exchange(route=route, duration_ms=_duration_ms(span))
             with self._analysis_lock:
                 analysis = self.analyzer.analyze(exchange)
             exposed = exposed_values(exchange, analysis)
@@ -194,7 +195,7 @@ class ApisecSpanProcessor(SpanProcessor):
             redactor = Redactor(exposed)
             events = finding_events(analysis, self.settings.event_min_severity)
             enriched = rebuilt_span(span, redactor, span_attributes(analysis), events)
-            self.metrics.record(analysis, _route(span))
+            self.metrics.record(analysis, route)
         except Exception:  # noqa: BLE001 - the span still goes out, masked, without analysis
             self._internal_error("processor.analysis")
             self.metrics.unanalyzed.add(1, {A.UNANALYZED_REASON: "error"})
