@@ -13,7 +13,6 @@ Values are edited as `AnyValue`s: no span is converted to SDK objects (the gatew
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import hmac
 import os
@@ -36,7 +35,7 @@ from otel_apisec.enrich import finding_events, span_attributes
 from otel_apisec.gateway.api import Request, Signal
 from otel_apisec.gateway.span_exchange import BODY_ATTRIBUTES, SpanView, read_span
 from otel_apisec.model import Finding, HttpExchange, Severity
-from otel_apisec.processors.redact import Redactor, is_sensitive_header, mask_sensitive_pairs
+from otel_apisec.processors.redact import Redactor, is_credential_header_attribute, mask_sensitive_pairs
 
 if TYPE_CHECKING:
     from google.protobuf.internal.containers import RepeatedCompositeFieldContainer
@@ -182,12 +181,6 @@ def _redact_kvs(kvs: Iterable[KeyValue], redactor: Redactor, strict: bool) -> No
         _redact_value(kv.key, kv.value, redactor, strict)
 
 
-@functools.lru_cache(maxsize=4096)
-def _sensitive_header_key(key: str) -> bool:
-    """`http.request.header.x_api_key` names a credential header (keys repeat: cached)."""
-    return is_sensitive_header(key.split(".", 3)[3] if key.count(".") >= 3 else key)
-
-
 def redact_span(span: Span, redactor: Redactor, strict: bool = False, view: SpanView | None = None) -> None:
     """The Redactor's rules over a span's attributes, events, links, name and status message.
     `strict` also masks body attributes whole (their exposed values are unknown). `view`, from
@@ -200,7 +193,7 @@ def redact_span(span: Span, redactor: Redactor, strict: bool = False, view: Span
     for key, value, text in view.strings:
         new = text
         if key.startswith(A.CAPTURED_HEADER_PREFIXES):
-            if _sensitive_header_key(key):
+            if is_credential_header_attribute(key):
                 new = A.REDACTED
         elif key in A.URL_ATTRIBUTES:
             new = redactor.value(key, text)  # type: ignore[assignment]
@@ -479,7 +472,7 @@ class RedactProcessor:
                 action = _HASH
             elif (self._mask_bodies and key in BODY_ATTRIBUTES) or (self._blocked and self._blocked.search(key)):
                 action = _MASK
-            elif key.startswith(A.CAPTURED_HEADER_PREFIXES) and _sensitive_header_key(key):
+            elif is_credential_header_attribute(key):
                 action = _MASK
             elif key in A.URL_ATTRIBUTES:
                 action = _URL

@@ -12,15 +12,24 @@ Plain `str.replace`/`split` only: linear time on attacker-controlled text.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from urllib.parse import quote, quote_plus
 
 from otel_apisec import attributes as A
 from otel_apisec.detect.sensitive_keys import is_sensitive_key
 
-__all__ = ["Redactor", "is_sensitive_header", "mask_sensitive_pairs"]
+__all__ = ["Redactor", "is_credential_header_attribute", "is_sensitive_header", "mask_sensitive_pairs"]
 
 _CREDENTIAL_HEADER_WORDS = ("auth", "token", "secret", "key", "cookie", "session", "password", "signature", "credential")
+
+
+@functools.lru_cache(maxsize=4096)  # attribute keys repeat on every span
+def is_credential_header_attribute(key: str) -> bool:
+    """`http.request.header.x_api_key` (a captured-header attribute) names a credential header."""
+    if not key.startswith(A.CAPTURED_HEADER_PREFIXES):
+        return False
+    return is_sensitive_header(key.split(".", 3)[3])
 
 
 def is_sensitive_header(name: str) -> bool:
@@ -95,10 +104,8 @@ class Redactor:
         return text
 
     def value(self, key: str, value: object) -> object:
-        if key.startswith(A.CAPTURED_HEADER_PREFIXES):
-            header = key.split(".", 3)[3] if key.count(".") >= 3 else key
-            if is_sensitive_header(header):
-                return (A.REDACTED,) * len(value) if isinstance(value, (list, tuple)) else A.REDACTED
+        if is_credential_header_attribute(key):
+            return (A.REDACTED,) * len(value) if isinstance(value, (list, tuple)) else A.REDACTED
         if isinstance(value, str):
             if key in A.URL_ATTRIBUTES:
                 value = _mask_url(value, self._strict)
