@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import pytest
+
 from otel_apisec.detect import DetectConfig
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
@@ -48,13 +50,18 @@ def test_every_apisec_setting_is_documented_with_its_default() -> None:
     assert documented == [(s.env, s.default) for s in SETTINGS]
 
 
-def test_gateway_config_example_is_valid_and_every_option_is_documented() -> None:
+def test_gateway_config_example_is_valid_and_every_option_is_documented(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """The README's gateway YAML passes validation, and its options table covers every option."""
     import yaml
 
     from otel_apisec.gateway.config import COMPONENTS, PROTOCOL_OPTIONS, parse_config
 
     section = README.split("## Gateway: spans from any language", 1)[1].split("\n## ", 1)[0]
+    for name in ("gw.crt", "gw.key", "ca.pem"):  # validation checks that TLS files exist
+        (tmp_path / name).write_text("")
+    monkeypatch.chdir(tmp_path)
     parse_config(yaml.safe_load(section.split("```yaml\n", 1)[1].split("```", 1)[0]))
     rows = {(line.split("|")[2].strip().split("`")[1], line.split("|")[3].strip(" `"))
             for line in section.splitlines() if line.startswith("| ") and line.count("|") >= 5 and "`" in line.split("|")[2]}

@@ -34,6 +34,8 @@ from otel_apisec.enrich import finding_events, span_attributes
 from otel_apisec.gateway.api import QueueFullError, Signal
 from otel_apisec.gateway.exporters import ConsoleExporter, FindingsFileExporter, OtlpExporter, count_items
 from otel_apisec.gateway.queue import BoundedQueue, PersistentQueue
+from otel_apisec.gateway.receivers import GrpcReceiver, HttpReceiver
+from otel_apisec.gateway.tls import grpc_server_credentials, server_ssl_context
 from otel_apisec.testing import make_exchange
 from tests.otlp_sink import OtlpSink
 
@@ -171,6 +173,47 @@ def sink(request: pytest.FixtureRequest) -> Iterator[OtlpSink]:
 
 def _exporter(endpoint: str, protocol: str, **kwargs: Any) -> OtlpExporter:
     return OtlpExporter(endpoint, protocol, **{**FAST, **kwargs})  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# TLS to the backend
+
+
+class _Recorder:
+    def __init__(self) -> None:
+        self.traces: list[ExportTraceServiceRequest] = []
+
+    def consume(self, signal: Signal, request: Any) -> None:
+        self.traces.append(request)
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+@pytest.mark.parametrize("mutual", [False, True], ids=["tls", "mtls"])
+def test_tls_to_the_backend(certificate: tuple[Path, Path], protocol: str, mutual: bool) -> None:
+    """`tls.ca_file` trusts a private CA; `cert_file`/`key_file` answer a backend that requires client
+    certificates. The backend is the gateway's own receiver with TLS on."""
+    cert, key = (str(p) for p in certificate)
+    backend_tls = {"cert_file": cert, "key_file": key, **({"client_ca_file": cert} if mutual else {})}
+    recorder = _Recorder()
+    if protocol == "grpc":
+        receiver: Any = GrpcReceiver(recorder, "127.0.0.1:0", server_credentials=grpc_server_credentials(backend_tls))
+    else:
+        receiver = HttpReceiver(recorder, "127.0.0.1:0", ssl_context=server_ssl_context(backend_tls))
+    with receiver:
+        endpoint = f"https://localhost:{receiver.address[1]}"
+        client_tls = {"ca_file": cert, **({"cert_file": cert, "key_file": key} if mutual else {})}
+        exporter = _exporter(endpoint, protocol, tls=client_tls)
+        exporter.start()
+        exporter.submit(Signal.TRACES, _traces(2))
+        exporter.shutdown(5)
+        assert exporter.sent == 1 and len(recorder.traces) == 1
+        if mutual:  # without the client certificate the backend refuses: nothing is delivered
+            refused = _exporter(endpoint, protocol, tls={"ca_file": cert}, max_elapsed_s=0.5)
+            refused.start()
+            refused.submit(Signal.TRACES, _traces(1))
+            refused.shutdown(2)
+            assert refused.sent == 0 and refused.dropped == 1
+            assert len(recorder.traces) == 1
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -5,10 +5,8 @@ from __future__ import annotations
 import gzip
 import http.client
 import json
-import shutil
 import socket
 import ssl
-import subprocess
 import threading
 import time
 import zlib
@@ -566,22 +564,6 @@ def test_grpc_consumer_bug_is_internal() -> None:
 
 # ---------------------------------------------------------------------------------------------------------------
 # TLS and mTLS
-
-
-@pytest.fixture(scope="module")
-def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A self-signed certificate for localhost/127.0.0.1, usable by the server and, for mTLS, by the client."""
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl is needed to make a test certificate")
-    folder = tmp_path_factory.mktemp("tls")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-         "-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", "/CN=localhost",
-         "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    return cert, key
 
 
 def _https_health(port: int, cert: Path, client_key: Path | None) -> int:

@@ -93,6 +93,8 @@ COMPONENTS: dict[str, dict[str, dict[str, Option]]] = {
             "max_backoff_s": Option((int, float), 30.0, "longest wait between retries"),
             "max_elapsed_s": Option((int, float), None,
                                     "give up on a request after this long (default: retry until delivered)"),
+            "tls": Option(dict, None, "for an https:// endpoint: ca_file (trust these CAs instead of the system "
+                          "store), cert_file and key_file (a client certificate, for mTLS)"),
         },
         "apisec/findings": {
             "path": Option(str, None, "JSONL file, one finding a line (required)"),
@@ -174,6 +176,10 @@ def _component(section: str, component_id: str, raw: Any) -> Component:
     for name, option in schema.items():
         if option.default is None and options[name] is None and name in ("endpoint", "path"):
             raise ConfigError(f"{path}.{name}: required")
+    if section == "exporters" and kind == "otlp" and options["tls"] is not None:
+        _check_tls(f"{path}.tls", options["tls"], CLIENT_TLS_OPTIONS, required=())
+        if not str(options["endpoint"]).startswith(("https://", "grpcs://")):
+            raise ConfigError(f"{path}.tls: TLS options need an https:// endpoint, not {options['endpoint']!r}")
     if section == "receivers":
         options = {name: value for name, value in options.items() if value is not None}
         if not options:
@@ -258,6 +264,24 @@ PROTOCOL_OPTIONS: dict[str, Option] = {
     "tls": Option(dict, None, "cert_file and key_file, and client_ca_file to require client certificates (mTLS)"),
 }
 TLS_OPTIONS = ("cert_file", "key_file", "client_ca_file")
+CLIENT_TLS_OPTIONS = ("ca_file", "cert_file", "key_file")
+
+
+def _check_tls(where: str, tls: Mapping[str, Any], allowed: tuple[str, ...], required: tuple[str, ...]) -> None:
+    """Known keys, required ones present, cert_file and key_file together, every file readable."""
+    bad = sorted(set(tls) - set(allowed))
+    if bad:
+        raise ConfigError(f"{where}.{bad[0]}: unknown option (allowed: {', '.join(allowed)})")
+    for key in required:
+        if not isinstance(tls.get(key), str):
+            raise ConfigError(f"{where}.{key}: required (a file path)")
+    if ("cert_file" in tls) != ("key_file" in tls):
+        raise ConfigError(f"{where}: cert_file and key_file go together")
+    for key, value in tls.items():
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}.{key}: expected a file path, got {type(value).__name__}")
+        if not Path(value).is_file():
+            raise ConfigError(f"{where}.{key}: {value}: no such file")
 
 
 def _receiver_options(section: str, component_id: Any, value: Any) -> Any:
@@ -284,14 +308,8 @@ def _receiver_options(section: str, component_id: Any, value: Any) -> Any:
             raise ConfigError(f"{where}.{bad[0]}: unknown option (allowed: {', '.join(PROTOCOL_OPTIONS)})")
         options = {key: _check_value(f"{where}.{key}", option, raw.get(key)) for key, option in PROTOCOL_OPTIONS.items()}
         options["endpoint"] = options["endpoint"] or _PROTOCOL_DEFAULTS[name]
-        tls = options["tls"]
-        if tls is not None:
-            bad = sorted(set(tls) - set(TLS_OPTIONS))
-            if bad:
-                raise ConfigError(f"{where}.tls.{bad[0]}: unknown option (allowed: {', '.join(TLS_OPTIONS)})")
-            for key in ("cert_file", "key_file"):
-                if not isinstance(tls.get(key), str):
-                    raise ConfigError(f"{where}.tls.{key}: required (a file path)")
+        if options["tls"] is not None:
+            _check_tls(f"{where}.tls", options["tls"], TLS_OPTIONS, required=("cert_file", "key_file"))
         checked[name] = options
     return checked
 

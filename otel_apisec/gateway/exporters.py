@@ -19,7 +19,6 @@ import http.client
 import logging
 import os
 import random
-import ssl
 import sys
 import threading
 import time
@@ -42,6 +41,7 @@ from opentelemetry.proto.trace.v1 import trace_pb2
 from otel_apisec import attributes as A
 from otel_apisec.gateway.api import QueueFullError, Request, Signal
 from otel_apisec.gateway.queue import BoundedQueue, PersistentQueue, QueueItem
+from otel_apisec.gateway.tls import client_ssl_context, grpc_channel_credentials
 
 __all__ = [
     "ConsoleExporter",
@@ -155,7 +155,10 @@ class _GrpcTransport:
     """One channel for all sender threads. Requests go out as the queued bytes: the generated
     stubs' method paths with an identity serializer, so nothing is decoded and re-encoded."""
 
-    def __init__(self, endpoint: str, headers: Mapping[str, str], compression: str | None, backoff: tuple[float, float]) -> None:
+    def __init__(
+        self, endpoint: str, headers: Mapping[str, str], compression: str | None, backoff: tuple[float, float],
+        tls_files: Mapping[str, str] | None = None,
+    ) -> None:
         target, tls = _grpc_target(endpoint)
         options = [
             ("grpc.max_send_message_length", -1),
@@ -165,7 +168,7 @@ class _GrpcTransport:
             ("grpc.max_reconnect_backoff_ms", max(1, int(backoff[1] * 1000))),
         ]
         if tls:
-            self._channel = grpc.secure_channel(target, grpc.ssl_channel_credentials(), options=options)
+            self._channel = grpc.secure_channel(target, grpc_channel_credentials(tls_files), options=options)
         else:
             self._channel = grpc.insecure_channel(target, options=options)
         self._metadata = tuple((key.lower(), value) for key, value in headers.items())
@@ -212,11 +215,14 @@ def _grpc_target(endpoint: str) -> tuple[str, bool]:
 class _HttpTransport:
     """One keep-alive connection per sender thread (http.client connections are not thread-safe)."""
 
-    def __init__(self, endpoint: str, headers: Mapping[str, str], compression: str | None) -> None:
+    def __init__(
+        self, endpoint: str, headers: Mapping[str, str], compression: str | None, tls_files: Mapping[str, str] | None = None,
+    ) -> None:
         parts = urlsplit(endpoint if "://" in endpoint else f"http://{endpoint}")
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"OTLP HTTP endpoint {endpoint!r}: expected http://host:port or https://host:port")
         self._tls = parts.scheme == "https"
+        self._ssl_context = client_ssl_context(tls_files) if self._tls else None
         self._host = parts.hostname
         self._port = parts.port or (443 if self._tls else 80)
         self._base = parts.path.rstrip("/")
@@ -228,7 +234,7 @@ class _HttpTransport:
 
     def _connect(self, timeout_s: float) -> http.client.HTTPConnection:
         if self._tls:
-            return http.client.HTTPSConnection(self._host, self._port, timeout=timeout_s, context=ssl.create_default_context())
+            return http.client.HTTPSConnection(self._host, self._port, timeout=timeout_s, context=self._ssl_context)
         return http.client.HTTPConnection(self._host, self._port, timeout=timeout_s)
 
     def send(self, signal: Signal, payload: bytes, timeout_s: float) -> _Outcome:
@@ -314,6 +320,7 @@ class OtlpExporter:
         compression: Literal["gzip"] | None = None,
         workers: int = 1,
         name: str = "otlp",
+        tls: Mapping[str, str] | None = None,
     ) -> None:
         if protocol not in ("grpc", "http/protobuf"):
             raise ValueError(f"protocol must be grpc or http/protobuf, not {protocol!r}")
@@ -332,14 +339,16 @@ class OtlpExporter:
         self.queue = queue if queue is not None else BoundedQueue()
         self._headers = dict(headers or {})
         self._compression = compression
+        self._tls = dict(tls) if tls else None
+        """ca_file, cert_file, key_file for an https:// endpoint (see gateway/tls.py)."""
         self._workers = workers
         # Built now, so a bad endpoint fails at start-up, not on the first request.
         self._grpc = (
-            _GrpcTransport(endpoint, self._headers, compression, (initial_backoff_s, max_backoff_s))
+            _GrpcTransport(endpoint, self._headers, compression, (initial_backoff_s, max_backoff_s), tls)
             if protocol == "grpc" else None
         )
         if self._grpc is None:
-            _HttpTransport(endpoint, self._headers, compression)
+            _HttpTransport(endpoint, self._headers, compression, tls)
         self._http_transports: list[_HttpTransport] = []
         self._threads: list[threading.Thread] = []
         self._counter_lock = threading.Lock()
@@ -427,7 +436,7 @@ class OtlpExporter:
         if self._grpc is not None:
             transport = self._grpc
         else:
-            transport = _HttpTransport(self.endpoint, self._headers, self._compression)
+            transport = _HttpTransport(self.endpoint, self._headers, self._compression, self._tls)
             with self._counter_lock:
                 self._http_transports.append(transport)
         while not self._abort.is_set():

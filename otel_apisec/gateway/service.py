@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import logging
-import ssl
 from collections.abc import Callable
 from typing import Any
-
-import grpc
 
 from otel_apisec.compiled_cache import default_cache
 from otel_apisec.detect import Analyzer, DetectConfig
@@ -20,6 +17,7 @@ from otel_apisec.gateway.processors import EnrichProcessor, RedactProcessor
 from otel_apisec.gateway.queue import BoundedQueue, PersistentQueue
 from otel_apisec.gateway.receivers import GrpcReceiver, HttpReceiver
 from otel_apisec.gateway.selfmetrics import serve_metrics
+from otel_apisec.gateway.tls import grpc_server_credentials, server_ssl_context
 from otel_apisec.model import Severity
 
 __all__ = ["Gateway"]
@@ -52,7 +50,7 @@ def _otlp(options: dict[str, Any]) -> Exporter:
     return OtlpExporter(
         options["endpoint"], options["protocol"], headers=options["headers"], timeout_s=float(options["timeout_s"]),
         queue=queue, compression=None if options["compression"] == "none" else options["compression"],
-        workers=options["workers"], max_backoff_s=float(options["max_backoff_s"]),
+        workers=options["workers"], max_backoff_s=float(options["max_backoff_s"]), tls=options["tls"],
         max_elapsed_s=None if options["max_elapsed_s"] is None else float(options["max_elapsed_s"]),
     )
 
@@ -67,25 +65,6 @@ EXPORTER_FACTORIES: dict[str, Callable[[dict[str, Any]], Exporter]] = {
     "apisec/findings": lambda options: FindingsFileExporter(options["path"]),
     "console": lambda options: ConsoleExporter(),
 }
-
-
-def _server_ssl(tls: dict[str, str]) -> ssl.SSLContext:
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(tls["cert_file"], tls["key_file"])
-    if tls.get("client_ca_file"):
-        context.load_verify_locations(tls["client_ca_file"])
-        context.verify_mode = ssl.CERT_REQUIRED
-    return context
-
-
-def _grpc_credentials(tls: dict[str, str]) -> grpc.ServerCredentials:
-    def read(path: str) -> bytes:
-        with open(path, "rb") as handle:
-            return handle.read()
-
-    client_ca = read(tls["client_ca_file"]) if tls.get("client_ca_file") else None
-    return grpc.ssl_server_credentials([(read(tls["key_file"]), read(tls["cert_file"]))],
-                                       root_certificates=client_ca, require_client_auth=client_ca is not None)
 
 
 class Gateway:
@@ -116,12 +95,12 @@ class Gateway:
             tls = grpc_options["tls"]
             built.append(GrpcReceiver(router, grpc_options["endpoint"], max_message_bytes=grpc_options["max_message_bytes"],
                                       bearer_token=grpc_options["bearer_token"],
-                                      server_credentials=_grpc_credentials(tls) if tls else None))
+                                      server_credentials=grpc_server_credentials(tls) if tls else None))
         if http_options is not None:
             tls = http_options["tls"]
             built.append(HttpReceiver(router, http_options["endpoint"], max_body_bytes=http_options["max_message_bytes"],
                                       bearer_token=http_options["bearer_token"],
-                                      ssl_context=_server_ssl(tls) if tls else None))
+                                      ssl_context=server_ssl_context(tls) if tls else None))
         return built
 
     def signals(self) -> set[Signal]:
