@@ -43,6 +43,18 @@ RULE_REFERENCE: Final = security_rule_attributes.SECURITY_RULE_REFERENCE
 FINDING_KIND: Final = "apisec.finding.kind"
 FINDING_SEVERITY: Final = "apisec.finding.severity"
 FINDING_LOCATION: Final = "apisec.finding.location"
+# Findings across requests (the gateway's correlators) also carry these:
+FINDING_MESSAGE: Final = "apisec.finding.message"
+FINDING_GROUP_KEY: Final = "apisec.finding.group_key"
+"""Same rule + same group key = same incident (alerts deduplicate on it)."""
+FINDING_SUBJECT_PREFIX: Final = "apisec.finding.subject."
+"""+ `client.address`, `enduser.pseudo.id`, `apisec.token.hash`, `http.route`: who or what."""
+FINDING_EVIDENCE_PREFIX: Final = "apisec.finding.evidence."
+"""+ the numbers that crossed the threshold (`count`, `threshold`, `window_s`, ...)."""
+CORRELATION_LOCATION: Final = "traffic"
+"""`apisec.finding.location` of a finding made across requests rather than inside one."""
+GEO_COUNTRY: Final = "geo.country.iso_code"
+"""Country of `client.address`, from the offline GeoIP database (the gateway's correlate processor)."""
 
 # --- metrics (names, then the attributes they are split by) ---------------------------------
 METRIC_FINDINGS: Final = "apisec.findings"

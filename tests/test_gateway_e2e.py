@@ -101,6 +101,12 @@ def test_spans_from_sdk_exporters_come_out_enriched_and_redacted(sink_protocol: 
         time.sleep(0.5)
         scrape = urllib.request.urlopen(running.metrics_url, timeout=10).read().decode()
     raw = sink.raw()
+    # Each finding event also arrived as an OTLP log record linked to its span.
+    events = [(s.trace_id, s.span_id, e.attributes[A.RULE_ID]) for s in spans for e in s.events if e.name == A.FINDING_EVENT]
+    finding_logs = [r for r in sink.log_records() if r.event_name == A.FINDING_EVENT]
+    assert sorted((r.trace_id, r.span_id, r.attributes[A.RULE_ID]) for r in finding_logs) == sorted(events)
+    assert {r.resource["service.name"] for r in finding_logs} == {"orders-java"}
+    assert all(r.severity_text and r.severity_number > 0 and r.body for r in finding_logs)
     token_spans = [s for s in spans if s.attributes.get(A.TOKEN_STATE) == "expired"]
     assert len(token_spans) == 2 and all(s.attributes[A.AUTH_OUTCOME] == "failure" for s in token_spans)
     assert all(s.attributes["http.request.header.authorization"] == [A.REDACTED] for s in token_spans)
@@ -111,7 +117,7 @@ def test_spans_from_sdk_exporters_come_out_enriched_and_redacted(sink_protocol: 
         assert planted.encode() not in raw
     # The gateway's own Prometheus metrics counted what went through.
     assert 'otel_apisec_gateway_received_items_total{receiver="otlp",signal="traces"} 4.0' in scrape
-    assert 'otel_apisec_gateway_exported_items_total{exporter="otlp"} 4.0' in scrape
+    assert f'otel_apisec_gateway_exported_items_total{{exporter="otlp"}} {4 + len(finding_logs)}.0' in scrape
     lines = [json.loads(line) for line in running.findings.read_text().splitlines()]
     assert {"rule_id", "kind"} <= set(lines[0]) and any(line["kind"] == "pii.credit_card" for line in lines)
 

@@ -32,7 +32,8 @@ from opentelemetry.proto.trace.v1 import trace_pb2
 from otel_apisec.detect import Analyzer, DetectConfig
 from otel_apisec.enrich import finding_events, span_attributes
 from otel_apisec.gateway.api import QueueFullError, Signal
-from otel_apisec.gateway.exporters import ConsoleExporter, FindingsFileExporter, OtlpExporter, count_items
+from otel_apisec.gateway.exporters import OtlpExporter, count_items
+from otel_apisec.gateway.finding_exporters import ConsoleExporter, FindingsFileExporter
 from otel_apisec.gateway.queue import BoundedQueue, PersistentQueue
 from otel_apisec.gateway.receivers import GrpcReceiver, HttpReceiver
 from otel_apisec.gateway.tls import grpc_server_credentials, server_ssl_context
@@ -236,7 +237,7 @@ class TestDelivery:
             assert received.headers["x-tenant"] == "blue"
         assert exporter.stats() | {"queue_bytes": 0} == {
             "sent": 3, "sent_items": 3 + 2 + 1, "retried": 0, "dropped": 0, "dropped_items": 0,
-            "rejected_items": 0, "queue_depth": 0, "queue_bytes": 0, "queue_corrupt": 0,
+            "rejected_items": 0, "queue_depth": 0, "queue_bytes": 0, "queue_corrupt": 0, "finding_logs_dropped": 0,
         }
 
     def test_shutdown_drains_the_queue_with_several_senders(self, sink: OtlpSink) -> None:

@@ -93,6 +93,8 @@ COMPONENTS: dict[str, dict[str, dict[str, Option]]] = {
             "max_backoff_s": Option((int, float), 30.0, "longest wait between retries"),
             "max_elapsed_s": Option((int, float), None,
                                     "give up on a request after this long (default: retry until delivered)"),
+            "findings_as_logs": Option(bool, True, "also send each `apisec.finding` span event as an OTLP log record "
+                                       "(event_name `apisec.finding`, linked to its span)"),
             "tls": Option(dict, None, "for an https:// endpoint: ca_file (trust these CAs instead of the system "
                           "store), cert_file and key_file (a client certificate, for mTLS)"),
         },

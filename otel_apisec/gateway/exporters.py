@@ -1,4 +1,4 @@
-"""The gateway's exporters: OTLP forwarding (gRPC or HTTP), findings as JSONL, and a console.
+"""The gateway's OTLP exporter: forwarding to any backend over gRPC or HTTP.
 
 `OtlpExporter` forwards each request as it was queued (the serialized bytes, not re-encoded) from
 sender thread(s), retrying what the OTLP spec calls retryable with exponential backoff and
@@ -6,8 +6,8 @@ jitter, honouring the server's Retry-After / RetryInfo; a request the backend re
 (400, INVALID_ARGUMENT, ...) is dropped and counted. Its queue is a `BoundedQueue` (memory) or a
 `PersistentQueue` (disk: a backend outage plus a gateway restart loses nothing).
 
-`FindingsFileExporter` and `ConsoleExporter` write on the submitting thread: a line per finding or
-span is microseconds of work into the page cache, and nothing is then left to lose at shutdown.
+With `findings_as_logs` (the default), each `apisec.finding` span event of a traces request also
+goes to the backend as an OTLP log record (`finding_records.finding_logs`).
 """
 
 from __future__ import annotations
@@ -17,39 +17,27 @@ import email.utils
 import gzip
 import http.client
 import logging
-import os
 import random
-import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Literal, TextIO
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import grpc
-import orjson
 from google.protobuf.message import DecodeError
 from google.rpc import error_details_pb2, status_pb2
 from opentelemetry.proto.collector.logs.v1 import logs_service_pb2
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue
-from opentelemetry.proto.trace.v1 import trace_pb2
 
-from otel_apisec import attributes as A
 from otel_apisec.gateway.api import QueueFullError, Request, Signal
+from otel_apisec.gateway.finding_records import finding_logs
 from otel_apisec.gateway.queue import BoundedQueue, PersistentQueue, QueueItem
 from otel_apisec.gateway.tls import client_ssl_context, grpc_channel_credentials
 
-__all__ = [
-    "ConsoleExporter",
-    "FindingsFileExporter",
-    "OtlpExporter",
-    "count_items",
-    "findings_from_request",
-]
+__all__ = ["OtlpExporter", "count_items"]
 
 log = logging.getLogger(__name__)
 
@@ -321,6 +309,7 @@ class OtlpExporter:
         workers: int = 1,
         name: str = "otlp",
         tls: Mapping[str, str] | None = None,
+        findings_as_logs: bool = True,
     ) -> None:
         if protocol not in ("grpc", "http/protobuf"):
             raise ValueError(f"protocol must be grpc or http/protobuf, not {protocol!r}")
@@ -339,6 +328,9 @@ class OtlpExporter:
         self.queue = queue if queue is not None else BoundedQueue()
         self._headers = dict(headers or {})
         self._compression = compression
+        self.findings_as_logs = findings_as_logs and Signal.LOGS in self.signals
+        self.finding_logs_dropped = 0
+        """Finding log records not queued because the queue was full (the spans themselves were)."""
         self._tls = dict(tls) if tls else None
         """ca_file, cert_file, key_file for an https:// endpoint (see gateway/tls.py)."""
         self._workers = workers
@@ -373,6 +365,7 @@ class OtlpExporter:
             "sent": self.sent, "sent_items": self.sent_items, "retried": self.retried,
             "dropped": self.dropped, "dropped_items": self.dropped_items, "rejected_items": self.rejected_items,
             "queue_depth": self.queue.depth, "queue_bytes": self.queue.bytes, "queue_corrupt": self.queue.corrupt,
+            "finding_logs_dropped": self.finding_logs_dropped,
         }
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -396,6 +389,21 @@ class OtlpExporter:
             self.queue.put(signal, payload, count_items(signal, request))
         except QueueFullError:
             raise QueueFullError(self._retry_after()) from None
+        if signal is Signal.TRACES and self.findings_as_logs:
+            self._submit_finding_logs(request)  # type: ignore[arg-type]
+
+    def _submit_finding_logs(self, request: trace_service_pb2.ExportTraceServiceRequest) -> None:
+        logs = finding_logs(request)
+        if logs is None:
+            return
+        items = count_items(Signal.LOGS, logs)
+        try:
+            self.queue.put(Signal.LOGS, logs.SerializeToString(), items)
+        except QueueFullError:
+            # The spans are queued and carry the same findings as events: refusing the request
+            # now would make the client send those spans twice.
+            with self._counter_lock:
+                self.finding_logs_dropped += items
 
     def _retry_after(self) -> float:
         """What a refused client should wait: the queue's hint, or longer while the backend is failing."""
@@ -511,202 +519,3 @@ class OtlpExporter:
         if loud:  # at most one warning per 10 s; the counters have the rest
             log.warning("exporter %s: dropped a %s request (%d items, %d dropped so far): %s",
                         self.name, item.signal.value, item.items, self.dropped, why)
-
-
-# ---------------------------------------------------------------------------------------------
-# Findings as JSONL
-
-
-def _value(value: AnyValue) -> Any:
-    kind = value.WhichOneof("value")
-    if kind is None:
-        return None
-    if kind == "array_value":
-        return [_value(v) for v in value.array_value.values]
-    if kind == "kvlist_value":
-        return {kv.key: _value(kv.value) for kv in value.kvlist_value.values}
-    return getattr(value, kind)
-
-
-def _attributes(attributes: Any, wanted: frozenset[str] | None = None) -> dict[str, Any]:
-    return {kv.key: _value(kv.value) for kv in attributes if wanted is None or kv.key in wanted}
-
-
-def _iso(unix_nano: int) -> str:
-    if not unix_nano:
-        return ""
-    moment = datetime.datetime.fromtimestamp(unix_nano / 1e9, tz=datetime.timezone.utc)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _resource_service(attributes: Any) -> str:
-    for kv in attributes:
-        if kv.key == "service.name":
-            return kv.value.string_value
-    return ""
-
-
-_SPAN_CONTEXT_KEYS = frozenset({A.HTTP_ROUTE, "http.request.method", "http.method"})
-
-
-def findings_from_request(request: trace_service_pb2.ExportTraceServiceRequest) -> Iterator[dict[str, Any]]:
-    """One dict per `apisec.finding` span event. The keys `rule_id`, `kind`, `severity`, `owasp`,
-    `cwe` and `location` mean what they mean in `scan --format jsonl`; then `rule_name`, `time`
-    (the event's, ISO 8601 UTC), `service_name`, `trace_id`, `span_id`, `span_name`, and the span's
-    `route` and `method` when it has them."""
-    for resource_spans in request.resource_spans:
-        service: str | None = None
-        for scope_spans in resource_spans.scope_spans:
-            for span in scope_spans.spans:
-                events = [event for event in span.events if event.name == A.FINDING_EVENT]
-                if not events:
-                    continue
-                if service is None:
-                    service = _resource_service(resource_spans.resource.attributes)
-                context = _attributes(span.attributes, _SPAN_CONTEXT_KEYS)
-                method = context.get("http.request.method") or context.get("http.method")
-                for event in events:
-                    yield _finding_line(event, span, service, context.get(A.HTTP_ROUTE), method)
-
-
-def _finding_line(event: trace_pb2.Span.Event, span: trace_pb2.Span, service: str, route: Any, method: Any) -> dict[str, Any]:
-    attrs = _attributes(event.attributes)
-    category = str(attrs.get(A.RULE_CATEGORY) or "")
-    line: dict[str, Any] = {
-        "rule_id": attrs.get(A.RULE_ID, ""),
-        "kind": attrs.get(A.FINDING_KIND, ""),
-        "severity": attrs.get(A.FINDING_SEVERITY, ""),
-        "owasp": category.split(" ", 1)[0],
-        "cwe": attrs.get(A.RULE_REFERENCE, ""),
-        "location": attrs.get(A.FINDING_LOCATION, ""),
-        "rule_name": attrs.get(A.RULE_NAME, ""),
-        "time": _iso(event.time_unix_nano or span.end_time_unix_nano),
-        "service_name": service,
-        "trace_id": span.trace_id.hex(),
-        "span_id": span.span_id.hex(),
-        "span_name": span.name,
-    }
-    if route:
-        line["route"] = route
-    if method:
-        line["method"] = method
-    return line
-
-
-class FindingsFileExporter:
-    """Appends one JSON line per finding event of the traces it gets to `path` (flushed per
-    request; safe to share between threads)."""
-
-    signals = frozenset({Signal.TRACES})
-
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = Path(path)
-        self.written = 0
-        self.errors = 0
-        self._lock = threading.Lock()
-        self._file: Any = None
-
-    def start(self) -> None:
-        with self._lock:
-            self._open()
-
-    def _open(self) -> Any:
-        if self._file is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._file = open(self.path, "ab")  # noqa: SIM115 (held open for the exporter's life)
-        return self._file
-
-    def submit(self, signal: Signal, request: Request) -> None:
-        if signal is not Signal.TRACES:
-            return
-        lines = [orjson.dumps(finding) + b"\n" for finding in findings_from_request(request)]  # type: ignore[arg-type]
-        if not lines:
-            return
-        with self._lock:
-            try:
-                handle = self._open()
-                handle.write(b"".join(lines))
-                handle.flush()
-            except OSError as error:  # a full disk loses findings lines, never the spans themselves
-                self.errors += len(lines)
-                log.error("findings file %s: cannot write %d finding(s): %s", self.path, len(lines), error)
-                return
-            self.written += len(lines)
-
-    def shutdown(self, timeout_s: float = 30.0) -> None:
-        with self._lock:
-            if self._file is not None:
-                self._file.close()
-                self._file = None
-
-
-# ---------------------------------------------------------------------------------------------
-# Console
-
-
-def _printable(text: str, limit: int = 200) -> str:
-    """Span names come from requests: no terminal escape sequence gets through to a console."""
-    if len(text) > limit:
-        text = text[:limit] + "…"
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" if ord(c) < 256 else f"\\u{ord(c):04x}" for c in text)
-
-
-_SUMMARY_KEYS = frozenset({A.RISK_SCORE, A.SEVERITY_MAX, A.AUTH_OUTCOME, A.FINDINGS})
-
-
-class ConsoleExporter:
-    """One compact line per span: time, service, kind, name, status, duration, and the apisec
-    summary when the span was analysed, e.g.
-
-        2026-01-02T03:04:05.678Z shop SERVER "GET /login" ERROR 12.3ms risk=70 severity=high auth=failure findings=...
-    """
-
-    signals = frozenset({Signal.TRACES})
-
-    def __init__(self, stream: TextIO | None = None) -> None:
-        self.stream = stream if stream is not None else sys.stdout
-        self._lock = threading.Lock()
-
-    def start(self) -> None:
-        pass
-
-    def submit(self, signal: Signal, request: Request) -> None:
-        if signal is not Signal.TRACES:
-            return
-        lines = []
-        for resource_spans in request.resource_spans:  # type: ignore[union-attr]
-            service = _printable(_resource_service(resource_spans.resource.attributes) or "-", 60)
-            for scope_spans in resource_spans.scope_spans:
-                lines.extend(self._line(service, span) for span in scope_spans.spans)
-        if lines:
-            with self._lock:
-                self.stream.write("\n".join(lines) + "\n")
-                self.stream.flush()
-
-    @staticmethod
-    def _line(service: str, span: trace_pb2.Span) -> str:
-        kind = trace_pb2.Span.SpanKind.Name(span.kind).removeprefix("SPAN_KIND_")
-        status = trace_pb2.Status.StatusCode.Name(span.status.code).removeprefix("STATUS_CODE_")
-        duration_ms = max(0, span.end_time_unix_nano - span.start_time_unix_nano) / 1e6
-        name = _printable(span.name)
-        parts = [_iso(span.start_time_unix_nano) or "-", service, kind, f'"{name}"', status, f"{duration_ms:.1f}ms"]
-        summary = _attributes(span.attributes, _SUMMARY_KEYS)
-        if A.RISK_SCORE in summary:
-            parts.append(f"risk={summary[A.RISK_SCORE]}")
-        if A.SEVERITY_MAX in summary:
-            parts.append(f"severity={summary[A.SEVERITY_MAX]}")
-        if summary.get(A.AUTH_OUTCOME) not in (None, "none"):
-            parts.append(f"auth={summary[A.AUTH_OUTCOME]}")
-        if summary.get(A.FINDINGS):
-            parts.append("findings=" + _printable(",".join(str(f) for f in summary[A.FINDINGS])))
-        return " ".join(parts)
-
-    def shutdown(self, timeout_s: float = 30.0) -> None:
-        with self._lock:
-            try:
-                self.stream.flush()
-            except (OSError, ValueError):
-                pass
-

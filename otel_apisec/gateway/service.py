@@ -10,7 +10,8 @@ from otel_apisec.compiled_cache import default_cache
 from otel_apisec.detect import Analyzer, DetectConfig
 from otel_apisec.gateway.api import Exporter, Processor, Signal
 from otel_apisec.gateway.config import Component, GatewayConfig
-from otel_apisec.gateway.exporters import ConsoleExporter, FindingsFileExporter, OtlpExporter
+from otel_apisec.gateway.exporters import OtlpExporter
+from otel_apisec.gateway.finding_exporters import ConsoleExporter, FindingsFileExporter
 from otel_apisec.gateway.filter import FilterProcessor
 from otel_apisec.gateway.pipeline import PipelineRunner, ReceiverRouter
 from otel_apisec.gateway.processors import EnrichProcessor, RedactProcessor
@@ -51,6 +52,7 @@ def _otlp(options: dict[str, Any]) -> Exporter:
         options["endpoint"], options["protocol"], headers=options["headers"], timeout_s=float(options["timeout_s"]),
         queue=queue, compression=None if options["compression"] == "none" else options["compression"],
         workers=options["workers"], max_backoff_s=float(options["max_backoff_s"]), tls=options["tls"],
+        findings_as_logs=options["findings_as_logs"],
         max_elapsed_s=None if options["max_elapsed_s"] is None else float(options["max_elapsed_s"]),
     )
 
