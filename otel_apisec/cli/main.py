@@ -1,4 +1,4 @@
-"""Entry point of the `otel-apisec` console script (argparse subcommands `scan`, `rules` and `gateway`)."""
+"""Entry point of the `otel-apisec` console script (argparse subcommands `scan`, `rules`, `gateway` and `audit`)."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ examples:
   otel-apisec scan session.har --fail-on high        # exit 1 in CI on high/critical
   otel-apisec rules
   otel-apisec gateway --forward http://jaeger:4317
+  otel-apisec audit verify audit.jsonl               # exit 1 if the audit trail was tampered with
 """
 
 _SCAN_DESCRIPTION = """\
@@ -103,6 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
     from otel_apisec.cli.gateway import add_gateway_parser
 
     add_gateway_parser(commands)
+    from otel_apisec.cli.audit import add_audit_parser
+
+    add_audit_parser(commands)
     return parser
 
 
@@ -117,6 +121,10 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         from otel_apisec.cli.gateway import run_gateway
 
         return run_gateway(args)
+    if args.command == "audit":
+        from otel_apisec.cli.audit import run_audit
+
+        return run_audit(args)
     if args.command != "scan":
         parser.print_help(sys.stderr)
         return 2
