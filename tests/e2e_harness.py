@@ -147,3 +147,28 @@ def run_app(framework: str, sink: OtlpSink, extra_env: dict[str, str | None] | N
             raise AssertionError(f"{error}\n{app.describe()}") from error
         finally:
             _stop(app)
+
+
+@contextmanager
+def gateway_process(*args: str, env: dict[str, str] | None = None, timeout_s: float = 30.0) -> Iterator[subprocess.Popen[str]]:
+    """`otel-apisec gateway ARGS` in a subprocess, once it says it is listening; SIGTERM at the end,
+    and the test fails unless it then drains and exits 0."""
+    command = [sys.executable, "-m", "otel_apisec.cli.main", "gateway", *args]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, **(env or {})})
+    try:
+        deadline = time.monotonic() + timeout_s
+        line = ""
+        while time.monotonic() < deadline and "listening" not in line:
+            line = process.stderr.readline()  # type: ignore[union-attr]
+            if not line and process.poll() is not None:
+                raise AssertionError(f"gateway exited: {process.stderr.read()}")  # type: ignore[union-attr]
+        yield process
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+    assert process.returncode == 0, process.stderr.read()  # type: ignore[union-attr]

@@ -30,7 +30,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.trace import SpanKind
 
 from otel_apisec import attributes as A
-from tests.e2e_harness import free_port
+from tests.e2e_harness import free_port, gateway_process
 from tests.otlp_sink import OtlpSink
 
 pytestmark = pytest.mark.e2e
@@ -51,23 +51,11 @@ class RunningGateway:
 def gateway(sink: OtlpSink, tmp_path: Path, *extra: str) -> Iterator[RunningGateway]:
     grpc_port, http_port, metrics_port = free_port(), free_port(), free_port()
     findings = tmp_path / "findings.jsonl"
-    command = [sys.executable, "-m", "otel_apisec.cli.main", "gateway", "--grpc-endpoint", f"127.0.0.1:{grpc_port}",
-               "--http-endpoint", f"127.0.0.1:{http_port}", "--forward", sink.endpoint, "--forward-protocol",
-               sink.protocol, "--findings-file", str(findings), "--metrics-endpoint", f"127.0.0.1:{metrics_port}", *extra]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 30
-        line = ""
-        while time.monotonic() < deadline and "listening" not in line:
-            line = process.stderr.readline()  # type: ignore[union-attr]
-            if not line and process.poll() is not None:
-                raise AssertionError(f"gateway exited: {process.stderr.read()}")  # type: ignore[union-attr]
+    with gateway_process("--grpc-endpoint", f"127.0.0.1:{grpc_port}", "--http-endpoint", f"127.0.0.1:{http_port}",
+                         "--forward", sink.endpoint, "--forward-protocol", sink.protocol, "--findings-file", str(findings),
+                         "--metrics-endpoint", f"127.0.0.1:{metrics_port}", *extra):
         yield RunningGateway(f"http://127.0.0.1:{grpc_port}", f"http://127.0.0.1:{http_port}",
                              f"http://127.0.0.1:{metrics_port}/metrics", findings)
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(30)
-    assert process.returncode == 0
 
 
 def api_span(provider: TracerProvider, name: str, attributes: dict[str, object]) -> None:

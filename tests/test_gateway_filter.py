@@ -25,6 +25,7 @@ from otel_apisec.gateway.filter import FilterProcessor, trace_hash
 from otel_apisec.gateway.pipeline import PipelineRunner
 from otel_apisec.gateway.processors import EnrichProcessor
 from otel_apisec.gateway.receivers import HttpReceiver
+from otel_apisec.gateway.security_metrics import SecurityTally
 from otel_apisec.gateway.service import PROCESSOR_FACTORIES
 from tests.otlp_sink import OtlpSink
 
@@ -151,7 +152,7 @@ def test_config_builds_the_processor_with_defaults_and_options() -> None:
     default = parse_config(_config(None)).processors["apisec/filter"]
     assert default.options == {"sample_ratio": 1.0, "keep_errors": True, "hash_seed": 0}
     component = parse_config(_config({"sample_ratio": 0, "keep_errors": False, "hash_seed": 42})).processors["apisec/filter"]
-    processor = PROCESSOR_FACTORIES[component.type](component.options)
+    processor = PROCESSOR_FACTORIES[component.type](component.options, SecurityTally())
     assert isinstance(processor, FilterProcessor)
     assert (processor.sample_ratio, processor.keep_errors, processor.hash_seed) == (0.0, False, 42)
 

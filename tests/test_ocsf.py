@@ -5,6 +5,7 @@ servers on loopback."""
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import logging
 import socket
@@ -33,6 +34,7 @@ from otel_apisec.enrich import finding_events, span_attributes
 from otel_apisec.gateway.correlate import correlation_event
 from otel_apisec.gateway.finding_records import findings_from_request
 from otel_apisec.model import Severity
+from otel_apisec.pseudonym import keyed_hash
 from otel_apisec.siem import OCSF_VERSION, OcsfFileSink, OcsfWebhookSink, to_ocsf
 from otel_apisec.siem.schema import OcsfValidationError, ocsf_schema
 from otel_apisec.siem.sinks import NDJSON
@@ -272,26 +274,31 @@ class TestCorrelationMapping:
 
     def test_through_the_span_the_same_event(self) -> None:
         """The gateway puts a correlation finding on its span as an event; the record read back from
-        the span maps to the same OCSF facts as the finding's own record."""
+        the span maps to the same OCSF facts as the finding's own record, but for the client, which
+        leaves the gateway as a keyed hash of its address."""
         finding = _correlation()
+        key = b"ocsf-test-key"
         span = trace_pb2.Span(trace_id=TRACE_ID, span_id=SPAN_IDS[0], name="POST /login",
                               end_time_unix_nano=1_700_000_000_500_000_000,
                               attributes=_kvs({"http.route": "/login", "http.request.method": "POST"}))
-        span.events.append(correlation_event(finding, span.end_time_unix_nano))
+        span.events.append(correlation_event(finding, span.end_time_unix_nano, functools.partial(keyed_hash, key)))
         request = ExportTraceServiceRequest()
         resource_spans = request.resource_spans.add()
         resource_spans.resource.attributes.extend(_kvs({"service.name": "auth-api"}))
         resource_spans.scope_spans.add().spans.append(span)
         (record,) = findings_from_request(request)
         via_span, direct = to_ocsf(record), to_ocsf(finding.record())
-        for key in ("severity_id", "time", "message", "metadata", "evidences", "observables", "resources",
-                    "vulnerabilities", "remediation"):
-            if key == "metadata":
-                assert {**via_span[key], "uid": None} == {**direct[key], "uid": None}
+        for name in ("severity_id", "time", "message", "metadata", "resources", "vulnerabilities", "remediation"):
+            if name == "metadata":
+                assert {**via_span[name], "uid": None, "correlation_uid": None} == {
+                    **direct[name], "uid": None, "correlation_uid": None}
             else:
-                assert via_span[key] == direct[key], key
-        for key in ("title", "desc", "types", "analytic"):
-            assert via_span["finding_info"][key] == direct["finding_info"][key], key
+                assert via_span[name] == direct[name], name
+        client = finding.subject["client.address"]
+        assert via_span["evidences"] == [{**direct["evidences"][0], "src_endpoint": {"uid": keyed_hash(key, client)}}]
+        assert client not in json.dumps(via_span)
+        for name in ("title", "desc", "types", "analytic"):
+            assert via_span["finding_info"][name] == direct["finding_info"][name], name
         assert via_span["finding_info"]["related_events"][0]["uid"] == SPAN_IDS[0].hex()
         assert via_span["unmapped"] == {"location": record["location"]}
         assert SCHEMA.errors(via_span) == []

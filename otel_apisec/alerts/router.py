@@ -12,7 +12,7 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
 from typing import Any
 
@@ -47,6 +47,8 @@ class AlertRouter:
         self.late = 0
         """Records emitted after close."""
         self._deliveries = [Delivery(receiver, self.policy) for receiver in receivers]
+        self.listeners: list[Callable[[Alert], None]] = []
+        """Called with every alert raised, updated or resolved, before delivery (the audit trail)."""
         self._scheduler = threading.Thread(target=self._run, name="apisec-alerts-scheduler", daemon=True)
         self._scheduler.start()
 
@@ -96,6 +98,12 @@ class AlertRouter:
 
     def _dispatch(self, alert: Alert) -> None:
         # Under the router's lock, so each receiver queues a group's alerts in the order they were made.
+        for listener in self.listeners:
+            try:
+                listener(alert)
+            except Exception:  # noqa: BLE001 - a failing listener must not stop delivery
+                self.errors += 1
+                log.exception("alerts: a listener failed")
         for delivery in self._deliveries:
             delivery.put(alert)
 

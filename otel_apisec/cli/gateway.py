@@ -14,13 +14,16 @@ __all__ = ["add_gateway_parser", "config_from_flags", "run_gateway"]
 
 _DESCRIPTION = """\
 Receive OTLP (gRPC and HTTP) from any OpenTelemetry SDK or Collector, enrich the HTTP server
-spans that arrive without apisec.* attributes, mask what must not be stored, and forward
-everything to an OTLP backend.
+spans that arrive without apisec.* attributes, find attacks across requests (brute force,
+enumeration, token reuse, ...), mask what must not be stored, and forward everything to an
+OTLP backend.
 
 examples:
   otel-apisec gateway --forward http://jaeger:4317
   otel-apisec gateway --forward https://otlp.example.com --forward-protocol http/protobuf
   otel-apisec gateway --findings-file findings.jsonl             # console output, findings to a file
+  otel-apisec gateway --forward http://tempo:4317 --alertmanager http://alertmanager:9093 \
+      --audit-log /var/lib/otel-apisec/audit.jsonl --state-store redis://redis:6379/0
   otel-apisec gateway --config gateway.yaml
   otel-apisec gateway --check-config gateway.yaml
 """
@@ -37,6 +40,14 @@ def add_gateway_parser(commands: Any) -> None:
     gateway.add_argument("--forward-protocol", choices=("grpc", "http/protobuf"), default="grpc",
                          help="protocol for --forward (default: grpc)")
     gateway.add_argument("--findings-file", metavar="PATH", help="also write every finding to PATH, one JSON line each")
+    gateway.add_argument("--state-store", metavar="memory|URL", default="memory",
+                         help="correlation state: memory, or a redis:// URL shared by replicas (default: memory)")
+    gateway.add_argument("--alertmanager", metavar="URL", help="send alerts to this Prometheus Alertmanager (API v2)")
+    gateway.add_argument("--alert-webhook", metavar="URL", action="append", default=[],
+                         help="POST alerts as JSON to URL (repeatable)")
+    gateway.add_argument("--audit-log", metavar="PATH",
+                         help="hash-chained audit log of findings and alerts (HMAC key from $OTEL_APISEC_AUDIT_KEY)")
+    gateway.add_argument("--ocsf-file", metavar="PATH", help="findings as OCSF Detection Finding events, one JSON line each")
     gateway.add_argument("--metrics-endpoint", metavar="HOST:PORT", default="127.0.0.1:8888",
                          help="Prometheus /metrics of the gateway itself, or off (default: 127.0.0.1:8888)")
     gateway.add_argument("--config", metavar="FILE", help="pipeline config (YAML, shaped like a Collector config)")
@@ -44,7 +55,8 @@ def add_gateway_parser(commands: Any) -> None:
 
 
 def config_from_flags(args: argparse.Namespace) -> GatewayConfig:
-    """The pipeline the simple flags describe: enrich and redact traces, redact logs, pass metrics."""
+    """The pipeline the simple flags describe: enrich, correlate and redact traces, redact logs,
+    pass metrics; findings to the optional files, alerts and audit log."""
     exporters: dict[str, Any] = {}
     if args.forward:
         exporters["otlp"] = {"endpoint": args.forward, "protocol": args.forward_protocol}
@@ -53,14 +65,24 @@ def config_from_flags(args: argparse.Namespace) -> GatewayConfig:
     forward = list(exporters)
     if args.findings_file:
         exporters["apisec/findings"] = {"path": args.findings_file}
+    alert_receivers = [{"type": "webhook", "url": url} for url in args.alert_webhook]
+    if args.alertmanager:
+        alert_receivers.append({"type": "alertmanager", "url": args.alertmanager})
+    if alert_receivers:
+        exporters["apisec/alerts"] = {"receivers": alert_receivers}
+    if args.audit_log:
+        exporters["apisec/audit"] = {"path": args.audit_log}
+    if args.ocsf_file:
+        exporters["apisec/ocsf"] = {"path": args.ocsf_file}
     receivers = ["otlp"]
     doc = {
         "receivers": {"otlp": {"protocols": {"grpc": {"endpoint": args.grpc_endpoint},
                                              "http": {"endpoint": args.http_endpoint}}}},
-        "processors": {"apisec/enrich": {}, "apisec/redact": {}},
+        "processors": {"apisec/enrich": {}, "apisec/correlate": {"store": args.state_store}, "apisec/redact": {}},
         "exporters": exporters,
         "service": {"telemetry": {"metrics": {"address": args.metrics_endpoint}}, "pipelines": {
-            "traces": {"receivers": receivers, "processors": ["apisec/enrich", "apisec/redact"], "exporters": list(exporters)},
+            "traces": {"receivers": receivers, "processors": ["apisec/enrich", "apisec/correlate", "apisec/redact"],
+                       "exporters": list(exporters)},
             "metrics": {"receivers": receivers, "processors": ["apisec/redact"], "exporters": forward},
             "logs": {"receivers": receivers, "processors": ["apisec/redact"], "exporters": forward},
         }},
@@ -79,9 +101,14 @@ def run_gateway(args: argparse.Namespace, out: IO[str] = sys.stdout, err: IO[str
     except ConfigError as exc:
         print(f"otel-apisec gateway: invalid config: {exc}", file=err)
         return 2
+    from otel_apisec.audit.chain import AuditLogError
     from otel_apisec.gateway.service import Gateway  # grpc and friends load only when serving
 
-    gateway = Gateway(config)
+    try:
+        gateway = Gateway(config)
+    except (OSError, ValueError, AuditLogError) as exc:  # an unwritable audit log, a tampered one, a bad key
+        print(f"otel-apisec gateway: cannot start: {exc}", file=err)
+        return 2
     try:
         gateway.start()
     except OSError as exc:

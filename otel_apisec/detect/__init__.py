@@ -37,6 +37,7 @@ __all__ = [
 
 def load_catalog() -> list[Rule]:
     """Every rule of every family, sorted by ID."""
+    from otel_apisec.correlate import rules as _correlation_rules  # noqa: F401  (the gateway's cross-request rules)
     from otel_apisec.detect import catalog  # noqa: F401  (registers the rules)
 
     return all_rules()

@@ -13,8 +13,6 @@ Detectors are pure: no I/O, no globals. The analyzer catches a failing detector,
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import os
 import time
 from collections import OrderedDict
@@ -36,6 +34,7 @@ from otel_apisec.detect.fields import (
     raw_json_texts_at,
 )
 from otel_apisec.model import AuthFacts, Body, Finding, HttpExchange, TokenFacts
+from otel_apisec.pseudonym import keyed_hash
 
 __all__ = [
     "Analysis",
@@ -113,7 +112,7 @@ class DetectContext:
 
     def pseudonym(self, value: str) -> str:
         """Keyed hash of a principal or token: correlatable, not recoverable."""
-        return hmac.new(self.hmac_key, value.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()[:32]
+        return keyed_hash(self.hmac_key, value)
 
     def json_verbatim(self, body: Body) -> bytes | None:
         r"""The JSON body's bytes with every key and string value verbatim (no backslash), or None.

@@ -33,7 +33,7 @@ REGULATIONS = frozenset({"GDPR", "PCI DSS", "HIPAA", "CCPA"})
 _ID = re2.compile(r"APISEC-[A-Z]{2,5}-\d{3}")
 _KIND = re2.compile(
     r"(sqli|xss|path_traversal|command_injection|ssrf|nosqli|ssti|jndi_injection"
-    r"|ldap_injection|open_redirect|(pii|secret|token|auth|posture|exposure)\.[a-z0-9_]+)"
+    r"|ldap_injection|open_redirect|(pii|secret|token|auth|posture|exposure)\.[a-z0-9_]+|abuse\.[a-z_]+)"
 )
 
 _REGISTRY: dict[str, Rule] = {}

@@ -22,10 +22,16 @@ from typing import Any
 
 import yaml
 
+from otel_apisec.alerts.config import parse_config as parse_alerts
+from otel_apisec.alerts.policy import AlertPolicy
+from otel_apisec.audit.chain import DEFAULT_MAX_BYTES as AUDIT_MAX_BYTES
+from otel_apisec.correlate.config import CorrelationConfig
+from otel_apisec.correlate.state_memory import DEFAULT_MAX_KEYS
+from otel_apisec.correlate.state_redis import DEFAULT_PREFIX
 from otel_apisec.gateway.api import Signal
 from otel_apisec.model import Severity
 
-__all__ = ["COMPONENTS", "ConfigError", "GatewayConfig", "Option", "load_config", "parse_config"]
+__all__ = ["COMPONENTS", "ConfigError", "GatewayConfig", "Option", "correlation_config", "load_config", "parse_config"]
 
 
 class ConfigError(ValueError):
@@ -44,6 +50,30 @@ class Option:
 
 _SEVERITIES = tuple(s.label for s in Severity)
 _ENDPOINT = "HOST:PORT to listen on"
+_ALERTS = AlertPolicy()
+
+
+def _correlation_options() -> dict[str, Option]:
+    """The store options, then every `CorrelationConfig` field with its default and help (its one place)."""
+    options = {
+        "store": Option(str, "memory", "where the correlation state lives: `memory` (this process) or a redis://, "
+                        "rediss:// or unix:// URL that several gateway replicas share"),
+        "hmac_key": Option(str, "", "key of the client-address pseudonyms in findings and of every Redis key "
+                           "(required with Redis, the same on every replica; empty: random per process)"),
+        "key_prefix": Option(str, DEFAULT_PREFIX, "prefix of every Redis key"),
+        "max_keys": Option(int, DEFAULT_MAX_KEYS, "memory store: keys kept before the least recently used go"),
+        "geoip": Option(bool, True, "add `geo.country.iso_code` from the packaged offline GeoIP database "
+                        "(token reuse across countries needs it)"),
+    }
+    for name, default, help_text in CorrelationConfig.describe():
+        if isinstance(default, tuple):
+            options[name] = Option(list, list(default), help_text)
+        elif isinstance(default, (bool, int)):
+            options[name] = Option(type(default), default, help_text)
+        else:
+            options[name] = Option((int, float), default, help_text)
+    return options
+
 
 COMPONENTS: dict[str, dict[str, dict[str, Option]]] = {
     "receivers": {
@@ -66,6 +96,7 @@ COMPONENTS: dict[str, dict[str, dict[str, Option]]] = {
             "hash_keys": Option(list, [], "attribute keys whose values become keyed hashes"),
             "hmac_key": Option(str, "", "key for hash_keys (empty: random per process)"),
         },
+        "apisec/correlate": _correlation_options(),
         "apisec/filter": {
             "sample_ratio": Option((int, float), 1.0, "share of traces kept, decided by trace id; spans with a finding "
                                    "(an `apisec.finding` event or non-empty `apisec.findings`) are always kept",
@@ -100,6 +131,43 @@ COMPONENTS: dict[str, dict[str, dict[str, Option]]] = {
         },
         "apisec/findings": {
             "path": Option(str, None, "JSONL file, one finding a line (required)"),
+        },
+        "apisec/alerts": {
+            "receivers": Option(list, None, "where alerts go (required): `{type: alertmanager, url}` (API v2) and/or "
+                                "`{type: webhook, url, format: json|slack, headers}`"),
+            "min_severity": Option(str, _ALERTS.min_severity.label, "lowest finding severity that raises an alert",
+                                   _SEVERITIES),
+            "group_by": Option(list, list(_ALERTS.group_by), "record fields that make one incident (empty: rule_id + "
+                               "group_key; rule_id + service_name + route for per-span findings)"),
+            "repeat_interval_s": Option((int, float), _ALERTS.repeat_interval_s,
+                                        "re-send an open alert at most this often, when it saw new findings"),
+            "resolve_after_s": Option((int, float), _ALERTS.resolve_after_s, "resolve a group after this long without a finding"),
+            "max_groups": Option(int, _ALERTS.max_groups, "open groups kept (the least recently updated is evicted)"),
+            "queue_size": Option(int, _ALERTS.queue_size, "alerts waiting per receiver"),
+            "retry_for_s": Option((int, float), _ALERTS.retry_for_s, "retry a failing delivery this long"),
+            "max_backoff_s": Option((int, float), _ALERTS.max_backoff_s, "longest wait between retries"),
+        },
+        "apisec/audit": {
+            "path": Option(str, None, "the hash-chained JSONL audit log of findings and alerts (required)"),
+            "key_env": Option(str, "OTEL_APISEC_AUDIT_KEY", "environment variable holding the HMAC key of the chain "
+                              "(unset variable: a plain SHA-256 chain)"),
+            "key_file": Option(str, None, "file holding the HMAC key (instead of key_env)"),
+            "max_bytes": Option(int, AUDIT_MAX_BYTES, "rotate the file past this size (the chain goes on in the next)"),
+            "keep": Option(int, None, "rotated files kept (default: all; deleting old ones cuts the chain's start)"),
+            "fsync": Option(bool, False, "fsync every record (slower; survives a power cut)"),
+            "min_severity": Option(str, "medium", "lowest finding severity recorded (alerts are always recorded)",
+                                   _SEVERITIES),
+        },
+        "apisec/ocsf": {
+            "path": Option(str, None, "JSONL file of OCSF Detection Finding events (this or endpoint)"),
+            "endpoint": Option(str, None, "http(s) URL that gets the events as NDJSON batches (this or path)"),
+            "headers": Option(dict, {}, "headers sent with every webhook request (credentials go here)"),
+            "ca_file": Option(str, None, "PEM bundle to trust for an https endpoint instead of the system store"),
+            "batch_size": Option(int, 100, "events per webhook request", bounds=(1, 10_000)),
+            "queue_size": Option(int, 10_000, "events waiting for the webhook before new ones are dropped"),
+            "validate": Option(bool, False, "check every event against the packaged OCSF schema first "
+                               "(needs the `siem` extra; about 1 ms an event)"),
+            "min_severity": Option(str, "medium", "lowest finding severity exported", _SEVERITIES),
         },
         "console": {},
     },
@@ -176,8 +244,12 @@ def _component(section: str, component_id: str, raw: Any) -> Component:
         raise ConfigError(f"{path}.{unknown[0]}: unknown option (allowed: {allowed})")
     options = {name: _check_value(f"{path}.{name}", option, raw.get(name)) for name, option in schema.items()}
     for name, option in schema.items():
-        if option.default is None and options[name] is None and name in ("endpoint", "path"):
+        if option.default is None and options[name] is None and name in ("endpoint", "path", "receivers") \
+                and kind != "apisec/ocsf":
             raise ConfigError(f"{path}.{name}: required")
+    check = _SEMANTIC_CHECKS.get(kind)
+    if check is not None:
+        check(path, options)
     if section == "exporters" and kind == "otlp" and options["tls"] is not None:
         _check_tls(f"{path}.tls", options["tls"], CLIENT_TLS_OPTIONS, required=())
         if not str(options["endpoint"]).startswith(("https://", "grpcs://")):
@@ -187,6 +259,57 @@ def _component(section: str, component_id: str, raw: Any) -> Component:
         if not options:
             raise ConfigError(f"{path}.protocols: enable at least one of grpc, http")
     return Component(str(component_id), kind, options)
+
+
+def _check_correlate(path: str, options: dict[str, Any]) -> None:
+    store = options["store"]
+    if store != "memory" and not store.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError(f"{path}.store: expected memory or a redis://, rediss:// or unix:// URL")
+    if store != "memory" and not options["hmac_key"]:
+        raise ConfigError(f"{path}.hmac_key: required with a Redis store, and the same on every replica "
+                          "(Redis keys hold keyed hashes, never client addresses)")
+    try:
+        correlation_config(options)
+    except ValueError as error:
+        raise ConfigError(f"{path}: {error}") from None
+
+
+def correlation_config(options: dict[str, Any]) -> CorrelationConfig:
+    """The `CorrelationConfig` part of an `apisec/correlate` component's options."""
+    return CorrelationConfig.from_mapping({name: options[name] for name, _, _ in CorrelationConfig.describe()})
+
+
+def _check_alerts(path: str, options: dict[str, Any]) -> None:
+    try:
+        parse_alerts(options, path)
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+
+
+def _check_audit(path: str, options: dict[str, Any]) -> None:
+    if options["key_file"] is not None and not Path(options["key_file"]).is_file():
+        raise ConfigError(f"{path}.key_file: {options['key_file']}: no such file")
+    for name in ("max_bytes", "keep"):
+        if options[name] is not None and options[name] < 1:
+            raise ConfigError(f"{path}.{name}: must be at least 1")
+
+
+def _check_ocsf(path: str, options: dict[str, Any]) -> None:
+    if (options["path"] is None) == (options["endpoint"] is None):
+        raise ConfigError(f"{path}: set exactly one of path (a file) and endpoint (a webhook URL)")
+    if options["endpoint"] is not None and not options["endpoint"].startswith(("http://", "https://")):
+        raise ConfigError(f"{path}.endpoint: expected an http:// or https:// URL")
+    if options["ca_file"] is not None and not Path(options["ca_file"]).is_file():
+        raise ConfigError(f"{path}.ca_file: {options['ca_file']}: no such file")
+
+
+_SEMANTIC_CHECKS = {
+    "apisec/correlate": _check_correlate,
+    "apisec/alerts": _check_alerts,
+    "apisec/audit": _check_audit,
+    "apisec/ocsf": _check_ocsf,
+}
+"""Checks beyond each option's type: across options, and the component's own validation."""
 
 
 def parse_config(doc: Any) -> GatewayConfig:

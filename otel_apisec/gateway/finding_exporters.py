@@ -21,6 +21,7 @@ from otel_apisec import attributes as A
 from otel_apisec.correlate.api import FindingSink
 from otel_apisec.gateway.api import Request, Signal
 from otel_apisec.gateway.finding_records import attribute_dict, findings_from_request, iso_from_nanos, resource_service
+from otel_apisec.model import Severity
 
 __all__ = ["ConsoleExporter", "FindingsFileExporter", "SinkExporter"]
 
@@ -75,14 +76,16 @@ class FindingsFileExporter:
 
 
 class SinkExporter:
-    """Hands every finding record of the traces it gets to a `FindingSink` (alerts, audit trail,
-    OCSF), which queues and delivers on its own thread."""
+    """Hands the finding records (from `min_severity` up) of the traces it gets to a `FindingSink`:
+    alerts and OCSF webhooks queue and deliver on their own threads; the audit trail and files
+    append on this one (a page-cache write, unless fsync is on)."""
 
     signals = frozenset({Signal.TRACES})
 
-    def __init__(self, sink: FindingSink, name: str) -> None:
+    def __init__(self, sink: FindingSink, name: str, min_severity: Severity = Severity.INFO) -> None:
         self.sink = sink
         self.name = name
+        self._severities = frozenset(s.label for s in Severity if s >= min_severity)
         self.emitted = 0
         self.errors = 0
 
@@ -93,6 +96,8 @@ class SinkExporter:
         if signal is not Signal.TRACES:
             return
         for record in findings_from_request(request):  # type: ignore[arg-type]
+            if record["severity"] not in self._severities:
+                continue
             try:
                 self.sink.emit(record)
                 self.emitted += 1

@@ -33,6 +33,7 @@ from otel_apisec.detect import Analysis, Analyzer, DetectConfig
 from otel_apisec.detect.exposed import exposed_values
 from otel_apisec.enrich import finding_events, span_attributes
 from otel_apisec.gateway.api import Request, Signal
+from otel_apisec.gateway.security_metrics import SecurityTally
 from otel_apisec.gateway.span_exchange import BODY_ATTRIBUTES, SpanView, read_span
 from otel_apisec.model import Finding, HttpExchange, Severity
 from otel_apisec.processors.redact import Redactor, is_credential_header_attribute, mask_sensitive_pairs
@@ -237,8 +238,11 @@ class EnrichProcessor:
 
     def __init__(
         self, analyzer: Analyzer, *, event_min_severity: Severity = Severity.INFO, redact_others: bool = True,
+        tally: SecurityTally | None = None,
     ) -> None:
         self.analyzer = analyzer
+        self.tally = tally
+        """Findings and auth outcomes by route, for the gateway's security metrics."""
         self.event_min_severity = event_min_severity
         self.redact_others = redact_others
         self.errors = 0
@@ -276,6 +280,8 @@ class EnrichProcessor:
                     redact_span(span, _PLAIN, view=view)
                 return True
             analysis = self.analyzer.analyze(exchange)  # under the request's lock (process)
+            if self.tally is not None:
+                self._count(exchange, analysis, self.tally)
             redactor = Redactor(exposed_values(exchange, analysis))
             added = self._additions(analysis, span.end_time_unix_nano)
             redact_span(span, redactor, view=view)
@@ -291,6 +297,13 @@ class EnrichProcessor:
             with self._count_lock:
                 self.dropped += 1
             return False
+
+    @staticmethod
+    def _count(exchange: HttpExchange, analysis: Analysis, tally: SecurityTally) -> None:
+        route = tally.route(exchange.route)
+        tally.auth_outcome(route, analysis.auth.outcome.value, analysis.auth.scheme.value)
+        for finding in analysis.findings:
+            tally.finding(finding.rule_id, finding.kind, finding.severity.label, route)
 
     def _additions(self, analysis: Analysis, end_time: int) -> bytes:
         """`span_attributes(analysis)` and one event per finding (as `finding_events`), encoded."""

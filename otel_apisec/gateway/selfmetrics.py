@@ -1,5 +1,6 @@
 """The gateway's own metrics on a Prometheus `/metrics` endpoint: received, exported, dropped,
-queue depth. Read from the components' counters at scrape time, so the hot path pays nothing."""
+queue depth; and the security metrics of the traffic: findings, auth outcomes, open alerts.
+Read from the components' counters at scrape time, so the hot path pays nothing."""
 
 from __future__ import annotations
 
@@ -66,6 +67,28 @@ class GatewayCollector(Collector):
                 outcomes.add_metric([name, outcome], count)
         yield errors
         yield outcomes
+        yield from self._security()
+
+    def _security(self) -> Iterator[Metric]:
+        """What the traffic showed: findings, auth outcomes, open alerts."""
+        findings, auth = self.gateway.security.snapshot()
+        by_rule = CounterMetricFamily("otel_apisec_findings", "Findings, per request and across requests",
+                                      labels=["rule_id", "kind", "severity", "route"])
+        for labels, count in findings.items():
+            by_rule.add_metric(list(labels), count)
+        yield by_rule
+        outcomes = CounterMetricFamily("otel_apisec_auth_outcomes", "Analysed requests by auth outcome",
+                                       labels=["route", "outcome", "scheme"])
+        for labels, count in auth.items():
+            outcomes.add_metric(list(labels), count)
+        yield outcomes
+        alerts = GaugeMetricFamily("otel_apisec_alerts_active", "Alert groups open (firing, not yet resolved)",
+                                   labels=["exporter"])
+        for name, exporter in self.gateway.exporters.items():
+            stats = exporter.stats() if hasattr(exporter, "stats") else {}
+            if "open_groups" in stats:
+                alerts.add_metric([name], stats["open_groups"])
+        yield alerts
 
 
 def serve_metrics(gateway: Gateway, address: str) -> Any:

@@ -2,24 +2,38 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+import os
 from collections.abc import Callable
 from typing import Any
 
+from otel_apisec.alerts.alert import Alert
+from otel_apisec.alerts.config import router_from_config
+from otel_apisec.audit.chain import AuditLog
+from otel_apisec.audit.keys import key_from_env, key_from_file
 from otel_apisec.compiled_cache import default_cache
+from otel_apisec.correlate.api import FindingSink, StateStore
+from otel_apisec.correlate.engine import Correlation
+from otel_apisec.correlate.geo import CountryLookup
+from otel_apisec.correlate.state_memory import MemoryStore
 from otel_apisec.detect import Analyzer, DetectConfig
 from otel_apisec.gateway.api import Exporter, Processor, Signal
-from otel_apisec.gateway.config import Component, GatewayConfig
+from otel_apisec.gateway.config import Component, GatewayConfig, correlation_config
+from otel_apisec.gateway.correlate import CorrelateProcessor
 from otel_apisec.gateway.exporters import OtlpExporter
-from otel_apisec.gateway.finding_exporters import ConsoleExporter, FindingsFileExporter
 from otel_apisec.gateway.filter import FilterProcessor
+from otel_apisec.gateway.finding_exporters import ConsoleExporter, FindingsFileExporter, SinkExporter
 from otel_apisec.gateway.pipeline import PipelineRunner, ReceiverRouter
 from otel_apisec.gateway.processors import EnrichProcessor, RedactProcessor
 from otel_apisec.gateway.queue import BoundedQueue, PersistentQueue
 from otel_apisec.gateway.receivers import GrpcReceiver, HttpReceiver
+from otel_apisec.gateway.security_metrics import SecurityTally
 from otel_apisec.gateway.selfmetrics import serve_metrics
 from otel_apisec.gateway.tls import grpc_server_credentials, server_ssl_context
 from otel_apisec.model import Severity
+from otel_apisec.pseudonym import deployment_key
+from otel_apisec.siem.sinks import OcsfFileSink, OcsfWebhookSink
 
 __all__ = ["Gateway"]
 
@@ -27,7 +41,7 @@ _logger = logging.getLogger("otel_apisec.gateway")
 _PERSISTENT_DRAIN_S = 5.0
 
 
-def _enrich(options: dict[str, Any]) -> Processor:
+def _enrich(options: dict[str, Any], tally: SecurityTally) -> Processor:
     detectors = options["detectors"]
     config = DetectConfig(
         hmac_key=options["hmac_key"].encode(),
@@ -35,11 +49,20 @@ def _enrich(options: dict[str, Any]) -> Processor:
         max_body_bytes=options["max_body_bytes"],
     )
     analyzer = Analyzer(config, compiled_cache=default_cache())  # a restart loads, not compiles, its patterns
-    return EnrichProcessor(analyzer, event_min_severity=Severity.parse(options["event_min_severity"]))
+    return EnrichProcessor(analyzer, event_min_severity=Severity.parse(options["event_min_severity"]), tally=tally)
 
 
-def _redact(options: dict[str, Any]) -> Processor:
-    return RedactProcessor(**options)
+def _correlate(options: dict[str, Any], tally: SecurityTally) -> Processor:
+    store: StateStore
+    if options["store"] == "memory":
+        store = MemoryStore(max_keys=options["max_keys"])
+    else:
+        from otel_apisec.correlate.state_redis import RedisStore  # only when configured
+
+        store = RedisStore(options["store"], prefix=options["key_prefix"], hmac_key=options["hmac_key"].encode())
+    country_of = CountryLookup().country if options["geoip"] else None
+    return CorrelateProcessor(Correlation(correlation_config(options), store), deployment_key(options["hmac_key"]),
+                              country_of=country_of, tally=tally)
 
 
 def _otlp(options: dict[str, Any]) -> Exporter:
@@ -57,16 +80,43 @@ def _otlp(options: dict[str, Any]) -> Exporter:
     )
 
 
-PROCESSOR_FACTORIES: dict[str, Callable[[dict[str, Any]], Processor]] = {
+def _audit(options: dict[str, Any]) -> Exporter:
+    if options["key_file"]:
+        key: bytes | None = key_from_file(options["key_file"])
+    else:
+        key = key_from_env(options["key_env"]) if os.environ.get(options["key_env"]) else None
+    log = AuditLog(options["path"], key=key, max_bytes=options["max_bytes"], keep=options["keep"], fsync=options["fsync"])
+    return SinkExporter(log, "apisec/audit", min_severity=Severity.parse(options["min_severity"]))
+
+
+def _ocsf(options: dict[str, Any]) -> Exporter:
+    sink: FindingSink
+    if options["endpoint"]:
+        sink = OcsfWebhookSink(options["endpoint"], headers=options["headers"], batch_size=options["batch_size"],
+                               queue_size=options["queue_size"], ca_file=options["ca_file"], validate=options["validate"])
+    else:
+        sink = OcsfFileSink(options["path"], validate=options["validate"])
+    return SinkExporter(sink, "apisec/ocsf", min_severity=Severity.parse(options["min_severity"]))
+
+
+PROCESSOR_FACTORIES: dict[str, Callable[[dict[str, Any], SecurityTally], Processor]] = {
     "apisec/enrich": _enrich,
-    "apisec/redact": _redact,
-    "apisec/filter": lambda options: FilterProcessor(**options),
+    "apisec/correlate": _correlate,
+    "apisec/redact": lambda options, tally: RedactProcessor(**options),
+    "apisec/filter": lambda options, tally: FilterProcessor(**options),
 }
 EXPORTER_FACTORIES: dict[str, Callable[[dict[str, Any]], Exporter]] = {
     "otlp": _otlp,
     "apisec/findings": lambda options: FindingsFileExporter(options["path"]),
+    "apisec/alerts": lambda options: SinkExporter(router_from_config(options, "exporters.apisec/alerts"), "apisec/alerts"),
+    "apisec/audit": _audit,
+    "apisec/ocsf": _ocsf,
     "console": lambda options: ConsoleExporter(),
 }
+
+
+def _audit_alert(audit: AuditLog, alert: Alert) -> None:
+    audit.append("alert", alert.to_json())
 
 
 class Gateway:
@@ -74,8 +124,10 @@ class Gateway:
 
     def __init__(self, config: GatewayConfig) -> None:
         self.config = config
-        processors = {cid: PROCESSOR_FACTORIES[c.type](c.options) for cid, c in config.processors.items()}
+        self.security = SecurityTally()
+        processors = {cid: PROCESSOR_FACTORIES[c.type](c.options, self.security) for cid, c in config.processors.items()}
         self.exporters = {cid: EXPORTER_FACTORIES[c.type](c.options) for cid, c in config.exporters.items()}
+        self._audit_alerts(config)
         runners = [
             PipelineRunner(p.name, p.signal, [processors[i] for i in p.processors], [self.exporters[i] for i in p.exporters])
             for p in config.pipelines
@@ -88,6 +140,16 @@ class Gateway:
             self.routers.append(router)
             self.receivers.extend(self._receivers(component, router))
         self.metrics_server: Any = None
+
+    def _audit_alerts(self, config: GatewayConfig) -> None:
+        """Alerts raised in a pipeline also go to that pipeline's audit trail(s)."""
+        for pipeline in config.pipelines:
+            kinds = {cid: config.exporters[cid].type for cid in pipeline.exporters}
+            audits = [self.exporters[cid].sink for cid, kind in kinds.items() if kind == "apisec/audit"]  # type: ignore[attr-defined]
+            for cid, kind in kinds.items():
+                if kind == "apisec/alerts":
+                    router = self.exporters[cid].sink  # type: ignore[attr-defined]
+                    router.listeners.extend(functools.partial(_audit_alert, audit) for audit in audits)
 
     @staticmethod
     def _receivers(component: Component, router: ReceiverRouter) -> list[HttpReceiver | GrpcReceiver]:
@@ -128,5 +190,8 @@ class Gateway:
             # long for a backend that is down.
             persistent = getattr(getattr(exporter, "queue", None), "persistent", False)
             exporter.shutdown(min(timeout_s, _PERSISTENT_DRAIN_S) if persistent else timeout_s)
+        for processor in self.processors.values():
+            if hasattr(processor, "close"):
+                processor.close()
         if self.metrics_server is not None:
             self.metrics_server.shutdown()

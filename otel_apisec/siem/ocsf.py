@@ -19,6 +19,7 @@ Where each key goes:
     service_name              resources[0].name
     method, route             evidences[0].api.operation, evidences[0].http_request
     subject client.address    evidences[0].src_endpoint.ip (observable: IP Address)
+    subject apisec.client.pseudo.id  evidences[0].src_endpoint.uid
     subject enduser.pseudo.id evidences[0].actor.user.uid (observable: User Object: uid)
     subject apisec.token.hash evidences[0].actor.session.credential_uid (observable: User Credential ID)
     evidence                  evidences[0].data
@@ -208,9 +209,12 @@ def _evidence(record: Mapping[str, Any], subject: dict[str, Any]) -> dict[str, A
         _put(request, "url", {"path": route} if route else None)
         evidence["http_request"] = request
     client = _str_value(subject.pop(CLIENT_ADDRESS, None))
+    client_pseudonym = _str_value(subject.pop(A.CLIENT_PSEUDO_ID, None))
     if client:
         # ip_t only takes an address; anything else (a socket path, a name) is the endpoint's name.
         evidence["src_endpoint"] = {"ip": client} if _is_ip(client) else {"name": client}
+    elif client_pseudonym:  # the gateway's findings name a client by the keyed hash of its address
+        evidence["src_endpoint"] = {"uid": client_pseudonym}
     # The caller: who (the principal's keyed hash) and with which credential (the token's).
     actor: dict[str, Any] = {}
     principal = _str_value(subject.pop(A.ENDUSER_PSEUDO_ID, None))

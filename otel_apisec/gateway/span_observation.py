@@ -1,0 +1,100 @@
+"""An `Observation` (what the correlators see of one call) read off an OTLP server span.
+
+The span has been through enrichment, in-process or by the gateway's `apisec/enrich`, so the
+caller is already a keyed hash (`enduser.pseudo.id`, `apisec.token.hash`); a span that was not
+enriched still gives the method, route, status and client, enough for rate and error patterns.
+Object IDs come from the path and, when an agent captured it, from the JSON response body.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import orjson
+from opentelemetry.proto.trace.v1.trace_pb2 import Span
+
+from otel_apisec import attributes as A
+from otel_apisec.correlate.api import Observation
+from otel_apisec.correlate.ids import object_ids, response_object_ids
+from otel_apisec.gateway.span_exchange import (
+    _CLIENT,
+    _METHOD,
+    _STATUS,
+    RESPONSE_BODY,
+    _first,
+    _int,
+    _path_and_query,
+    _scalar,
+    _text,
+)
+
+__all__ = ["RATE_LIMIT_HEADERS", "observation_from_span"]
+
+RATE_LIMIT_HEADERS = frozenset({
+    "retry-after", "ratelimit", "ratelimit-policy", "ratelimit-limit", "ratelimit-remaining", "ratelimit-reset",
+    "x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset", "x-rate-limit-limit",
+    "x-rate-limit-remaining", "x-rate-limit-reset",
+})
+"""Response headers that show the API enforces a rate limit (IETF draft RateLimit fields and the
+common X- variants); only visible when the agent captures response headers."""
+_RESPONSE_HEADER = "http.response.header."
+_MAX_RESPONSE_BODY = 256 << 10
+"""Larger captured bodies are not parsed for IDs (bounded work per span)."""
+_WANTED = frozenset({
+    *_METHOD, *_STATUS, *_CLIENT, "http.target", "url.path", "url.query", "url.full", "http.url", "http.route",
+    A.ENDUSER_PSEUDO_ID, A.TOKEN_HASH, A.AUTH_OUTCOME, A.AUTH_LOGIN, A.AUTH_LOGIN_SUCCEEDED, RESPONSE_BODY,
+})
+_HTTP_MARKERS = frozenset({*_METHOD, "http.target", "url.path", "url.full", "http.url", "http.route"})
+_KINDS = frozenset({Span.SPAN_KIND_SERVER, Span.SPAN_KIND_INTERNAL, Span.SPAN_KIND_UNSPECIFIED})
+
+
+def observation_from_span(span: Span, service: str, country_of: Callable[[str], str | None] | None = None) -> Observation | None:
+    """The call `span` describes, or None when it is not an HTTP server span."""
+    if span.kind not in _KINDS:
+        return None
+    attrs: dict[str, object] = {}
+    rate_limit_header = False
+    for kv in span.attributes:
+        key = kv.key
+        if key in _WANTED:
+            attrs[key] = _scalar(kv.value)
+        elif key.startswith(_RESPONSE_HEADER) and key[len(_RESPONSE_HEADER):].replace("_", "-").lower() in RATE_LIMIT_HEADERS:
+            rate_limit_header = True
+    if not attrs.keys() & _HTTP_MARKERS or (span.kind != Span.SPAN_KIND_SERVER and not attrs.keys() & _METHOD):
+        return None
+    path = _path_and_query(attrs)[0]
+    route = _text(attrs.get("http.route")) or path
+    status = _int(_first(attrs, _STATUS))
+    client = _text(_first(attrs, _CLIENT))
+    login_succeeded = attrs.get(A.AUTH_LOGIN_SUCCEEDED)
+    end = span.end_time_unix_nano or span.start_time_unix_nano
+    return Observation(
+        time_s=end / 1e9,
+        method=(_text(_first(attrs, _METHOD)) or "GET").upper(),
+        route=route,
+        path=path,
+        status=status,
+        client=client,
+        principal=_text(attrs.get(A.ENDUSER_PSEUDO_ID)),
+        token=_text(attrs.get(A.TOKEN_HASH)),
+        auth_outcome=_text(attrs.get(A.AUTH_OUTCOME)) or "anonymous",
+        is_login=attrs.get(A.AUTH_LOGIN) is True,
+        login_succeeded=login_succeeded if isinstance(login_succeeded, bool) else None,
+        object_ids=object_ids(path),
+        response_ids=_response_ids(attrs.get(RESPONSE_BODY)),
+        rate_limited=status == 429 or rate_limit_header,
+        country=country_of(client) if client and country_of is not None else None,
+        service=service,
+        trace_id=span.trace_id.hex(),
+        span_id=span.span_id.hex(),
+    )
+
+
+def _response_ids(body: object) -> tuple[str, ...]:
+    if not isinstance(body, (str, bytes)) or not body or len(body) > _MAX_RESPONSE_BODY:
+        return ()
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return ()
+    return response_object_ids(document)
