@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo demo-spans test lint bench bench-overhead bench-gateway eval clean
+.PHONY: demo demo-spans test lint bench bench-overhead bench-gateway bench-correlation eval clean
 
 $(BIN)/otel-apisec: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,13 @@ bench-overhead: $(BIN)/otel-apisec
 
 bench-gateway: $(BIN)/otel-apisec
 	$(BIN)/python bench/gateway_throughput.py
+
+bench-correlation: $(BIN)/otel-apisec
+	$(BIN)/python bench/correlation_eval.py --geo
+	$(BIN)/python bench/correlation_memory.py --mix engine
+	$(BIN)/python bench/alert_latency.py
+	$(BIN)/python bench/audit_throughput.py
+	$(BIN)/python bench/ocsf_export.py
 
 eval: $(BIN)/otel-apisec
 	$(BIN)/python bench/evaluate.py

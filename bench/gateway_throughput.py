@@ -17,8 +17,9 @@ Three processes, each on its own:
 Pipelines, each its own gateway process, measured in interleaved rounds:
 
     passthrough  no processors: receive, decode, encode, forward
-    enrich       apisec/enrich + apisec/redact (default options, value detectors on), as
-                 `otel-apisec gateway --forward` builds it
+    enrich       apisec/enrich + apisec/redact (default options, value detectors on)
+    correlate    apisec/enrich + apisec/correlate (memory store, default thresholds) +
+                 apisec/redact, as `otel-apisec gateway --forward` builds it
     baseline     (with --baseline-src DIR) the enrich pipeline run from another source tree
 
 Spans: HTTP server spans, half with the stable HTTP semantic conventions and half with the old
@@ -344,6 +345,7 @@ class SinkProcess:
 PIPELINES = {
     "passthrough": [],
     "enrich": ["apisec/enrich", "apisec/redact"],
+    "correlate": ["apisec/enrich", "apisec/correlate", "apisec/redact"],
 }
 
 
@@ -353,7 +355,8 @@ def gateway_config(sink_url: str, processors: list[str], src: Path = REPO_ROOT) 
         service["telemetry"] = {"metrics": {"address": "127.0.0.1:0"}}  # on, as by default, on a free port
     return {
         "receivers": {"otlp": {"protocols": {"http": {"endpoint": "127.0.0.1:0", "max_message_bytes": 64 << 20}}}},
-        "processors": {"apisec/enrich": {"hmac_key": "bench-key"}, "apisec/redact": {}},
+        "processors": {"apisec/enrich": {"hmac_key": "bench-key"}, "apisec/redact": {},
+                       **({"apisec/correlate": {"hmac_key": "bench-key"}} if "apisec/correlate" in processors else {})},
         "exporters": {"otlp": {"endpoint": sink_url, "protocol": "http/protobuf", "queue_size": 64}},
         "service": service,
     }
@@ -562,7 +565,7 @@ def main() -> int:
     batches = make_batches()
     console.print(f"batches: {DISTINCT_BATCHES} distinct x {BATCH_SPANS} spans, "
                   f"{statistics.median(len(b) for b in batches) / BATCH_SPANS:,.0f} B per span encoded")
-    pipelines = [("passthrough", PIPELINES["passthrough"], None), ("enrich", PIPELINES["enrich"], None)]
+    pipelines = [(name, PIPELINES[name], None) for name in ("passthrough", "enrich", "correlate")]
     if args.baseline_src:
         pipelines.append(("baseline", PIPELINES["enrich"], str(Path(args.baseline_src).resolve())))
     sink = SinkProcess.start()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
@@ -81,8 +82,9 @@ def run_audit(args: argparse.Namespace, out: IO[str] = sys.stdout, err: IO[str] 
         total = sum(_size(path) for path in files)
         show = not args.no_progress and err.isatty() and total >= LARGE_INPUT_BYTES
         if show:
-            with _Progress(total) as bar:
-                result = verify(files, key, allow_partial_start=args.allow_partial_start, progress=bar.update)
+            bar, update = _progress_bar(total)
+            with bar:
+                result = verify(files, key, allow_partial_start=args.allow_partial_start, progress=update)
         else:
             result = verify(files, key, allow_partial_start=args.allow_partial_start)
     except (AuditKeyError, ChainFilesError) as exc:
@@ -128,23 +130,12 @@ def _print_human(result: VerifyResult, key_text: str, out: IO[str]) -> None:
         print(f"head: seq {result.last_seq} {result.head}", file=out)
 
 
-class _Progress:
-    """A rich progress bar on stderr: bytes verified of the chain's total."""
+def _progress_bar(total: int) -> tuple[Any, Callable[[int], None]]:
+    """A rich progress bar on stderr, bytes verified of the chain's total, and its update function."""
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
-    def __init__(self, total: int) -> None:
-        from rich.console import Console
-        from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
-
-        self._progress = Progress(TextColumn("verifying"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
-                                  console=Console(stderr=True), transient=True)
-        self._task = self._progress.add_task("verify", total=total)
-
-    def __enter__(self) -> _Progress:
-        self._progress.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._progress.stop()
-
-    def update(self, done: int) -> None:
-        self._progress.update(self._task, completed=done)
+    bar = Progress(TextColumn("verifying"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
+                   console=Console(stderr=True), transient=True)
+    task = bar.add_task("verify", total=total)
+    return bar, lambda done: bar.update(task, completed=done)

@@ -151,9 +151,10 @@ class StateStoreError(Exception):
 
 
 class FindingSink(Protocol):
-    """Where finding records go: alerts, the audit trail, SIEM export. `emit` never blocks on
-    I/O (sinks queue and send on their own thread) and never raises on a delivery failure:
-    it counts it and logs it."""
+    """Where finding records go: alerts, the audit trail, SIEM export. `emit` never waits on the
+    network (network sinks queue and send on their own thread; file sinks append one line, a
+    page-cache write unless fsync is asked for) and never raises on a delivery failure: it
+    counts it and logs it."""
 
     def emit(self, record: dict[str, Any]) -> None: ...
 

@@ -16,6 +16,7 @@ import ipaddress
 from otel_apisec.correlate.api import CorrelationFinding, Observation, StateStore
 from otel_apisec.correlate.base import CLIENT, NETWORK, PRINCIPAL, client_of, fire, is_failed_login, state_key
 from otel_apisec.correlate.config import CorrelationConfig
+from otel_apisec.correlate.geo import parse_address
 from otel_apisec.correlate.rules import BRUTE_FORCE, CREDENTIAL_STUFFING, correlator_name
 
 __all__ = ["BruteForce", "CredentialStuffing", "network_of"]
@@ -24,12 +25,9 @@ __all__ = ["BruteForce", "CredentialStuffing", "network_of"]
 @functools.lru_cache(maxsize=4096)
 def network_of(address: str, ipv4_prefix: int, ipv6_prefix: int) -> str | None:
     """`203.0.113.0/24` for `203.0.113.9` (and the /64 of an IPv6 address); None for garbage."""
-    try:
-        ip = ipaddress.ip_address(address.partition("%")[0])
-    except ValueError:
+    ip = parse_address(address)
+    if ip is None:
         return None
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
     prefix = ipv4_prefix if ip.version == 4 else ipv6_prefix
     return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
 

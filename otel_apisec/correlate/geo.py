@@ -18,7 +18,7 @@ import threading
 import time
 from typing import Any
 
-__all__ = ["DEFAULT_DATA_FILE", "CountryLookup"]
+__all__ = ["DEFAULT_DATA_FILE", "CountryLookup", "parse_address"]
 
 DEFAULT_DATA_FILE = "geoip2fast-ipv6.dat.gz"
 """Countries of IPv4 and IPv6 networks, shipped inside the geoip2fast package."""
@@ -29,6 +29,18 @@ _logger = logging.getLogger(__name__)
 _load_lock = threading.Lock()
 _loaded: dict[str, Any] = {}
 """Data file -> GeoIP2Fast instance; at most one entry (the library's tables are process-wide)."""
+
+
+def parse_address(address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The IP address `address` names (an IPv4-mapped IPv6 address as IPv4, a zone index dropped),
+    or None for anything else."""
+    try:
+        ip = ipaddress.ip_address(address.partition("%")[0])
+    except ValueError:
+        return None
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    return ip
 
 
 def _database(data_file: str) -> Any:
@@ -60,12 +72,9 @@ class CountryLookup:
         return self._cached(address)
 
     def _lookup(self, address: str) -> str | None:
-        try:
-            ip = ipaddress.ip_address(address.partition("%")[0])
-        except ValueError:
+        ip = parse_address(address)
+        if ip is None:
             return None
-        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-            ip = ip.ipv4_mapped
         # Private and reserved networks come back as `--` (no country), like unknown ones.
         try:
             code = getattr(self._db.lookup(str(ip)), "country_code", None)

@@ -134,7 +134,7 @@ COMPONENTS: dict[str, dict[str, dict[str, Option]]] = {
         },
         "apisec/alerts": {
             "receivers": Option(list, None, "where alerts go (required): `{type: alertmanager, url}` (API v2) and/or "
-                                "`{type: webhook, url, format: json|slack, headers}`"),
+                                "`{type: webhook, url, format: json or slack, headers}`"),
             "min_severity": Option(str, _ALERTS.min_severity.label, "lowest finding severity that raises an alert",
                                    _SEVERITIES),
             "group_by": Option(list, list(_ALERTS.group_by), "record fields that make one incident (empty: rule_id + "
