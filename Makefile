@@ -39,6 +39,7 @@ bench-gateway: $(BIN)/otel-apisec
 bench-correlation: $(BIN)/otel-apisec
 	$(BIN)/python bench/correlation_eval.py --geo
 	$(BIN)/python bench/correlation_memory.py --mix engine
+	$(BIN)/python bench/gateway_alert_latency.py
 	$(BIN)/python bench/alert_latency.py
 	$(BIN)/python bench/audit_throughput.py
 	$(BIN)/python bench/ocsf_export.py

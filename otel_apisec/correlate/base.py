@@ -40,7 +40,9 @@ ROUTE = HTTP_ROUTE
 METHOD = http_attributes.HTTP_REQUEST_METHOD
 SERVICE = service_attributes.SERVICE_NAME
 NETWORK = "apisec.client.network"
-"""The client's network (`203.0.113.0/24`), for findings about a group of addresses."""
+"""The client's network (`203.0.113.0/24`), for findings about a group of addresses. A subject key
+inside the gateway only: findings leave with `apisec.client.network.pseudo.id` (its keyed hash)
+instead, as `client.address` leaves as `apisec.client.pseudo.id`."""
 
 Evidence = dict[str, float | int | str]
 _MAX_VALUE = 128
