@@ -103,3 +103,28 @@ def test_exporter_options_reach_the_exporter_and_its_queue(tmp_path: Path) -> No
     assert (memory.queue.max_items, memory.queue.max_bytes) == (7, 4096)
     assert disk.queue.persistent and disk.queue.max_bytes == 1 << 20
     disk.queue.close()
+
+
+def test_flags_build_the_correlating_pipeline_and_redis_needs_the_deployment_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from otel_apisec.cli.gateway import HMAC_KEY_ENV, config_from_flags
+    from otel_apisec.cli.main import build_parser
+
+    args = build_parser().parse_args([
+        "gateway", "--forward", "http://tempo:4317", "--state-store", "redis://redis:6379/0",
+        "--alertmanager", "http://am:9093", "--alert-webhook", "http://hook/a", "--audit-log", str(tmp_path / "a.jsonl"),
+        "--ocsf-file", str(tmp_path / "o.jsonl"),
+    ])
+    monkeypatch.delenv(HMAC_KEY_ENV, raising=False)
+    with pytest.raises(ConfigError, match=f"--state-store redis://...: set {HMAC_KEY_ENV}"):
+        config_from_flags(args)
+    monkeypatch.setenv(HMAC_KEY_ENV, "deployment-key")
+    config = config_from_flags(args)
+    traces = next(p for p in config.pipelines if p.name == "traces")
+    assert traces.processors == ("apisec/enrich", "apisec/correlate", "apisec/redact")
+    assert set(traces.exporters) == {"otlp", "apisec/alerts", "apisec/audit", "apisec/ocsf"}
+    correlate = config.processors["apisec/correlate"].options
+    assert (correlate["store"], correlate["hmac_key"]) == ("redis://redis:6379/0", "deployment-key")
+    assert config.processors["apisec/enrich"].options["hmac_key"] == "deployment-key"
+    assert [r["type"] for r in config.exporters["apisec/alerts"].options["receivers"]] == ["webhook", "alertmanager"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
@@ -10,20 +11,25 @@ from typing import IO, Any
 
 from otel_apisec.gateway.config import ConfigError, GatewayConfig, load_config, parse_config
 
-__all__ = ["add_gateway_parser", "config_from_flags", "run_gateway"]
+__all__ = ["HMAC_KEY_ENV", "add_gateway_parser", "config_from_flags", "run_gateway"]
+
+HMAC_KEY_ENV = "OTEL_APISEC_HMAC_KEY"
+"""The deployment's pseudonym key in flag mode: the same variable in-process enrichment reads."""
 
 _DESCRIPTION = """\
 Receive OTLP (gRPC and HTTP) from any OpenTelemetry SDK or Collector, enrich the HTTP server
 spans that arrive without apisec.* attributes, find attacks across requests (brute force,
 enumeration, token reuse, ...), mask what must not be stored, and forward everything to an
-OTLP backend.
+OTLP backend. Principals, tokens and client addresses leave it as keyed hashes: set
+OTEL_APISEC_HMAC_KEY to one key per deployment (the same on every replica; unset, a random key
+per process).
 
 examples:
   otel-apisec gateway --forward http://jaeger:4317
   otel-apisec gateway --forward https://otlp.example.com --forward-protocol http/protobuf
   otel-apisec gateway --findings-file findings.jsonl             # console output, findings to a file
-  otel-apisec gateway --forward http://tempo:4317 --alertmanager http://alertmanager:9093 \
-      --audit-log /var/lib/otel-apisec/audit.jsonl --state-store redis://redis:6379/0
+  otel-apisec gateway --forward http://tempo:4317 --alertmanager http://alertmanager:9093
+  OTEL_APISEC_HMAC_KEY=... otel-apisec gateway --forward http://tempo:4317 --state-store redis://redis:6379/0
   otel-apisec gateway --config gateway.yaml
   otel-apisec gateway --check-config gateway.yaml
 """
@@ -65,6 +71,10 @@ def config_from_flags(args: argparse.Namespace) -> GatewayConfig:
     forward = list(exporters)
     if args.findings_file:
         exporters["apisec/findings"] = {"path": args.findings_file}
+    key = os.environ.get(HMAC_KEY_ENV, "")
+    if args.state_store != "memory" and not key:
+        raise ConfigError(f"--state-store {args.state_store.split('://', 1)[0]}://...: set {HMAC_KEY_ENV} to the "
+                          "deployment's key, the same on every replica (Redis holds only keyed hashes)")
     alert_receivers = [{"type": "webhook", "url": url} for url in args.alert_webhook]
     if args.alertmanager:
         alert_receivers.append({"type": "alertmanager", "url": args.alertmanager})
@@ -78,7 +88,8 @@ def config_from_flags(args: argparse.Namespace) -> GatewayConfig:
     doc = {
         "receivers": {"otlp": {"protocols": {"grpc": {"endpoint": args.grpc_endpoint},
                                              "http": {"endpoint": args.http_endpoint}}}},
-        "processors": {"apisec/enrich": {}, "apisec/correlate": {"store": args.state_store}, "apisec/redact": {}},
+        "processors": {"apisec/enrich": {"hmac_key": key}, "apisec/correlate": {"store": args.state_store, "hmac_key": key},
+                       "apisec/redact": {}},
         "exporters": exporters,
         "service": {"telemetry": {"metrics": {"address": args.metrics_endpoint}}, "pipelines": {
             "traces": {"receivers": receivers, "processors": ["apisec/enrich", "apisec/correlate", "apisec/redact"],
