@@ -21,7 +21,8 @@ from otel_apisec import attributes as A
 from otel_apisec.detect import Analyzer
 from otel_apisec.enrich import finding_events, span_attributes
 from otel_apisec.gateway.api import Signal
-from otel_apisec.gateway.processors import EnrichProcessor, RedactProcessor
+from otel_apisec.gateway.processors import EnrichProcessor
+from otel_apisec.gateway.redact_processor import RedactProcessor
 from otel_apisec.gateway.span_exchange import MAX_BODY_BYTES, exchange_from_span, parse_query
 from otel_apisec.model import HttpExchange, Severity
 from tests.otlp_sink import decode_attributes

@@ -25,9 +25,9 @@ from otel_apisec.correlate.api import CorrelationFinding
 from otel_apisec.correlate.base import CLIENT, NETWORK
 from otel_apisec.correlate.engine import Correlation
 from otel_apisec.detect.rule import OWASP
+from otel_apisec.gateway.anyvalue import set_value
 from otel_apisec.gateway.api import Request, Signal
 from otel_apisec.gateway.finding_records import resource_service
-from otel_apisec.gateway.processors import _set_value
 from otel_apisec.gateway.security_metrics import SecurityTally
 from otel_apisec.gateway.span_observation import observation_from_span
 from otel_apisec.pseudonym import keyed_hash
@@ -69,7 +69,7 @@ def correlation_event(finding: CorrelationFinding, time_unix_nano: int, pseudony
     attributes.update({A.FINDING_EVIDENCE_PREFIX + key: value for key, value in finding.evidence.items()})
     event = Span.Event(name=A.FINDING_EVENT, time_unix_nano=time_unix_nano)
     for key, value in attributes.items():
-        _set_value(event.attributes.add(key=key).value, value)
+        set_value(event.attributes.add(key=key).value, value)
     return event
 
 
@@ -117,7 +117,7 @@ class CorrelateProcessor:
         if observation is None:
             return
         if observation.country:
-            _set_value(span.attributes.add(key=A.GEO_COUNTRY).value, observation.country)
+            set_value(span.attributes.add(key=A.GEO_COUNTRY).value, observation.country)
         findings = self.correlation.observe(observation)  # never raises: it counts store and correlator failures
         with self._lock:
             self.observed += 1

@@ -25,9 +25,10 @@ from otel_apisec.gateway.exporters import OtlpExporter
 from otel_apisec.gateway.filter import FilterProcessor
 from otel_apisec.gateway.finding_exporters import ConsoleExporter, FindingsFileExporter, SinkExporter
 from otel_apisec.gateway.pipeline import PipelineRunner, ReceiverRouter
-from otel_apisec.gateway.processors import EnrichProcessor, RedactProcessor
+from otel_apisec.gateway.processors import EnrichProcessor
 from otel_apisec.gateway.queue import BoundedQueue, PersistentQueue
 from otel_apisec.gateway.receivers import GrpcReceiver, HttpReceiver
+from otel_apisec.gateway.redact_processor import RedactProcessor
 from otel_apisec.gateway.security_metrics import SecurityTally
 from otel_apisec.gateway.selfmetrics import serve_metrics
 from otel_apisec.gateway.tls import grpc_server_credentials, server_ssl_context
