@@ -124,10 +124,11 @@ def gateway(config: dict[str, Any], tmp_path: Path, name: str = "gateway") -> It
     config = {
         "receivers": {"otlp": {"protocols": {"grpc": {"endpoint": f"127.0.0.1:{grpc_port}"}}}},
         **config,
-        "service": {"telemetry": {"metrics": {"address": f"127.0.0.1:{metrics_port}"}}, "pipelines": {"traces": {
-            "receivers": ["otlp"], "processors": ["apisec/enrich", "apisec/correlate", "apisec/redact"],
-            "exporters": list(config["exporters"]),
-        }}},
+        "service": {"telemetry": {"metrics": {"address": f"127.0.0.1:{metrics_port}"}}, "pipelines": {
+            "traces": {"receivers": ["otlp"], "processors": ["apisec/enrich", "apisec/correlate", "apisec/redact"],
+                       "exporters": list(config["exporters"])},
+            "metrics": {"receivers": ["otlp"], "exporters": ["otlp"]},
+        }},
     }
     path = tmp_path / f"{name}.yaml"
     path.write_text(yaml.safe_dump(config))
@@ -202,7 +203,13 @@ def test_attack_traffic_raises_findings_alerts_audit_and_ocsf(tmp_path: Path) ->
     # Security metrics on the Prometheus endpoint.
     assert any(line.startswith("otel_apisec_findings_total{") and 'kind="abuse.brute_force"' in line
                for line in scrape.splitlines())
-    assert 'otel_apisec_alerts_active{exporter="apisec/alerts"}' in scrape
+    (active,) = [float(line.split()[-1]) for line in scrape.splitlines() if line.startswith("otel_apisec_alerts_active ")]
+    assert active >= len(firing)
+    # ... and through the OpenTelemetry metrics API into the metrics pipeline: the gateway's last
+    # collection, at shutdown, reached the backend.
+    assert sink.metric_total(A.METRIC_FINDINGS, **{A.FINDING_KIND: "abuse.brute_force"}) == len(brute)
+    assert sink.metric_total(A.METRIC_AUTH_OUTCOMES, **{A.AUTH_OUTCOME: "failure", A.HTTP_ROUTE: "/api/login"}) == 11
+    assert sink.metric_total(A.METRIC_ALERTS_ACTIVE) >= len(firing)
     # The audit trail holds the high findings and the alerts, and verifies with its key.
     records = [json.loads(line) for line in audit.read_text().splitlines()]
     assert {r["kind"] for r in records} >= {"finding", "alert"}

@@ -82,13 +82,8 @@ class GatewayCollector(Collector):
         for labels, count in auth.items():
             outcomes.add_metric(list(labels), count)
         yield outcomes
-        alerts = GaugeMetricFamily("otel_apisec_alerts_active", "Alert groups open (firing, not yet resolved)",
-                                   labels=["exporter"])
-        for name, exporter in self.gateway.exporters.items():
-            stats = exporter.stats() if hasattr(exporter, "stats") else {}
-            if "open_groups" in stats:
-                alerts.add_metric([name], stats["open_groups"])
-        yield alerts
+        yield GaugeMetricFamily("otel_apisec_alerts_active", "Alert groups open (firing, not yet resolved)",
+                                value=self.gateway.alerts_active())
 
 
 def serve_metrics(gateway: Gateway, address: str) -> Any:

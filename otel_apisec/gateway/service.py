@@ -8,6 +8,8 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+from opentelemetry.sdk.metrics import MeterProvider
+
 from otel_apisec.alerts.alert import Alert
 from otel_apisec.alerts.config import router_from_config
 from otel_apisec.audit.chain import AuditLog
@@ -29,7 +31,7 @@ from otel_apisec.gateway.processors import EnrichProcessor
 from otel_apisec.gateway.queue import BoundedQueue, PersistentQueue
 from otel_apisec.gateway.receivers import GrpcReceiver, HttpReceiver
 from otel_apisec.gateway.redact_processor import RedactProcessor
-from otel_apisec.gateway.security_metrics import SecurityTally
+from otel_apisec.gateway.security_metrics import SecurityTally, security_meter_provider
 from otel_apisec.gateway.selfmetrics import serve_metrics
 from otel_apisec.gateway.tls import grpc_server_credentials, server_ssl_context
 from otel_apisec.model import Severity
@@ -134,6 +136,10 @@ class Gateway:
             for p in config.pipelines
         ]
         self.processors = processors
+        metrics_pipelines = [runner for runner in runners if runner.signal is Signal.METRICS]
+        # The security metrics, through the OTel metrics API, into the config's metrics pipelines.
+        self._security_router = ReceiverRouter("apisec/security", metrics_pipelines) if metrics_pipelines else None
+        self.security_meter: MeterProvider | None = None
         self.routers: list[ReceiverRouter] = []
         self.receivers: list[HttpReceiver | GrpcReceiver] = []
         for cid, component in config.receivers.items():
@@ -178,6 +184,14 @@ class Gateway:
             receiver.start()
         if self.config.metrics_address:
             self.metrics_server = serve_metrics(self, self.config.metrics_address)
+        if self._security_router is not None:
+            router = self._security_router
+            self.security_meter = security_meter_provider(
+                self.security, self.alerts_active, lambda request: router.consume(Signal.METRICS, request))
+
+    def alerts_active(self) -> int:
+        """Alert groups open in every alerts exporter."""
+        return sum(int(e.stats().get("open_groups", 0)) for e in self.exporters.values() if isinstance(e, SinkExporter))
 
     def shutdown(self, timeout_s: float = 30.0) -> None:
         """Stop taking requests, then drain every exporter's queue (persistent queues keep the rest)."""
@@ -186,6 +200,8 @@ class Gateway:
                 receiver.shutdown()
             except Exception:  # noqa: BLE001 - one receiver failing to stop must not keep the others open
                 _logger.exception("stopping a receiver failed")
+        if self.security_meter is not None:  # a last collection, while the exporters still take it
+            self.security_meter.shutdown()
         for exporter in self.exporters.values():
             # A persistent queue keeps what is left on disk for the next start: no point waiting
             # long for a backend that is down.
