@@ -45,3 +45,19 @@ class TestLayers:
         """Detectors match with RE2/Hyperscan; stdlib `re` stays out of the detect package."""
         users = [p.name for p in sorted((PACKAGE / "detect").rglob("*.py")) if "re" in _imports(p)]
         assert users == [], f"stdlib re imported by {users}; use re2"
+
+    def test_correlators_are_pure_logic_over_the_store(self) -> None:
+        """Layer 3: the correlators import no OpenTelemetry plumbing (semantic-convention names
+        aside), no network or process modules, no stdlib `re`; only the stores and the GeoIP
+        lookup touch I/O."""
+        io_modules = {"state_redis.py", "state_memory.py", "geo.py"}
+        offenders = {}
+        for path in sorted((PACKAGE / "correlate").glob("*.py")):
+            if path.name in io_modules:
+                continue
+            names = _imports(path)
+            bad = sorted(n for n in names if (n.startswith((*FORBIDDEN, "redis")) and not n.startswith("opentelemetry.semconv"))
+                         or n == "re")
+            if bad:
+                offenders[path.name] = bad
+        assert offenders == {}
