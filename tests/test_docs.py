@@ -69,3 +69,13 @@ def test_gateway_config_example_is_valid_and_every_option_is_documented(
     expected = {(kind, name) for kind, name in expected if kind != "otlp" or name not in ("grpc", "http")}
     expected |= {("otlp", name) for name in PROTOCOL_OPTIONS} | {("console", "")}
     assert rows == expected
+
+
+def test_the_deploy_gateway_config_is_valid() -> None:
+    """deploy/gateway.yaml passes the same validation as `otel-apisec gateway --check-config`."""
+    from otel_apisec.gateway.config import load_config
+
+    config = load_config(Path(__file__).resolve().parents[1] / "deploy" / "gateway.yaml")
+    traces = next(p for p in config.pipelines if p.name == "traces")
+    assert traces.processors == ("apisec/enrich", "apisec/correlate", "apisec/redact", "apisec/filter")
+    assert config.processors["apisec/correlate"].options["store"].startswith("redis://")
