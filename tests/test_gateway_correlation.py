@@ -283,3 +283,26 @@ def test_replicas_sharing_redis_raise_the_alert_one_gateway_raises(tmp_path: Pat
     assert results[0] == results[1]
     assert results[0][0] == [("abuse.brute_force", keyed_hash(CORRELATE_KEY.encode(), "203.0.113.10"))]
     assert len(results[0][1]) == 1
+
+
+def test_redis_down_costs_correlation_never_the_spans(tmp_path: Path) -> None:
+    """With its Redis unreachable, the gateway forwards every span, enriched and masked, and counts
+    the calls it could not correlate."""
+    with OtlpSink("grpc") as sink:
+        config = {
+            "processors": {"apisec/enrich": {}, "apisec/redact": {},
+                           "apisec/correlate": {**THRESHOLDS, "store": f"redis://127.0.0.1:{free_port()}/0",
+                                                "hmac_key": CORRELATE_KEY}},
+            "exporters": {"otlp": {"endpoint": sink.endpoint, "protocol": "grpc"}},
+        }
+        with gateway(config, tmp_path) as running:
+            send(running.grpc, attack_traffic(time.time_ns())[:6])
+            spans = sink.wait_for_spans(lambda s: A.AUTH_OUTCOME in s.attributes, count=6)
+            scrape = urllib.request.urlopen(running.metrics, timeout=10).read().decode()
+    assert abuse_events(spans) == []
+    assert all(s.attributes[A.AUTH_OUTCOME] == "failure" for s in spans)
+    assert PASSWORD.encode() not in sink.raw()
+    (errors,) = [float(line.split()[-1]) for line in scrape.splitlines()
+                 if line.startswith("otel_apisec_gateway_processor_items_total{")
+                 and 'outcome="store_errors"' in line and 'processor="apisec/correlate"' in line]
+    assert errors == 6
