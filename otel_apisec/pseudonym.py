@@ -15,6 +15,8 @@ def keyed_hash(key: bytes, value: str) -> str:
     return hmac.new(key, value.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()[:32]
 
 
-def deployment_key(configured: str) -> bytes:
+def deployment_key(configured: str | bytes) -> bytes:
     """The configured key, or a random one for this process (pseudonyms then match only within it)."""
-    return configured.encode() if configured else os.urandom(32)
+    if not configured:
+        return os.urandom(32)
+    return configured.encode() if isinstance(configured, str) else configured

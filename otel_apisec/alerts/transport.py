@@ -16,6 +16,8 @@ from urllib.parse import unquote, urlsplit
 
 import orjson
 
+from otel_apisec.retry_after import retry_after_seconds
+
 __all__ = ["DEFAULT_TIMEOUT_S", "DeliveryError", "JsonPoster"]
 
 DEFAULT_TIMEOUT_S = 5.0
@@ -91,10 +93,9 @@ class JsonPoster:
 
 
 def _retry_after(value: str | None) -> float | None:
-    """`Retry-After` in seconds (what Slack and Alertmanager proxies send); dates are ignored."""
-    if value and value.strip().isdigit():
-        return min(float(value.strip()), _MAX_RETRY_AFTER_S)
-    return None
+    """`Retry-After` in seconds (what Slack and Alertmanager proxies send), at most 5 minutes."""
+    seconds = retry_after_seconds(value)
+    return None if seconds is None else min(seconds, _MAX_RETRY_AFTER_S)
 
 
 def _origin(url: str) -> str:

@@ -29,6 +29,7 @@ __all__ = [
     "client_of",
     "endpoint",
     "fire",
+    "group_key",
     "is_failed_login",
     "method_of",
 ]
@@ -109,7 +110,12 @@ def fire(
     severity: Severity | None = None,
 ) -> list[CorrelationFinding]:
     """The finding, if no replica claimed this rule and subject within the cooldown; else nothing."""
-    group_key = rule.kind + "|" + "|".join(f"{name}={subject[name]}" for name in sorted(subject))
-    if not store.claim("claim|" + group_key, cooldown_s):
+    key = group_key(rule.kind, subject)
+    if not store.claim("claim|" + key, cooldown_s):
         return []
-    return [CorrelationFinding(rule, obs, dict(subject), dict(evidence), message, severity, group_key)]
+    return [CorrelationFinding(rule, obs, dict(subject), dict(evidence), message, severity, key)]
+
+
+def group_key(kind: str, subject: dict[str, str]) -> str:
+    """One incident's identity: the finding kind and its subject, in a fixed order."""
+    return kind + "|" + "|".join(f"{name}={subject[name]}" for name in sorted(subject))

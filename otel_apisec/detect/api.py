@@ -13,7 +13,6 @@ Detectors are pure: no I/O, no globals. The analyzer catches a failing detector,
 
 from __future__ import annotations
 
-import os
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
@@ -34,7 +33,7 @@ from otel_apisec.detect.fields import (
     raw_json_texts_at,
 )
 from otel_apisec.model import AuthFacts, Body, Finding, HttpExchange, TokenFacts
-from otel_apisec.pseudonym import keyed_hash
+from otel_apisec.pseudonym import deployment_key, keyed_hash
 
 __all__ = [
     "Analysis",
@@ -252,7 +251,7 @@ class Analyzer:
         from otel_apisec.detect import catalog  # families register their rules on import
 
         self.config = config or DetectConfig()
-        self._hmac_key = self.config.hmac_key or os.urandom(32)
+        self._hmac_key = deployment_key(self.config.hmac_key)
         self._memo = BoundedMemo(4096)
         self._state: dict[str, object] = {}
         enabled = self.config.enabled

@@ -22,7 +22,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from otel_apisec import attributes as A
 from otel_apisec.correlate.api import CorrelationFinding
-from otel_apisec.correlate.base import CLIENT, NETWORK
+from otel_apisec.correlate.base import CLIENT, NETWORK, group_key
 from otel_apisec.correlate.engine import Correlation
 from otel_apisec.detect.rule import OWASP
 from otel_apisec.gateway.anyvalue import set_value
@@ -53,7 +53,6 @@ def correlation_event(finding: CorrelationFinding, time_unix_nano: int, pseudony
     the exported subject, so it holds no address either."""
     rule = finding.rule
     subject = exported_subject(finding.subject, pseudonym)
-    group_key = rule.kind + "|" + "|".join(f"{key}={subject[key]}" for key in sorted(subject))
     attributes: dict[str, object] = {
         A.RULE_ID: rule.id,
         A.RULE_NAME: rule.title,
@@ -63,7 +62,7 @@ def correlation_event(finding: CorrelationFinding, time_unix_nano: int, pseudony
         A.FINDING_SEVERITY: finding.effective_severity.label,
         A.FINDING_LOCATION: A.CORRELATION_LOCATION,
         A.FINDING_MESSAGE: finding.message,
-        A.FINDING_GROUP_KEY: group_key,
+        A.FINDING_GROUP_KEY: group_key(rule.kind, subject),
     }
     attributes.update({A.FINDING_SUBJECT_PREFIX + key: value for key, value in subject.items()})
     attributes.update({A.FINDING_EVIDENCE_PREFIX + key: value for key, value in finding.evidence.items()})

@@ -12,8 +12,6 @@ goes to the backend as an OTLP log record (`finding_records.finding_logs`).
 
 from __future__ import annotations
 
-import datetime
-import email.utils
 import gzip
 import http.client
 import logging
@@ -36,6 +34,7 @@ from otel_apisec.gateway.api import QueueFullError, Request, Signal
 from otel_apisec.gateway.finding_records import finding_logs
 from otel_apisec.gateway.queue import BoundedQueue, PersistentQueue, QueueItem
 from otel_apisec.gateway.tls import client_ssl_context, grpc_channel_credentials
+from otel_apisec.retry_after import retry_after_seconds
 
 __all__ = ["OtlpExporter", "count_items"]
 
@@ -98,22 +97,6 @@ def _rejected(signal: Signal, response: Any) -> tuple[int, str]:
         return 0, ""
     partial = response.partial_success
     return int(getattr(partial, _SERVICES[signal][3])), partial.error_message[:200]
-
-
-def _retry_after_header(value: str | None) -> float | None:
-    """`Retry-After: 5` or an HTTP date."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=datetime.timezone.utc)
-    return max(0.0, (when - datetime.datetime.now(datetime.timezone.utc)).total_seconds())
 
 
 def _retry_info(error: grpc.RpcError) -> float | None:
@@ -263,7 +246,7 @@ class _HttpTransport:
                 return _SENT
             return _Outcome(True, rejected=rejected, error=message) if rejected else _SENT
         text = data[:200].decode("utf-8", "replace")
-        retry_after = _retry_after_header(response.getheader("Retry-After"))
+        retry_after = retry_after_seconds(response.getheader("Retry-After"))
         return _Outcome(False, status in _RETRYABLE_HTTP, retry_after, error=f"HTTP {status}: {text}")
 
     def interrupt(self) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import threading
 from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING
@@ -31,6 +30,7 @@ if TYPE_CHECKING:
     KeyValues = RepeatedCompositeFieldContainer[KeyValue]
 
 from otel_apisec.gateway.anyvalue import ARRAY, BYTES, KVLIST, STRING, add_count
+from otel_apisec.pseudonym import deployment_key
 
 __all__ = ["RedactProcessor"]
 
@@ -115,8 +115,7 @@ class RedactProcessor:
         self._allowed = frozenset(allowed_keys) if allowed_keys is not None else None
         self._ignored = _OWN_KEYS | frozenset(ignored_keys)
         self._hash_keys = frozenset(hash_keys)
-        key = hmac_key.encode() if isinstance(hmac_key, str) else hmac_key
-        self._hmac = hmac.new(key or os.urandom(32), digestmod=hashlib.sha256)
+        self._hmac = hmac.new(deployment_key(hmac_key), digestmod=hashlib.sha256)
         self._mask_bodies = mask_bodies
         self._rules = Redactor(strict=strict_urls)
         self._summary = summary

@@ -1,0 +1,24 @@
+"""The `Retry-After` response header, for every sender that retries (OTLP exporter, alert receivers)."""
+
+from __future__ import annotations
+
+import datetime
+import email.utils
+
+__all__ = ["retry_after_seconds"]
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """`Retry-After: 5` or an HTTP date, in seconds from now; None when absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=datetime.timezone.utc)
+    return max(0.0, (when - datetime.datetime.now(datetime.timezone.utc)).total_seconds())
