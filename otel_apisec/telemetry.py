@@ -19,32 +19,47 @@ from opentelemetry.metrics import CallbackOptions, Observation
 from otel_apisec import attributes as A
 from otel_apisec.detect import Analysis
 
-__all__ = ["ApisecMetrics"]
+__all__ = ["OTHER_ROUTE", "ApisecMetrics", "AttributeKey", "Tally"]
 
-_Key = tuple[tuple[str, str], ...]
+AttributeKey = tuple[tuple[str, str], ...]
+"""An attribute set as (name, value) pairs, in a fixed order."""
+OTHER_ROUTE = "_other"
+"""The route of attribute sets beyond a tally's `max_series`."""
 
 
-class _Tally:
-    """Cumulative counts by attribute set, read by an observable counter's callback."""
+class Tally:
+    """Cumulative counts by attribute set, read by an observable counter's callback (or a scrape).
 
-    def __init__(self) -> None:
-        self._counts: Counter[_Key] = Counter()
+    With `max_series`, a new attribute set past that many counts under `http.route` `_other`:
+    routes are the one attribute requests choose, and must not grow memory without bound."""
+
+    def __init__(self, max_series: int | None = None) -> None:
+        self._counts: Counter[AttributeKey] = Counter()
+        self._max_series = max_series
         self._lock = threading.Lock()
 
-    def add(self, keys: Iterable[_Key]) -> None:
+    def add(self, keys: Iterable[AttributeKey]) -> None:
         with self._lock:
-            self._counts.update(keys)
+            if self._max_series is None:
+                self._counts.update(keys)
+                return
+            for key in keys:
+                if key not in self._counts and len(self._counts) >= self._max_series:
+                    key = tuple((name, OTHER_ROUTE if name == A.HTTP_ROUTE else value) for name, value in key)
+                self._counts[key] += 1
+
+    def snapshot(self) -> dict[AttributeKey, int]:
+        with self._lock:
+            return dict(self._counts)
 
     def observe(self, options: CallbackOptions) -> Iterable[Observation]:
-        with self._lock:
-            snapshot = list(self._counts.items())
-        return [Observation(count, dict(key)) for key, count in snapshot]
+        return [Observation(count, dict(key)) for key, count in self.snapshot().items()]
 
 
 class ApisecMetrics:
     def __init__(self, meter_provider: metrics.MeterProvider | None = None) -> None:
         meter = metrics.get_meter("otel_apisec", meter_provider=meter_provider)
-        self._findings, self._auth, self._failures = _Tally(), _Tally(), _Tally()
+        self._findings, self._auth, self._failures = Tally(), Tally(), Tally()
         meter.create_observable_counter(
             A.METRIC_FINDINGS, [self._findings.observe], unit="{finding}",
             description="Findings by rule, route and severity")
@@ -62,7 +77,7 @@ class ApisecMetrics:
             description="Failures inside otel-apisec itself; the request was served unchanged")
 
     def record(self, analysis: Analysis, route: str | None) -> None:
-        where: _Key = ((A.HTTP_ROUTE, route),) if route else ()
+        where: AttributeKey = ((A.HTTP_ROUTE, route),) if route else ()
         self._auth.add([(*where, (A.AUTH_OUTCOME, analysis.auth.outcome.value), (A.AUTH_SCHEME, analysis.auth.scheme.value))])
         if analysis.findings:
             self._findings.add(

@@ -5,13 +5,11 @@ into the gateway's own metrics pipelines (`security_meter_provider`)."""
 
 from __future__ import annotations
 
-import threading
-from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 from opentelemetry.exporter.otlp.proto.common.metrics_encoder import encode_metrics
-from opentelemetry.metrics import CallbackOptions, Observation
+from opentelemetry.metrics import Observation
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import MetricExporter, MetricExportResult, MetricsData, PeriodicExportingMetricReader
@@ -20,6 +18,7 @@ from opentelemetry.sdk.resources import Resource
 from otel_apisec import attributes as A
 from otel_apisec.correlate.ids import route_template
 from otel_apisec.gateway.api import QueueFullError
+from otel_apisec.telemetry import AttributeKey, Tally
 
 __all__ = ["EXPORT_INTERVAL_S", "SecurityTally", "security_meter_provider"]
 
@@ -28,42 +27,29 @@ EXPORT_INTERVAL_S = 60.0
 SERVICE_NAME = "otel-apisec-gateway"
 
 MAX_SERIES = 10_000
-"""Label sets kept per metric; beyond it new ones count under route `_other` (a flood of odd
+"""Attribute sets kept per metric; beyond it new ones count under route `_other` (a flood of odd
 routes must not grow the gateway's memory or the scrape without bound)."""
-OTHER_ROUTE = "_other"
 
 
 class SecurityTally:
+    """What the processors saw, by the attributes in-process enrichment's metrics use."""
+
     def __init__(self, max_series: int = MAX_SERIES) -> None:
-        self.findings: Counter[tuple[str, str, str, str]] = Counter()
-        """(rule_id, kind, severity, route) -> findings."""
-        self.auth_outcomes: Counter[tuple[str, str, str]] = Counter()
-        """(route, outcome, scheme) -> analysed requests."""
-        self._max_series = max_series
-        self._lock = threading.Lock()
+        self.findings = Tally(max_series)
+        """security_rule.uuid, apisec.finding.kind, apisec.finding.severity, http.route -> findings."""
+        self.auth_outcomes = Tally(max_series)
+        """http.route, apisec.auth.outcome, apisec.auth.scheme -> analysed requests."""
 
     @staticmethod
-    def route(route: str | None) -> str:
-        """The label for a route: its template (IDs as `{id}`), or empty when unknown."""
-        return route_template(route) if route else ""
+    def route(route: str | None) -> AttributeKey:
+        """The route attribute: its template (IDs as `{id}`), or none when unknown."""
+        return ((A.HTTP_ROUTE, route_template(route)),) if route else ()
 
-    def finding(self, rule_id: str, kind: str, severity: str, route: str) -> None:
-        with self._lock:
-            key = (rule_id, kind, severity, route)
-            if key not in self.findings and len(self.findings) >= self._max_series:
-                key = (rule_id, kind, severity, OTHER_ROUTE)
-            self.findings[key] += 1
+    def finding(self, rule_id: str, kind: str, severity: str, route: AttributeKey) -> None:
+        self.findings.add([((A.RULE_ID, rule_id), (A.FINDING_KIND, kind), (A.FINDING_SEVERITY, severity), *route)])
 
-    def auth_outcome(self, route: str, outcome: str, scheme: str) -> None:
-        with self._lock:
-            key = (route, outcome, scheme)
-            if key not in self.auth_outcomes and len(self.auth_outcomes) >= self._max_series:
-                key = (OTHER_ROUTE, outcome, scheme)
-            self.auth_outcomes[key] += 1
-
-    def snapshot(self) -> tuple[dict[tuple[str, str, str, str], int], dict[tuple[str, str, str], int]]:
-        with self._lock:
-            return dict(self.findings), dict(self.auth_outcomes)
+    def auth_outcome(self, route: AttributeKey, outcome: str, scheme: str) -> None:
+        self.auth_outcomes.add([(*route, (A.AUTH_OUTCOME, outcome), (A.AUTH_SCHEME, scheme))])
 
 
 class _PipelineExporter(MetricExporter):
@@ -98,23 +84,12 @@ def security_meter_provider(
     collected every `interval_s` and at shutdown into the gateway's metrics pipelines, so the
     backend gets them like an app's metrics."""
 
-    def findings(options: CallbackOptions) -> Iterable[Observation]:
-        counts, _ = tally.snapshot()
-        return [Observation(count, {A.RULE_ID: rule_id, A.FINDING_KIND: kind, A.FINDING_SEVERITY: severity,
-                                    **({A.HTTP_ROUTE: route} if route else {})})
-                for (rule_id, kind, severity, route), count in counts.items()]
-
-    def auth_outcomes(options: CallbackOptions) -> Iterable[Observation]:
-        _, counts = tally.snapshot()
-        return [Observation(count, {A.AUTH_OUTCOME: outcome, A.AUTH_SCHEME: scheme, **({A.HTTP_ROUTE: route} if route else {})})
-                for (route, outcome, scheme), count in counts.items()]
-
     reader = PeriodicExportingMetricReader(_PipelineExporter(consume), export_interval_millis=interval_s * 1000)
     provider = MeterProvider(metric_readers=[reader], resource=Resource.create({"service.name": SERVICE_NAME}))
     meter = provider.get_meter("otel_apisec.gateway")
-    meter.create_observable_counter(A.METRIC_FINDINGS, [findings], unit="{finding}",
+    meter.create_observable_counter(A.METRIC_FINDINGS, [tally.findings.observe], unit="{finding}",
                                     description="Findings by rule, kind, severity and route, per request and across requests")
-    meter.create_observable_counter(A.METRIC_AUTH_OUTCOMES, [auth_outcomes], unit="{request}",
+    meter.create_observable_counter(A.METRIC_AUTH_OUTCOMES, [tally.auth_outcomes.observe], unit="{request}",
                                     description="Authentication outcomes by route")
     meter.create_observable_gauge(A.METRIC_ALERTS_ACTIVE, [lambda options: [Observation(alerts_active())]],
                                   unit="{alert}", description="Alert groups open (firing, not yet resolved)")

@@ -11,7 +11,9 @@ from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from otel_apisec import attributes as A
 from otel_apisec.gateway.receivers import parse_endpoint
+from otel_apisec.telemetry import Tally
 
 if TYPE_CHECKING:
     from otel_apisec.gateway.service import Gateway
@@ -71,19 +73,22 @@ class GatewayCollector(Collector):
 
     def _security(self) -> Iterator[Metric]:
         """What the traffic showed: findings, auth outcomes, open alerts."""
-        findings, auth = self.gateway.security.snapshot()
-        by_rule = CounterMetricFamily("otel_apisec_findings", "Findings, per request and across requests",
-                                      labels=["rule_id", "kind", "severity", "route"])
-        for labels, count in findings.items():
-            by_rule.add_metric(list(labels), count)
-        yield by_rule
-        outcomes = CounterMetricFamily("otel_apisec_auth_outcomes", "Analysed requests by auth outcome",
-                                       labels=["route", "outcome", "scheme"])
-        for labels, count in auth.items():
-            outcomes.add_metric(list(labels), count)
-        yield outcomes
+        security = self.gateway.security
+        yield _family("otel_apisec_findings", "Findings, per request and across requests", security.findings,
+                      {"rule_id": A.RULE_ID, "kind": A.FINDING_KIND, "severity": A.FINDING_SEVERITY, "route": A.HTTP_ROUTE})
+        yield _family("otel_apisec_auth_outcomes", "Analysed requests by auth outcome", security.auth_outcomes,
+                      {"route": A.HTTP_ROUTE, "outcome": A.AUTH_OUTCOME, "scheme": A.AUTH_SCHEME})
         yield GaugeMetricFamily("otel_apisec_alerts_active", "Alert groups open (firing, not yet resolved)",
                                 value=self.gateway.alerts_active())
+
+
+def _family(name: str, help_text: str, tally: Tally, labels: dict[str, str]) -> CounterMetricFamily:
+    """A counter family from a tally: one Prometheus label per attribute (empty when the set lacks it)."""
+    family = CounterMetricFamily(name, help_text, labels=list(labels))
+    for key, count in tally.snapshot().items():
+        attributes = dict(key)
+        family.add_metric([str(attributes.get(attribute, "")) for attribute in labels.values()], count)
+    return family
 
 
 def serve_metrics(gateway: Gateway, address: str) -> Any:
