@@ -141,6 +141,12 @@ def abuse_events(spans: list[SpanRecord]) -> list[tuple[SpanRecord, dict[str, An
             if e.name == A.FINDING_EVENT and str(e.attributes[A.FINDING_KIND]).startswith("abuse.")]
 
 
+def audit_verify(audit: Path) -> subprocess.CompletedProcess[str]:
+    """`otel-apisec audit verify` on the gateway's audit log, with its key, as an operator runs it."""
+    return subprocess.run([sys.executable, "-m", "otel_apisec", "audit", "verify", str(audit)], capture_output=True,
+                          text=True, env={"OTEL_APISEC_AUDIT_KEY": AUDIT_KEY, "PATH": "/usr/bin:/bin"}, timeout=60)
+
+
 def webhook_alerts(recorder: WebhookRecorder) -> list[dict[str, Any]]:
     return [alert for request in recorder.requests for alert in (request.body or {}).get("alerts", [])]
 
@@ -214,8 +220,7 @@ def test_attack_traffic_raises_findings_alerts_audit_and_ocsf(tmp_path: Path) ->
     records = [json.loads(line) for line in audit.read_text().splitlines()]
     assert {r["kind"] for r in records} >= {"finding", "alert"}
     assert {r["record"]["kind"] for r in records if r["kind"] == "finding"} >= {"abuse.brute_force", "abuse.enumeration"}
-    verify = subprocess.run([sys.executable, "-m", "otel_apisec", "audit", "verify", str(audit)], capture_output=True,
-                            text=True, env={"OTEL_APISEC_AUDIT_KEY": AUDIT_KEY, "PATH": "/usr/bin:/bin"}, timeout=60)
+    verify = audit_verify(audit)
     assert verify.returncode == 0, verify.stdout + verify.stderr
     # OCSF Detection Findings, valid against the packaged schema.
     from otel_apisec.siem.schema import ocsf_schema
@@ -248,8 +253,7 @@ def test_tampering_with_the_audit_trail_is_caught(tmp_path: Path) -> None:
     edited["record"]["severity"] = "info"
     lines[2] = json.dumps(edited, sort_keys=True, separators=(",", ":"))
     audit.write_text("\n".join(lines) + "\n")
-    verify = subprocess.run([sys.executable, "-m", "otel_apisec", "audit", "verify", str(audit)], capture_output=True,
-                            text=True, env={"OTEL_APISEC_AUDIT_KEY": AUDIT_KEY, "PATH": "/usr/bin:/bin"}, timeout=60)
+    verify = audit_verify(audit)
     assert verify.returncode == 1
     assert f"{audit}:3:" in verify.stdout + verify.stderr
 
