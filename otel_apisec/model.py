@@ -139,7 +139,8 @@ class HttpExchange:
     """Decoded query pairs, repeated names kept."""
     request_headers: Headers = field(default_factory=Headers)
     cookies: tuple[tuple[str, str], ...] = ()
-    """Request cookies; the `Cookie` header is parsed into this when not given."""
+    """Request cookies as the producer gave them (HAR); when empty, detectors read the `Cookie`
+    header through `detect.cookies.request_cookies`."""
     request_body: Body | None = None
     status: int | None = None
     response_headers: Headers = field(default_factory=Headers)
@@ -148,6 +149,9 @@ class HttpExchange:
     started_at: float | None = None
     """Unix time in seconds."""
     duration_ms: float | None = None
+    parsed_cookies: tuple[tuple[str, str], ...] | None = field(default=None, init=False, repr=False, compare=False)
+    """The `Cookie` headers as `detect.cookies.request_cookies` parsed them, kept so that every
+    detector shares one parse; None until first asked."""
 
     def __post_init__(self) -> None:
         for name in ("method", "scheme", "host", "path"):
@@ -162,6 +166,10 @@ class HttpExchange:
     @property
     def is_tls(self) -> bool:
         return self.scheme.lower() in ("https", "wss")
+
+    def keep_parsed_cookies(self, pairs: tuple[tuple[str, str], ...]) -> None:
+        """Cache the parse of the `Cookie` headers (not compared or hashed: it follows from them)."""
+        object.__setattr__(self, "parsed_cookies", pairs)
 
 
 class AuthScheme(str, enum.Enum):

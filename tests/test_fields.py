@@ -105,5 +105,5 @@ class TestExchangeFields:
         assert [(decoded[f.offset:f.offset + len(f.text)]) for f in segments] == ["a", "b@c"]
 
     def test_malformed_cookie_header_is_tolerated(self) -> None:
-        """A cookie header SimpleCookie rejects is still split into pairs."""
+        """A cookie header with an unterminated quote is still split into pairs."""
         assert ("a", "1") in parse_cookies(['a=1; b="unterminated; c'])

@@ -100,7 +100,22 @@ class DetectContext:
     memo: BoundedMemo = field(default_factory=lambda: BoundedMemo(1))
     """Shared by all analyses of one Analyzer: cache costly per-value results (weak-secret
     checks of a token seen before). Keys must be pseudonyms or hashes, never raw values."""
+    failed: list[str] = field(default_factory=list)
+    """Steps of a detector that raised (`tokens.window`): the analyzer adds them to `Analysis.failed`."""
     _once: dict[str, object] = field(default_factory=dict)
+
+    def guarded(self, step: str, compute: Callable[..., Iterable[T]], *args: object) -> list[T]:
+        """Every output of `compute(*args)`, or none when it raises: one fact of a detector, computed
+        apart so that a failure loses that fact only. The step is named in `Analysis.failed`.
+
+        >>> findings = ctx.guarded("tokens.window", _window, token, ctx)
+        """
+        try:
+            return list(compute(*args))
+        except Exception:  # attacker input reached a bug: lose this fact, keep the detector's others
+            if step not in self.failed:  # once per analysis, however many tokens hit it
+                self.failed.append(step)
+            return []
 
     def once(self, key: str, compute: Callable[[], T]) -> T:
         """`compute()` the first time `key` is asked for in this analysis, the stored result after:
@@ -193,7 +208,8 @@ class Analysis:
     auth: AuthFacts = field(default_factory=AuthFacts)
     token: TokenFacts = field(default_factory=TokenFacts)
     failed: list[str] = field(default_factory=list)
-    """Detectors that raised; their findings for this exchange are missing."""
+    """Detectors that raised (their findings for this exchange are missing), and detector steps
+    that raised alone (`tokens.window`: only that step's findings are missing)."""
     skipped: list[str] = field(default_factory=list)
     """Detectors not run because the time budget ran out."""
     dropped_findings: int = 0
@@ -299,6 +315,7 @@ class Analyzer:
                 analysis.auth = output
             elif isinstance(output, TokenFacts):
                 analysis.token = output
+        analysis.failed.extend(ctx.failed)  # detector steps that failed alone (`tokens.window`)
         return analysis
 
     def _add(self, analysis: Analysis, finding: Finding) -> None:

@@ -76,7 +76,10 @@ def _jwt_principal(parsed: ParsedJwt) -> str | None:
     claims = parsed.claims or {}
     for claim in _PRINCIPAL_CLAIMS:
         value = claims.get(claim)
-        if isinstance(value, (str, int)) and not isinstance(value, bool) and str(value):
+        if isinstance(value, str) and value:
+            return value
+        # An ID number; str() of an integer past 4300 digits raises (Python 3.11+), and none is that long.
+        if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() <= 256:
             return str(value)
     return None
 
@@ -137,7 +140,8 @@ class AuthDetector:
         else:
             outcome = AuthOutcome.ANONYMOUS
 
-        yield from self._findings(exchange, ctx, credentials, login, outcome)
+        # A step of its own: a finding that fails on odd input must not cost the facts every span carries.
+        yield from ctx.guarded("auth.findings", self._findings, exchange, ctx, credentials, login, outcome)
         yield AuthFacts(
             scheme=scheme,
             outcome=outcome,

@@ -7,10 +7,9 @@ here must never reach a finding: detectors pass them to `ctx.pseudonym` or compa
 from __future__ import annotations
 
 import base64
-import binascii
 from dataclasses import dataclass
 
-from otel_apisec.detect.fields import parse_cookies
+from otel_apisec.detect.cookies import request_cookies
 from otel_apisec.model import AuthScheme, HttpExchange
 
 __all__ = [
@@ -66,10 +65,6 @@ class Credential:
     """Basic: the password."""
 
 
-def request_cookies(exchange: HttpExchange) -> list[tuple[str, str]]:
-    return list(exchange.cookies) or parse_cookies(exchange.request_headers.get_all("cookie"))
-
-
 def is_session_cookie(name: str) -> bool:
     lower = name.lower()
     return lower in SESSION_COOKIES or lower.split(".", 1)[0] in SESSION_COOKIES or lower.endswith(
@@ -80,7 +75,7 @@ def is_session_cookie(name: str) -> bool:
 def _basic(location: str, encoded: str) -> Credential:
     try:
         decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:  # binascii.Error, UnicodeDecodeError, and non-ASCII text (`Basic été`)
         return Credential(AuthScheme.BASIC, location, encoded)
     user, sep, password = decoded.partition(":")
     return Credential(AuthScheme.BASIC, location, encoded, user=user, password=password if sep else None)

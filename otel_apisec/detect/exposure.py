@@ -180,7 +180,7 @@ class ExposureDetector:
         data = body.data[: ctx.config.max_body_bytes]
         if data.lstrip()[:1] not in (b"{", b"["):
             return
-        yield from self._bulk(data, exchange, ctx)
+        yield from ctx.guarded("exposure.bulk", self._bulk, data, exchange, ctx)  # each check fails alone
         # Escaped keys (`\u0070assword`) would dodge a prefilter on the raw bytes: use the
         # verbatim form, and walk the parse when there is none.
         if b"\\" not in data:
@@ -188,7 +188,7 @@ class ExposureDetector:
         else:
             verbatim = ctx.json_verbatim(body) if len(body.data) <= ctx.config.max_body_bytes else None
         if verbatim is None or _SENSITIVE_KEY_BYTES.search(verbatim):
-            yield from self._sensitive(exchange, ctx)
+            yield from ctx.guarded("exposure.sensitive", self._sensitive, exchange, ctx)
 
     def _sensitive(self, exchange: HttpExchange, ctx: DetectContext) -> Iterator[ExchangeOutput]:
         doc = ctx.body_json(exchange.response_body)

@@ -12,13 +12,13 @@ import functools
 from collections.abc import Iterator
 from email.parser import BytesParser
 from email.policy import HTTP
-from http.cookies import CookieError, SimpleCookie
 from typing import NamedTuple
 from urllib.parse import parse_qsl, unquote
 
 import orjson
 import re2
 
+from otel_apisec.detect.cookies import parse_cookies, request_cookies
 from otel_apisec.model import Body, HttpExchange
 
 __all__ = [
@@ -97,22 +97,6 @@ def parse_json(data: bytes) -> object | None:
         return orjson.loads(data)
     except orjson.JSONDecodeError:
         return None
-
-
-def parse_cookies(header_values: list[str]) -> list[tuple[str, str]]:
-    """Cookie pairs from `Cookie` header values; tolerant of malformed input."""
-    pairs: list[tuple[str, str]] = []
-    for header in header_values:
-        jar = SimpleCookie()
-        try:
-            jar.load(header)
-            pairs.extend((name, morsel.value) for name, morsel in jar.items())
-        except CookieError:
-            for part in header.split(";"):
-                name, sep, value = part.strip().partition("=")
-                if sep and name:
-                    pairs.append((name, value))
-    return pairs
 
 
 _MIN_NUMBER = 10 ** (_MIN_NUMBER_DIGITS - 1)
@@ -368,8 +352,7 @@ def exchange_fields(exchange: HttpExchange, include_bodies: bool = True) -> Iter
         lower = name.lower()
         if lower not in _OWNED_HEADERS:
             yield Field(f"request.header.{lower}", value, request, Source.HEADER, name=lower)
-    cookies = exchange.cookies or parse_cookies(exchange.request_headers.get_all("cookie"))
-    for name, value in cookies:
+    for name, value in request_cookies(exchange):
         yield Field(f"request.cookie.{name}", value, request, Source.COOKIE, name=name)
     for name, value in exchange.response_headers:
         lower = name.lower()

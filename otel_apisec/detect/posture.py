@@ -135,7 +135,10 @@ def _hsts_ok(value: str | None) -> bool:
         name, _, arg = directive.strip().partition("=")
         if name.strip().lower() == "max-age":
             arg = arg.strip().strip('"')
-            return arg.isdigit() and int(arg) >= _MIN_HSTS_MAX_AGE
+            # ASCII digits only (`"²".isdigit()` is true), long ones judged by length: int() of a
+            # 4300-digit string raises in Python 3.11+.
+            digits = arg.lstrip("0")
+            return arg.isascii() and arg.isdigit() and (len(digits) > 9 or int(digits or "0") >= _MIN_HSTS_MAX_AGE)
     return False
 
 
@@ -143,6 +146,11 @@ def _site(host: str) -> str:
     """Last two labels of a host name: a cheap same-site test (no public-suffix list)."""
     bare = host.lower().rsplit("@", 1)[-1].split(":", 1)[0]
     return ".".join(bare.split(".")[-2:])
+
+
+def _transport_checks(exchange: HttpExchange) -> Iterator[ExchangeOutput]:
+    if not transport_is_secure(exchange):
+        yield PLAIN_HTTP.finding("request.path", "API called over plain HTTP")
 
 
 def _cookie_checks(exchange: HttpExchange) -> Iterator[ExchangeOutput]:
@@ -187,7 +195,10 @@ def _cors_checks(exchange: HttpExchange) -> Iterator[ExchangeOutput]:
             severity=None if credentials else Severity.MEDIUM,
         )
     elif credentials and origin and allow_origin == origin:
-        origin_host = urlsplit(origin).hostname or ""
+        try:
+            origin_host = urlsplit(origin).hostname or ""
+        except ValueError:  # `http://[x` is no origin a browser sends; echoed with credentials all the same
+            origin_host = ""
         if _site(origin_host) != _site(exchange.host):
             yield CORS_REFLECTED_ORIGIN.finding(
                 where,
@@ -313,17 +324,17 @@ class PostureDetector:
     name = "posture"
 
     def __call__(self, exchange: HttpExchange, ctx: DetectContext) -> Iterator[ExchangeOutput]:
-        if not transport_is_secure(exchange):
-            yield PLAIN_HTTP.finding("request.path", "API called over plain HTTP")
-        yield from _sequential_id(exchange)
-        yield from _method_checks(exchange)
+        # Each group of checks is a step of its own: a header that breaks one loses its findings only.
+        yield from ctx.guarded("posture.transport", _transport_checks, exchange)
+        yield from ctx.guarded("posture.sequential_id", _sequential_id, exchange)
+        yield from ctx.guarded("posture.method", _method_checks, exchange)
         if exchange.status is None:
             return
-        yield from _header_checks(exchange)
-        yield from _cors_checks(exchange)
-        yield from _cookie_checks(exchange)
-        yield from _banner_checks(exchange)
-        yield from _body_checks(exchange, ctx)
+        yield from ctx.guarded("posture.headers", _header_checks, exchange)
+        yield from ctx.guarded("posture.cors", _cors_checks, exchange)
+        yield from ctx.guarded("posture.cookies", _cookie_checks, exchange)
+        yield from ctx.guarded("posture.banners", _banner_checks, exchange)
+        yield from ctx.guarded("posture.body", _body_checks, exchange, ctx)
 
 
 DETECTOR = PostureDetector()

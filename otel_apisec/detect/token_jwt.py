@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import orjson
 
 from otel_apisec.detect.api import DetectContext
-from otel_apisec.detect.auth_credentials import request_cookies
+from otel_apisec.detect.cookies import request_cookies
 from otel_apisec.model import HttpExchange
 
 __all__ = ["MAX_TOKEN_CHARS", "JwtCandidate", "ParsedJwt", "find_jwts", "hmac_secret_in", "parse_jwt", "presented_jwts"]

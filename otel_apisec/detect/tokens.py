@@ -7,8 +7,11 @@ PS256/384/512, ES256/384/512, ES256K and EdDSA; anything else is reported, `none
 
 from __future__ import annotations
 
+import math
+import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import re2
 
@@ -17,13 +20,12 @@ from otel_apisec.detect.rule import define
 from otel_apisec.detect.sensitive_keys import is_sensitive_key, normalize_key
 from otel_apisec.detect.token_jwt import (
     HMAC_DIGESTS,
-    JwtCandidate,
-    ParsedJwt,
+        ParsedJwt,
     hmac_secret_in,
     presented_jwts,
 )
 from otel_apisec.detect.weak_secrets import WEAK_SECRET_BYTES
-from otel_apisec.model import HttpExchange, Severity, TokenFacts, TokenState
+from otel_apisec.model import HttpExchange, Severity, TokenFacts, TokenState, clean_text
 
 __all__ = ["DETECTOR", "HmacBudget", "TokenDetector"]
 
@@ -164,7 +166,7 @@ def _claim_findings(claims: dict[str, object]) -> tuple[list[str], int]:
                 continue
             if is_sensitive_key(key) and normalize_key(key) not in names:
                 names.append(normalize_key(key))
-            elif isinstance(value, str) and len(value) <= 320 and _is_contact(value):
+            elif isinstance(value, str) and len(value) <= 320 and _is_contact(clean_text(value)):
                 personal += 1
     return names, personal
 
@@ -176,126 +178,187 @@ def _is_contact(value: str) -> bool:
     return bool(_PHONE.fullmatch(value)) and 7 <= sum(c.isdigit() for c in value) <= 15
 
 
+@dataclass(frozen=True, slots=True)
+class _Token:
+    """One parsed token, as each check sees it."""
+
+    where: str
+    header: dict[str, object]
+    claims: dict[str, object]
+    parsed: ParsedJwt
+    token_hash: str
+    status: int | None
+
+
+def _alg(token: _Token, ctx: DetectContext) -> Iterator[ExchangeOutput]:
+    alg = token.header.get("alg")
+    if not isinstance(alg, str) or not alg or alg.lower() == "none":
+        yield ALG_NONE.finding(token.where)
+    elif alg not in RECOMMENDED_ALGS:
+        yield WEAK_ALG.finding(token.where, "JWT signed with an algorithm outside the recommended list")
+
+
+def _times(claims: dict[str, object]) -> tuple[float | None, float | None, float | None]:
+    return _number(claims.get("exp")), _number(claims.get("iat")), _number(claims.get("nbf"))
+
+
+def _window(token: _Token, ctx: DetectContext) -> Iterator[ExchangeOutput]:
+    exp, _, nbf = _times(token.claims)
+    state = _state(exp, nbf, ctx.now)
+    if state is TokenState.EXPIRED:
+        yield EXPIRED.finding(token.where)
+    elif state is TokenState.NOT_YET_VALID:
+        yield NOT_YET_VALID.finding(token.where)
+
+
+def _no_expiry(token: _Token, ctx: DetectContext) -> Iterator[ExchangeOutput]:
+    if _number(token.claims.get("exp")) is None:
+        yield NO_EXPIRY.finding(token.where)
+
+
+def _lifetime(token: _Token, ctx: DetectContext) -> Iterator[ExchangeOutput]:
+    lifetime = _lifetime_s(*_times(token.claims))
+    limit = ctx.config.max_token_lifetime_s
+    if lifetime is not None and lifetime > limit:
+        # `:.0f`, not int(): a lifetime may be 1e308 s (an int of 309 digits would still print,
+        # but one past 4300 digits raises in Python 3.11+).
+        shown = f"{lifetime:.0f}" if lifetime < 1e15 else f"{lifetime:.3g}"
+        yield LONG_LIFETIME.finding(token.where, f"JWT lifetime {shown} s exceeds the {limit} s maximum")
+
+
+def _claims(token: _Token, ctx: DetectContext) -> Iterator[ExchangeOutput]:
+    names, personal = _claim_findings(token.claims)
+    if names:
+        yield SENSITIVE_CLAIMS.finding(token.where, f"JWT claims include sensitive fields: {', '.join(names[:10])}")
+    elif personal:
+        yield SENSITIVE_CLAIMS.finding(
+            token.where, f"JWT claims include {personal} email address or phone number value(s)", severity=Severity.LOW
+        )
+
+
+def _kid(token: _Token, ctx: DetectContext) -> Iterator[ExchangeOutput]:
+    kid = token.header.get("kid")
+    if isinstance(kid, str) and _KID_RISK.search(clean_text(kid)):
+        yield KID_INJECTION.finding(token.where)
+
+
+def _key_headers(token: _Token, ctx: DetectContext) -> Iterator[ExchangeOutput]:
+    present = [h for h in _KEY_HEADERS if token.header.get(h)]
+    if present:
+        alg = token.header.get("alg")
+        hmac_alg = isinstance(alg, str) and alg in HMAC_DIGESTS
+        embedded = hmac_alg or any(h in _EMBEDDED_KEY_HEADERS for h in present)
+        why = " with an HMAC algorithm (key confusion)" if hmac_alg else ""
+        yield UNTRUSTED_KEY.finding(
+            token.where, f"JWT header carries {'/'.join(present)}{why}", severity=Severity.HIGH if embedded else None
+        )
+
+
+def _weak_secret(token: _Token, ctx: DetectContext) -> Iterator[ExchangeOutput]:
+    # A token the server rejected proves nothing about the server's key, and cracking every
+    # attacker-made token would let junk traffic buy our CPU: only try accepted tokens.
+    alg = token.header.get("alg")
+    if isinstance(alg, str) and alg in HMAC_DIGESTS and token.status not in (401, 403):
+        if _weak_secret_used(token.parsed, alg, token.token_hash, ctx):
+            yield WEAK_SECRET.finding(token.where, "JWT HMAC secret is in the known-weak secret list")
+
+
+# Each fact of a well-formed token, in report order. Each runs as a step of its own
+# (`DetectContext.guarded`): input that breaks one check loses that check's finding only.
+_CHECKS = (
+    ("tokens.alg", _alg),
+    ("tokens.window", _window),
+    ("tokens.no_expiry", _no_expiry),
+    ("tokens.lifetime", _lifetime),
+    ("tokens.claims", _claims),
+    ("tokens.kid", _kid),
+    ("tokens.key_headers", _key_headers),
+    ("tokens.weak_secret", _weak_secret),
+)
+
+
 class TokenDetector:
     name = "tokens"
 
     def __call__(self, exchange: HttpExchange, ctx: DetectContext) -> Iterator[ExchangeOutput]:
-        facts: TokenFacts | None = None
+        facts: list[TokenFacts] = []
         for candidate, parsed in presented_jwts(exchange, ctx):
             token_hash = ctx.pseudonym(candidate.token)
-            yield from self._findings(candidate, parsed, token_hash, exchange.status, ctx)
-            if facts is None:
-                facts = self._facts(parsed, token_hash, ctx)
-        if facts is not None:
-            yield facts
+            if candidate.in_url:
+                yield IN_URL.finding(candidate.location)
+            if parsed.header is None or parsed.claims is None:
+                yield MALFORMED.finding(candidate.location, f"Malformed JWT presented: {parsed.malformed}")
+            else:
+                token = _Token(candidate.location, parsed.header, parsed.claims, parsed, token_hash, exchange.status)
+                for step, check in _CHECKS:
+                    yield from ctx.guarded(step, check, token, ctx)
+            if not facts:  # the first token's state is the exchange's
+                facts = ctx.guarded("tokens.state", _facts, parsed, token_hash, ctx) or [
+                    TokenFacts(state=TokenState.MALFORMED, token_hash=token_hash)  # presented, but not understood
+                ]
+        yield from facts
 
-    def _facts(self, parsed: ParsedJwt, token_hash: str, ctx: DetectContext) -> TokenFacts:
-        if parsed.claims is None or parsed.header is None:
-            return TokenFacts(state=TokenState.MALFORMED, token_hash=token_hash)
-        exp, iat, nbf = (_number(parsed.claims.get(c)) for c in ("exp", "iat", "nbf"))
-        alg = parsed.header.get("alg")
-        start = iat if iat is not None else nbf
-        return TokenFacts(
-            state=_state(exp, nbf, ctx.now),
-            alg=alg if isinstance(alg, str) else None,
-            expires_at=exp,
-            issued_at=iat,
-            not_before=nbf,
-            lifetime_s=exp - start if exp is not None and start is not None else None,
-            token_hash=token_hash,
-        )
 
-    def _findings(
-        self,
-        candidate: JwtCandidate,
-        parsed: ParsedJwt,
-        token_hash: str,
-        status: int | None,
-        ctx: DetectContext,
-    ) -> Iterator[ExchangeOutput]:
-        where = candidate.location
-        if candidate.in_url:
-            yield IN_URL.finding(where)
-        if parsed.header is None or parsed.claims is None:
-            yield MALFORMED.finding(where, f"Malformed JWT presented: {parsed.malformed}")
-            return
-        header, claims = parsed.header, parsed.claims
-        alg = header.get("alg")
-        if not isinstance(alg, str) or not alg or alg.lower() == "none":
-            yield ALG_NONE.finding(where)
-        elif alg not in RECOMMENDED_ALGS:
-            yield WEAK_ALG.finding(where, "JWT signed with an algorithm outside the recommended list")
-        yield from self._window_findings(claims, where, ctx)
-        names, personal = _claim_findings(claims)
-        if names:
-            message = f"JWT claims include sensitive fields: {', '.join(names[:10])}"
-            yield SENSITIVE_CLAIMS.finding(where, message)
-        elif personal:
-            yield SENSITIVE_CLAIMS.finding(
-                where,
-                f"JWT claims include {personal} email address or phone number value(s)",
-                severity=Severity.LOW,
-            )
-        kid = header.get("kid")
-        if isinstance(kid, str) and _KID_RISK.search(kid):
-            yield KID_INJECTION.finding(where)
-        present = [h for h in _KEY_HEADERS if header.get(h)]
-        if present:
-            hmac_alg = isinstance(alg, str) and alg in HMAC_DIGESTS
-            embedded = hmac_alg or any(h in _EMBEDDED_KEY_HEADERS for h in present)
-            why = " with an HMAC algorithm (key confusion)" if hmac_alg else ""
-            yield UNTRUSTED_KEY.finding(
-                where,
-                f"JWT header carries {'/'.join(present)}{why}",
-                severity=Severity.HIGH if embedded else None,
-            )
-        # A token the server rejected proves nothing about the server's key, and cracking every
-        # attacker-made token would let junk traffic buy our CPU: only try accepted tokens.
-        crackable = isinstance(alg, str) and alg in HMAC_DIGESTS and status not in (401, 403)
-        if crackable and self._weak_secret(parsed, alg, token_hash, ctx):
-            yield WEAK_SECRET.finding(where, "JWT HMAC secret is in the known-weak secret list")
+def _facts(parsed: ParsedJwt, token_hash: str, ctx: DetectContext) -> Iterator[TokenFacts]:
+    if parsed.claims is None or parsed.header is None:
+        yield TokenFacts(state=TokenState.MALFORMED, token_hash=token_hash)
+        return
+    exp, iat, nbf = _times(parsed.claims)
+    alg = parsed.header.get("alg")
+    yield TokenFacts(
+        state=_state(exp, nbf, ctx.now),
+        alg=clean_text(alg) if isinstance(alg, str) else None,
+        expires_at=exp,
+        issued_at=iat,
+        not_before=nbf,
+        lifetime_s=_lifetime_s(exp, iat, nbf),
+        token_hash=token_hash,
+    )
 
-    def _window_findings(
-        self, claims: dict[str, object], where: str, ctx: DetectContext
-    ) -> Iterator[ExchangeOutput]:
-        exp, iat, nbf = (_number(claims.get(c)) for c in ("exp", "iat", "nbf"))
-        state = _state(exp, nbf, ctx.now)
-        if state is TokenState.EXPIRED:
-            yield EXPIRED.finding(where)
-        elif state is TokenState.NOT_YET_VALID:
-            yield NOT_YET_VALID.finding(where)
-        if exp is None:
-            yield NO_EXPIRY.finding(where)
-            return
-        start = iat if iat is not None else nbf
-        limit = ctx.config.max_token_lifetime_s
-        if start is not None and exp - start > limit:
-            message = f"JWT lifetime {int(exp - start)} s exceeds the {limit} s maximum"
-            yield LONG_LIFETIME.finding(where, message)
 
-    def _weak_secret(self, parsed: ParsedJwt, alg: str, token_hash: str, ctx: DetectContext) -> bool:
-        """Try every known-weak secret once per distinct token; the answer is memoized by token hash.
+def _weak_secret_used(parsed: ParsedJwt, alg: str, token_hash: str, ctx: DetectContext) -> bool:
+    """Try every known-weak secret once per distinct token; the answer is memoized by token hash.
 
-        Checks draw on the Analyzer's HMAC budget: when it is spent the token is simply not checked
-        (and not memoized, so a later sighting with budget left checks it).
-        """
-        key = f"tokens.weak_secret:{token_hash}"
-        cached = ctx.memo.get(key)
-        if isinstance(cached, bool):
-            return cached
-        if not _afford_weak_secret_check(len(WEAK_SECRET_BYTES) + len(ctx.config.weak_secrets), ctx):
-            return False
-        weak = hmac_secret_in(parsed, alg, WEAK_SECRET_BYTES) or hmac_secret_in(
-            parsed, alg, (s.encode("utf-8", "surrogatepass") for s in ctx.config.weak_secrets)
-        )
-        ctx.memo.put(key, weak)
-        return weak
+    Checks draw on the Analyzer's HMAC budget: when it is spent the token is simply not checked
+    (and not memoized, so a later sighting with budget left checks it).
+    """
+    key = f"tokens.weak_secret:{token_hash}"
+    cached = ctx.memo.get(key)
+    if isinstance(cached, bool):
+        return cached
+    if not _afford_weak_secret_check(len(WEAK_SECRET_BYTES) + len(ctx.config.weak_secrets), ctx):
+        return False
+    weak = hmac_secret_in(parsed, alg, WEAK_SECRET_BYTES) or hmac_secret_in(
+        parsed, alg, (s.encode("utf-8", "surrogatepass") for s in ctx.config.weak_secrets)
+    )
+    ctx.memo.put(key, weak)
+    return weak
+
+
+_MAX_FLOAT = sys.float_info.max
 
 
 def _number(value: object) -> float | None:
+    """A time claim as a finite float, or None when it is not a number (NaN included).
+
+    Claims are attacker-chosen: integers past float's range and infinities are clamped to
+    +-1.8e308 (still far future or far past) instead of raising OverflowError in `float()`.
+    """
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    return float(value)
+    if isinstance(value, int):  # int-to-float comparisons are exact and never overflow
+        return float(value) if -_MAX_FLOAT <= value <= _MAX_FLOAT else (_MAX_FLOAT if value > 0 else -_MAX_FLOAT)
+    if math.isnan(value):
+        return None
+    return min(max(value, -_MAX_FLOAT), _MAX_FLOAT)
+
+
+def _lifetime_s(exp: float | None, iat: float | None, nbf: float | None) -> float | None:
+    """exp - (iat, else nbf), clamped like the claims: 1e308 - -1e308 would be infinite."""
+    start = iat if iat is not None else nbf
+    if exp is None or start is None:
+        return None
+    return min(max(exp - start, -_MAX_FLOAT), _MAX_FLOAT)
 
 
 def _state(exp: float | None, nbf: float | None, now: float) -> TokenState:

@@ -130,7 +130,8 @@ _IBAN_LENGTHS: dict[str, int] = {
 def iban_valid(text: str) -> bool:
     """Known country, that country's IBAN length, and the ISO 7064 mod-97 check (== 1)."""
     iban = text.replace(" ", "").upper()
-    if _IBAN_LENGTHS.get(iban[:2]) != len(iban) or not iban[2:4].isdigit() or not iban.isalnum():
+    # ASCII first: `"É".isalnum()` is true, and int("É", 36) raises.
+    if not iban.isascii() or _IBAN_LENGTHS.get(iban[:2]) != len(iban) or not iban[2:4].isdigit() or not iban.isalnum():
         return False
     rearranged = iban[4:] + iban[:4]
     return int("".join(str(int(ch, 36)) for ch in rearranged)) % 97 == 1

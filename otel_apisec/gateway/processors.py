@@ -203,7 +203,7 @@ class EnrichProcessor:
     ) -> None:
         self.analyzer = analyzer
         self.tally = tally
-        """Findings and auth outcomes by route, for the gateway's security metrics."""
+        """Findings, auth outcomes and detector failures, for the gateway's security metrics."""
         self.event_min_severity = event_min_severity
         self.redact_others = redact_others
         self.errors = 0
@@ -265,6 +265,8 @@ class EnrichProcessor:
         tally.auth_outcome(route, analysis.auth.outcome.value, analysis.auth.scheme.value)
         for finding in analysis.findings:
             tally.finding(finding.rule_id, finding.kind, finding.severity.label, route)
+        if analysis.failed or analysis.skipped:  # detection that silently went missing must show on a dashboard
+            tally.detector_failed(analysis.failed, analysis.skipped)
 
     def _additions(self, analysis: Analysis, end_time: int) -> bytes:
         """`span_attributes(analysis)` and one event per finding (as `finding_events`), encoded."""

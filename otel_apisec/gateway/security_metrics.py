@@ -1,7 +1,7 @@
 """Security metrics of the traffic the gateway saw: findings by rule, severity and route, auth
-outcomes by route, open alerts. The processors tally as they go; the Prometheus endpoint reads
-the tallies at scrape time (`selfmetrics.py`), and the OpenTelemetry metrics API reports them
-into the gateway's own metrics pipelines (`security_meter_provider`)."""
+outcomes by route, detector failures, open alerts. The processors tally as they go; the Prometheus
+endpoint reads the tallies at scrape time (`selfmetrics.py`), and the OpenTelemetry metrics API
+reports them into the gateway's own metrics pipelines (`security_meter_provider`)."""
 
 from __future__ import annotations
 
@@ -39,6 +39,9 @@ class SecurityTally:
         """security_rule.uuid, apisec.finding.kind, apisec.finding.severity, http.route -> findings."""
         self.auth_outcomes = Tally(max_series)
         """http.route, apisec.auth.outcome, apisec.auth.scheme -> analysed requests."""
+        self.detector_failures = Tally(max_series)
+        """apisec.detector, apisec.failure.reason -> analysed requests that lost a detector or one of
+        its steps (`tokens.window`): `raised`, or `time_budget` when skipped."""
 
     @staticmethod
     def route(route: str | None) -> AttributeKey:
@@ -50,6 +53,11 @@ class SecurityTally:
 
     def auth_outcome(self, route: AttributeKey, outcome: str, scheme: str) -> None:
         self.auth_outcomes.add([(*route, (A.AUTH_OUTCOME, outcome), (A.AUTH_SCHEME, scheme))])
+
+    def detector_failed(self, failed: list[str], skipped: list[str]) -> None:
+        """One analysis's `failed` and `skipped` detectors; the same attributes as in-process telemetry."""
+        self.detector_failures.add([((A.DETECTOR, name), (A.FAILURE_REASON, "raised")) for name in failed]
+                                   + [((A.DETECTOR, name), (A.FAILURE_REASON, "time_budget")) for name in skipped])
 
 
 class _PipelineExporter(MetricExporter):
@@ -80,9 +88,9 @@ def security_meter_provider(
     interval_s: float = EXPORT_INTERVAL_S,
 ) -> MeterProvider:
     """The security metrics through the OpenTelemetry metrics API, with the names and attributes
-    in-process enrichment uses (`apisec.findings`, `apisec.auth.outcomes`) plus `apisec.alerts.active`,
-    collected every `interval_s` and at shutdown into the gateway's metrics pipelines, so the
-    backend gets them like an app's metrics."""
+    in-process enrichment uses (`apisec.findings`, `apisec.auth.outcomes`, `apisec.detector.failures`)
+    plus `apisec.alerts.active`, collected every `interval_s` and at shutdown into the gateway's
+    metrics pipelines, so the backend gets them like an app's metrics."""
 
     reader = PeriodicExportingMetricReader(_PipelineExporter(consume), export_interval_millis=interval_s * 1000)
     provider = MeterProvider(metric_readers=[reader], resource=Resource.create({"service.name": SERVICE_NAME}))
@@ -91,6 +99,8 @@ def security_meter_provider(
                                     description="Findings by rule, kind, severity and route, per request and across requests")
     meter.create_observable_counter(A.METRIC_AUTH_OUTCOMES, [tally.auth_outcomes.observe], unit="{request}",
                                     description="Authentication outcomes by route")
+    meter.create_observable_counter(A.METRIC_DETECTOR_FAILURES, [tally.detector_failures.observe], unit="{failure}",
+                                    description="Detectors or detector steps that raised or ran out of time budget on a request")
     meter.create_observable_gauge(A.METRIC_ALERTS_ACTIVE, [lambda options: [Observation(alerts_active())]],
                                   unit="{alert}", description="Alert groups open (firing, not yet resolved)")
     return provider
