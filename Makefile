@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo demo-spans test lint bench bench-overhead bench-gateway bench-correlation eval clean
+.PHONY: demo demo-spans test lint bench bench-overhead bench-gateway bench-correlation eval fuzz clean
 
 $(BIN)/otel-apisec: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,11 @@ bench-correlation: $(BIN)/otel-apisec
 	$(BIN)/python bench/alert_latency.py
 	$(BIN)/python bench/audit_throughput.py
 	$(BIN)/python bench/ocsf_export.py
+
+# Every parser under atheris (coverage-guided): FUZZ_RUNS inputs per target, crash inputs kept in fuzz-artifacts/.
+FUZZ_RUNS ?= 150000
+fuzz: $(BIN)/otel-apisec
+	$(BIN)/python -m tests.fuzz.run --runs $(FUZZ_RUNS)
 
 eval: $(BIN)/otel-apisec
 	$(BIN)/python bench/evaluate.py
