@@ -55,6 +55,12 @@ class TestTokenDetector:
             )
         ]
 
+    @pytest.mark.parametrize(("alg", "reported"), [("RS256", "RS256"), ("NONE", "none"), ("4111111111111111", "other")])
+    def test_reported_alg_is_never_attacker_text(self, alg: str, reported: str) -> None:
+        """`apisec.token.alg` is never masked, so an unknown alg is reported as `other`, not as sent."""
+        _, facts, _ = run(forge({"alg": alg}, {"sub": "u", "exp": NOW + 60}))
+        assert facts[0].alg == reported
+
     def test_expired(self) -> None:
         """An exp an hour ago is state expired and token.expired."""
         findings, facts, _ = run(mint({"sub": "u", "exp": NOW - 3600}))

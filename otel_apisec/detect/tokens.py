@@ -20,7 +20,7 @@ from otel_apisec.detect.rule import define
 from otel_apisec.detect.sensitive_keys import is_sensitive_key, normalize_key
 from otel_apisec.detect.token_jwt import (
     HMAC_DIGESTS,
-        ParsedJwt,
+    ParsedJwt,
     hmac_secret_in,
     presented_jwts,
 )
@@ -307,13 +307,26 @@ def _facts(parsed: ParsedJwt, token_hash: str, ctx: DetectContext) -> Iterator[T
     alg = parsed.header.get("alg")
     yield TokenFacts(
         state=_state(exp, nbf, ctx.now),
-        alg=clean_text(alg) if isinstance(alg, str) else None,
+        alg=_reported_alg(alg),
         expires_at=exp,
         issued_at=iat,
         not_before=nbf,
         lifetime_s=_lifetime_s(exp, iat, nbf),
         token_hash=token_hash,
     )
+
+
+# Algorithms a span may name; anything else is `other`: `alg` is attacker text, and the `apisec.*`
+# attributes it lands in are never masked (a card number sent as `alg` must not reach the backend).
+_REPORTED_ALGS = RECOMMENDED_ALGS | {"none", "HS1", "RS1", "ES256K", "Ed25519", "Ed448"}
+
+
+def _reported_alg(alg: object) -> str | None:
+    if not isinstance(alg, str):
+        return None
+    if alg in _REPORTED_ALGS:
+        return alg
+    return "none" if alg.lower() == "none" else "other"
 
 
 def _weak_secret_used(parsed: ParsedJwt, alg: str, token_hash: str, ctx: DetectContext) -> bool:
