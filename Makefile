@@ -35,6 +35,7 @@ bench-overhead: $(BIN)/otel-apisec
 
 bench-gateway: $(BIN)/otel-apisec
 	$(BIN)/python bench/gateway_throughput.py
+	$(BIN)/python bench/gateway_flood.py
 
 bench-correlation: $(BIN)/otel-apisec
 	$(BIN)/python bench/correlation_eval.py --geo

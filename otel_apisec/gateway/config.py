@@ -78,8 +78,10 @@ def _correlation_options() -> dict[str, Option]:
 COMPONENTS: dict[str, dict[str, dict[str, Option]]] = {
     "receivers": {
         "otlp": {
-            "grpc": Option(dict, None, f"OTLP/gRPC receiver: endpoint ({_ENDPOINT}), max_message_bytes, auth, tls"),
-            "http": Option(dict, None, f"OTLP/HTTP receiver: endpoint ({_ENDPOINT}), max_body_bytes, auth, tls"),
+            "grpc": Option(dict, None, f"OTLP/gRPC receiver: endpoint ({_ENDPOINT}), max_message_bytes, auth, tls, "
+                           "connection limit and timeouts"),
+            "http": Option(dict, None, f"OTLP/HTTP receiver: endpoint ({_ENDPOINT}), max_body_bytes, auth, tls, "
+                           "connection limit and timeouts"),
         },
     },
     "processors": {
@@ -88,11 +90,17 @@ COMPONENTS: dict[str, dict[str, dict[str, Option]]] = {
             "event_min_severity": Option(str, "info", "lowest severity that also becomes a span event", _SEVERITIES),
             "detectors": Option(list, None, "detector families to run (default all)"),
             "max_body_bytes": Option(int, 65536, "bytes of a body attribute analysed"),
+            "time_budget_ms": Option(
+                (int, float), 50.0, "analysis CPU time per span (a typical span takes under 1 ms); detectors left when it is "
+                "spent are skipped and counted in `otel_apisec_detector_failures_total`, except auth and tokens, which always "
+                "run (0: no budget)", bounds=(0, 60_000)),
         },
         "apisec/redact": {
             "blocked_key_patterns": Option(list, [], "RE2 patterns on attribute keys whose values are masked"),
-            "allowed_keys": Option(list, None, "when set, attributes with other keys are removed"),
-            "value_detectors": Option(bool, True, "run the PII and secret detectors on string values and mask hits"),
+            "allowed_keys": Option(list, None, "when set, span, event, link, log and metric point attributes with "
+                                   "other keys are removed (resource and scope attributes are kept)"),
+            "value_detectors": Option(bool, True, "run the PII and secret detectors on every string and bytes value, "
+                                      "name and key (resource and scope too, text of any length) and mask hits"),
             "hash_keys": Option(list, [], "attribute keys whose values become keyed hashes"),
             "hmac_key": Option(str, "", "key for hash_keys (empty: random per process)"),
         },
@@ -381,12 +389,33 @@ def _metrics_address(telemetry: Any) -> str | None:
     return None if address == "off" else address
 
 
-_PROTOCOL_DEFAULTS = {"grpc": "127.0.0.1:4317", "http": "127.0.0.1:4318"}
+# Per-protocol defaults of the options whose Option.default is None. An OTLP/HTTP connection holds a thread,
+# an OTLP/gRPC one only buffers in gRPC core, so gRPC takes more (an SDK process opens one per signal).
+_PROTOCOL_DEFAULTS: dict[str, dict[str, Any]] = {
+    "grpc": {"endpoint": "127.0.0.1:4317", "max_connections": 4096},
+    "http": {"endpoint": "127.0.0.1:4318", "max_connections": 256},
+}
+_HTTP_ONLY = ("body_timeout_s",)
+_TIMEOUT_BOUNDS = (0.01, 86_400.0)
 PROTOCOL_OPTIONS: dict[str, Option] = {
     "endpoint": Option(str, None, f"{_ENDPOINT} (grpc 127.0.0.1:4317, http 127.0.0.1:4318)"),
     "max_message_bytes": Option(int, 16 << 20, "largest request accepted (413 / RESOURCE_EXHAUSTED beyond)"),
     "bearer_token": Option(str, None, "when set, clients must send `Authorization: Bearer <token>`"),
     "tls": Option(dict, None, "cert_file and key_file, and client_ca_file to require client certificates (mTLS)"),
+    "max_connections": Option(int, None, "connections open at once (grpc 4096, http 256); past it, http closes its "
+                              "longest-idle keep-alive connection to make room, else answers 503 with Retry-After "
+                              "without reading the request; grpc closes the new connection", bounds=(1, 1_000_000)),
+    # An SDK writes its headers at once; 10 s is also its default export timeout, after which it has given up.
+    "header_timeout_s": Option((int, float), 10.0, "the request line and headers must arrive within this, counted "
+                               "from the connection (TLS handshake included) or from a keep-alive request's first "
+                               "byte; grpc: the TLS and HTTP/2 handshake", bounds=_TIMEOUT_BOUNDS),
+    # Three times the SDKs' 10 s export timeout: a body still arriving then belongs to an abandoned request.
+    "body_timeout_s": Option((int, float), 30.0, "http only: the whole request body must arrive within this "
+                             "(a 16 MiB body needs about 560 KB/s)", bounds=_TIMEOUT_BOUNDS),
+    # Above the SDKs' 60 s metric export interval, so a metrics exporter keeps its connection, and above Go's
+    # 90 s client idle timeout, so Go clients close first (no race with a request in flight).
+    "idle_timeout_s": Option((int, float), 120.0, "a keep-alive connection idle this long between requests is "
+                             "closed (grpc: one without RPCs gets a GOAWAY)", bounds=_TIMEOUT_BOUNDS),
 }
 TLS_OPTIONS = ("cert_file", "key_file", "client_ca_file")
 CLIENT_TLS_OPTIONS = ("ca_file", "cert_file", "key_file")
@@ -428,11 +457,14 @@ def _receiver_options(section: str, component_id: Any, value: Any) -> Any:
         raw = raw or {}
         if not isinstance(raw, Mapping):
             raise ConfigError(f"{where}: expected a mapping of options")
-        bad = sorted(set(raw) - set(PROTOCOL_OPTIONS))
+        allowed = [key for key in PROTOCOL_OPTIONS if name == "http" or key not in _HTTP_ONLY]
+        bad = sorted(set(raw) - set(allowed))
         if bad:
-            raise ConfigError(f"{where}.{bad[0]}: unknown option (allowed: {', '.join(PROTOCOL_OPTIONS)})")
-        options = {key: _check_value(f"{where}.{key}", option, raw.get(key)) for key, option in PROTOCOL_OPTIONS.items()}
-        options["endpoint"] = options["endpoint"] or _PROTOCOL_DEFAULTS[name]
+            why = "an http option" if bad[0] in _HTTP_ONLY else "unknown option"
+            raise ConfigError(f"{where}.{bad[0]}: {why} (allowed: {', '.join(allowed)})")
+        options = {key: _check_value(f"{where}.{key}", PROTOCOL_OPTIONS[key], raw.get(key)) for key in allowed}
+        for key, default in _PROTOCOL_DEFAULTS[name].items():
+            options[key] = options[key] or default
         if options["tls"] is not None:
             _check_tls(f"{where}.tls", options["tls"], TLS_OPTIONS, required=("cert_file", "key_file"))
         checked[name] = options

@@ -7,16 +7,18 @@ exporters honour); a malformed message is INVALID_ARGUMENT, and the server goes 
 from __future__ import annotations
 
 import logging
+import threading
 from concurrent import futures
 
 import grpc
-from google.protobuf.message import DecodeError, Message
+from google.protobuf.message import Message
 from google.rpc import code_pb2, error_details_pb2
 from opentelemetry.proto.collector.logs.v1 import logs_service_pb2
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 
-from otel_apisec.gateway.api import REQUEST_TYPES, Consumer, QueueFullError, Signal
+from otel_apisec.gateway.api import Consumer, QueueFullError, Signal
+from otel_apisec.gateway.otlp_repair import decode_protobuf
 from otel_apisec.gateway.receiver_base import (
     DEFAULT_MAX_BYTES,
     RESPONSE_TYPES,
@@ -46,6 +48,11 @@ class GrpcReceiver:
 
     Requests are decoded here rather than by grpcio, so a malformed message is INVALID_ARGUMENT (grpcio
     would say INTERNAL) and an unauthenticated one is rejected before any decoding.
+
+    Connections cost no thread here (gRPC core multiplexes them), so the limits are gRPC core's own:
+    past `max_connections` a new connection is closed at accept, a connection must finish its TLS and
+    HTTP/2 handshake within `header_timeout_s`, and one without RPCs for `idle_timeout_s` gets a GOAWAY.
+    Clients reconnect on their own in each case.
     """
 
     def __init__(
@@ -57,8 +64,18 @@ class GrpcReceiver:
         bearer_token: str | None = None,
         server_credentials: grpc.ServerCredentials | None = None,
         max_workers: int = 8,
+        max_connections: int = 4096,
+        header_timeout_s: float = 10.0,
+        idle_timeout_s: float = 120.0,
+        name: str = "otlp",
     ) -> None:
         parse_endpoint(endpoint)  # fail early on a malformed endpoint
+        if max_connections <= 0 or not min(header_timeout_s, idle_timeout_s) > 0:
+            raise ValueError("max_connections, header_timeout_s and idle_timeout_s must be positive")
+        self.max_connections = max_connections
+        self.header_timeout_s, self.idle_timeout_s = header_timeout_s, idle_timeout_s
+        self.name = name
+        self._stopped: threading.Event | None = None
         self.consumer = consumer
         self.endpoint = endpoint
         self.max_message_bytes = max_message_bytes
@@ -91,6 +108,9 @@ class GrpcReceiver:
                 ("grpc.max_receive_message_length", self.max_message_bytes),
                 ("grpc.max_send_message_length", self.max_message_bytes),
                 ("grpc.so_reuseport", 0),  # a second gateway on the same port must fail, not share it silently
+                ("grpc.max_allowed_incoming_connections", self.max_connections),
+                ("grpc.server_handshake_timeout_ms", _ms(self.header_timeout_s)),
+                ("grpc.max_connection_idle_ms", _ms(self.idle_timeout_s)),
             ],
             maximum_concurrent_rpcs=self.max_workers * 8,  # beyond that grpcio answers RESOURCE_EXHAUSTED itself
         )
@@ -110,12 +130,18 @@ class GrpcReceiver:
         logger.info("OTLP/gRPC receiver listening on %s:%d%s", *self.address, " (TLS)" if self.server_credentials else "")
         return self
 
+    def drain(self, grace_s: float = 5.0) -> None:
+        """Refuse new RPCs (UNAVAILABLE) and give those in progress grace_s; returns at once."""
+        if self._server is not None and self._stopped is None:
+            self._stopped = self._server.stop(grace_s)
+
     def shutdown(self, grace_s: float = 5.0) -> None:
-        """Refuse new RPCs, let those in progress finish for up to grace_s, stop."""
-        server, self._server = self._server, None
-        if server is None:
+        """Refuse new RPCs, let those in progress finish for up to grace_s (from drain(), if called), stop."""
+        self.drain(grace_s)
+        server, stopped, self._server, self._stopped = self._server, self._stopped, None, None
+        if server is None or stopped is None:
             return
-        server.stop(grace_s).wait(grace_s + 1.0)
+        stopped.wait(grace_s + 1.0)
         if self._executor is not None:
             self._executor.shutdown(wait=False)
             self._executor = None
@@ -127,7 +153,6 @@ class GrpcReceiver:
         self.shutdown()
 
     def _export_handler(self, signal: Signal) -> grpc.RpcMethodHandler:
-        request_type = REQUEST_TYPES[signal]
         response_type = RESPONSE_TYPES[signal]
 
         def export(raw: bytes, context: grpc.ServicerContext) -> Message:
@@ -135,10 +160,10 @@ class GrpcReceiver:
             authorization = metadata.get("authorization")
             if not bearer_ok(self.bearer_token, authorization if isinstance(authorization, str) else None):
                 context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or invalid bearer token")
-            try:
-                request = request_type.FromString(raw)
-            except DecodeError as error:
-                context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"malformed {signal.value} protobuf: {error}")
+            try:  # one invalid UTF-8 string or too-deep value is repaired (and counted), not the batch refused
+                request = decode_protobuf(signal, raw, receiver=self.name, protocol="grpc")
+            except ValueError as error:
+                context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(error))
             try:
                 self.consumer.consume(signal, request)
             except QueueFullError as error:
@@ -151,6 +176,10 @@ class GrpcReceiver:
         return grpc.unary_unary_rpc_method_handler(
             export, request_deserializer=None, response_serializer=response_type.SerializeToString
         )
+
+
+def _ms(seconds: float) -> int:
+    return max(1, round(seconds * 1000))
 
 
 def _abort_retry_later(context: grpc.ServicerContext, message: str, retry_after_s: float) -> None:

@@ -12,7 +12,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from otel_apisec import attributes as A
-from otel_apisec.gateway.receivers import parse_endpoint
+from otel_apisec.gateway.otlp_repair import CUT_VALUE, MAX_DEPTH, REPAIRS
+from otel_apisec.gateway.receivers import HttpReceiver, parse_endpoint
 from otel_apisec.telemetry import Tally
 
 if TYPE_CHECKING:
@@ -45,6 +46,8 @@ class GatewayCollector(Collector):
                 refused.add_metric([router.name, signal.value], count)
         yield accepted
         yield refused
+        yield _repaired_values()
+        yield from self._connections()
         families = {key: CounterMetricFamily(name, help_text, labels=["exporter"])
                     for key, (name, help_text) in _EXPORTER_COUNTERS.items()}
         depth = GaugeMetricFamily("otel_apisec_gateway_queue_depth", "Requests waiting in an exporter's queue",
@@ -71,13 +74,31 @@ class GatewayCollector(Collector):
         yield outcomes
         yield from self._security()
 
+    def _connections(self) -> Iterator[Metric]:
+        """What the OTLP/HTTP receivers did about floods and slow senders (gRPC core keeps its own counts)."""
+        refused = CounterMetricFamily("otel_apisec_gateway_refused_connections",
+                                      "Connections refused past max_connections (503 + Retry-After)", labels=["receiver"])
+        closed = CounterMetricFamily("otel_apisec_gateway_closed_connections", "Connections a receiver closed: "
+                                     "header_timeout, body_timeout, idle_timeout, idle_evicted (to make room)",
+                                     labels=["receiver", "reason"])
+        for receiver in self.gateway.receivers:
+            if isinstance(receiver, HttpReceiver):
+                counts = receiver.connection_counts()
+                refused.add_metric([receiver.name], counts.pop("refused", 0))
+                for reason, count in sorted(counts.items()):
+                    closed.add_metric([receiver.name, reason], count)
+        yield refused
+        yield closed
+
     def _security(self) -> Iterator[Metric]:
-        """What the traffic showed: findings, auth outcomes, open alerts."""
+        """What the traffic showed: findings, auth outcomes, detector failures, open alerts."""
         security = self.gateway.security
         yield _family("otel_apisec_findings", "Findings, per request and across requests", security.findings,
                       {"rule_id": A.RULE_ID, "kind": A.FINDING_KIND, "severity": A.FINDING_SEVERITY, "route": A.HTTP_ROUTE})
         yield _family("otel_apisec_auth_outcomes", "Analysed requests by auth outcome", security.auth_outcomes,
                       {"route": A.HTTP_ROUTE, "outcome": A.AUTH_OUTCOME, "scheme": A.AUTH_SCHEME})
+        yield _family("otel_apisec_detector_failures", "Detectors or detector steps that raised or ran out of time on a request",
+                      security.detector_failures, {"detector": A.DETECTOR, "reason": A.FAILURE_REASON})
         yield GaugeMetricFamily("otel_apisec_alerts_active", "Alert groups open (firing, not yet resolved)",
                                 value=self.gateway.alerts_active())
 
@@ -88,6 +109,19 @@ def _family(name: str, help_text: str, tally: Tally, labels: dict[str, str]) -> 
     for key, count in tally.snapshot().items():
         attributes = dict(key)
         family.add_metric([str(attributes.get(attribute, "")) for attribute in labels.values()], count)
+    return family
+
+
+def _repaired_values() -> CounterMetricFamily:
+    """Values the receivers repaired so as not to refuse a whole request for them (otlp_repair)."""
+    family = CounterMetricFamily(
+        "otel_apisec_gateway_repaired_values",
+        "Values repaired instead of refusing their request: invalid_utf8 (strings with invalid UTF-8, now holding U+FFFD), "
+        f"too_deep (values nested past {MAX_DEPTH} levels, now the string {CUT_VALUE!r})",
+        labels=["receiver", "protocol", "signal", "reason"],
+    )
+    for labels, count in sorted(REPAIRS.snapshot().items()):
+        family.add_metric(list(labels), count)
     return family
 
 

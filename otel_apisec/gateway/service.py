@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -42,6 +43,7 @@ __all__ = ["Gateway"]
 
 _logger = logging.getLogger("otel_apisec.gateway")
 _PERSISTENT_DRAIN_S = 5.0
+_RECEIVER_GRACE_S = 5.0  # for exports in progress when SIGTERM comes; then every connection is closed
 
 
 def _enrich(options: dict[str, Any], tally: SecurityTally) -> Processor:
@@ -50,6 +52,7 @@ def _enrich(options: dict[str, Any], tally: SecurityTally) -> Processor:
         hmac_key=options["hmac_key"].encode(),
         enabled=frozenset(detectors) if detectors else None,
         max_body_bytes=options["max_body_bytes"],
+        time_budget_ms=options["time_budget_ms"] or None,  # one hostile span must not hold the analysis lock for long
     )
     analyzer = Analyzer(config, compiled_cache=default_cache())  # a restart loads, not compiles, its patterns
     return EnrichProcessor(analyzer, event_min_severity=Severity.parse(options["event_min_severity"]), tally=tally)
@@ -166,12 +169,19 @@ class Gateway:
             tls = grpc_options["tls"]
             built.append(GrpcReceiver(router, grpc_options["endpoint"], max_message_bytes=grpc_options["max_message_bytes"],
                                       bearer_token=grpc_options["bearer_token"],
-                                      server_credentials=grpc_server_credentials(tls) if tls else None))
+                                      server_credentials=grpc_server_credentials(tls) if tls else None,
+                                      max_connections=grpc_options["max_connections"],
+                                      header_timeout_s=float(grpc_options["header_timeout_s"]),
+                                      idle_timeout_s=float(grpc_options["idle_timeout_s"]), name=component.id))
         if http_options is not None:
             tls = http_options["tls"]
             built.append(HttpReceiver(router, http_options["endpoint"], max_body_bytes=http_options["max_message_bytes"],
                                       bearer_token=http_options["bearer_token"],
-                                      ssl_context=server_ssl_context(tls) if tls else None))
+                                      ssl_context=server_ssl_context(tls) if tls else None,
+                                      max_connections=http_options["max_connections"],
+                                      header_timeout_s=float(http_options["header_timeout_s"]),
+                                      body_timeout_s=float(http_options["body_timeout_s"]),
+                                      idle_timeout_s=float(http_options["idle_timeout_s"]), name=component.id))
         return built
 
     def signals(self) -> set[Signal]:
@@ -194,10 +204,16 @@ class Gateway:
         return sum(int(e.stats().get("open_groups", 0)) for e in self.exporters.values() if isinstance(e, SinkExporter))
 
     def shutdown(self, timeout_s: float = 30.0) -> None:
-        """Stop taking requests, then drain every exporter's queue (persistent queues keep the rest)."""
+        """Stop taking requests, then drain every exporter's queue (persistent queues keep the rest).
+
+        The receivers take at most _RECEIVER_GRACE_S together, whatever their clients do: all stop taking
+        exports first, then share one deadline for the exports in progress."""
+        deadline = time.monotonic() + _RECEIVER_GRACE_S
+        for receiver in self.receivers:
+            receiver.drain()
         for receiver in self.receivers:
             try:
-                receiver.shutdown()
+                receiver.shutdown(max(0.0, deadline - time.monotonic()))
             except Exception:  # noqa: BLE001 - one receiver failing to stop must not keep the others open
                 _logger.exception("stopping a receiver failed")
         if self.security_meter is not None:  # a last collection, while the exporters still take it
