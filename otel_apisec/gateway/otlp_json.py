@@ -5,12 +5,22 @@ strings, not base64. json_format does everything else (lowerCamelCase or origina
 as ints or names, 64-bit ints as strings or numbers), so the ids are rewritten on the plain dict before
 ParseDict and after MessageToDict. The rewrite visits only the known id locations, never attribute
 values, so a large payload costs one walk over its spans, log records or exemplars.
+
+One bad value costs that value, not the request (the slow path, only after orjson or json_format
+refused the body): invalid UTF-8 and lone surrogate escapes become U+FFFD before orjson reads the
+text again; a value nested too deep for protobuf becomes otlp_repair.CUT_VALUE on the decoded
+document, by the rule the protobuf path uses, so what this accepts is also what upb, a Java backend
+and the persistent queue can read back. Nesting beyond orjson's 1024 levels is first cut to 256 in
+the text: everything that deep lies inside a value the document cut removes anyway.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import codecs
+import re
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -19,6 +29,7 @@ from google.protobuf import json_format
 from google.protobuf.message import Message
 
 from otel_apisec.gateway.api import REQUEST_TYPES, Request, Signal
+from otel_apisec.gateway.otlp_repair import MAX_DEPTH, REPAIRS, RepairCounts, cut_deep_json_values, max_growth
 
 __all__ = ["parse_json_request", "to_json"]
 
@@ -30,28 +41,172 @@ _ID_LENGTHS = {
 }  # fmt: skip
 _HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
 _METRIC_DATA_FIELDS = ("gauge", "sum", "histogram", "exponentialHistogram", "exponential_histogram", "summary")
+# Slow path: a surrogate pair (kept), a lone surrogate escape (group 1: replaced), or any other escape (kept,
+# so that an escaped backslash before "u" is read as such).
+_ESCAPE = re.compile(
+    rb"\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}|\\u([dD][89a-fA-F][0-9a-fA-F]{2})|\\.", re.DOTALL
+)
+_BRACKET_OR_QUOTE = re.compile(rb'[\[\]{}"]')
+_STRING_REST = re.compile(rb'[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)  # one way to match each char: linear, even unterminated
+_TEXT_MAX_NESTING = 256  # > 2 * MAX_DEPTH + 3: a container this deep is inside a message deeper than MAX_DEPTH
 
 
-def parse_json_request(signal: Signal, data: bytes) -> Request:
-    """Decode an OTLP/JSON body into the signal's Export*ServiceRequest; ValueError says what is wrong."""
-    try:
-        document = orjson.loads(data)
-    except orjson.JSONDecodeError as error:  # also raised for invalid UTF-8 and nesting deeper than 1024
-        raise ValueError(f"invalid JSON: {error}") from None
+def parse_json_request(signal: Signal, data: bytes, *, receiver: str = "otlp") -> Request:
+    """Decode an OTLP/JSON body into the signal's Export*ServiceRequest; ValueError says what is wrong.
+
+    Invalid Unicode and too-deep values are repaired instead (see the module's docstring), counted in
+    otlp_repair.REPAIRS for `receiver` (the component id) and protocol http/json."""
+    counts = RepairCounts()
+    document = _loads(data, counts)
     if not isinstance(document, dict):
         raise ValueError(f"an OTLP/JSON {signal.value} request must be a JSON object, not {type(document).__name__}")
     for item in _id_holders(signal, document):
         for key in _ID_LENGTHS.keys() & item.keys():
             item[key] = _hex_to_base64(key, item[key])
+    try:
+        request = _parse_dict(signal, document)
+    except ValueError:
+        counts.too_deep = cut_deep_json_values(signal, document)
+        if not counts.too_deep:
+            raise
+        request = _parse_dict(signal, document)
+    if counts:
+        REPAIRS.record(receiver, "http/json", signal, counts)
+    return request
+
+
+def _parse_dict(signal: Signal, document: dict[str, Any]) -> Request:
     request = REQUEST_TYPES[signal]()
     try:
-        # The OTLP spec: receivers MUST ignore fields with unknown names.
-        json_format.ParseDict(document, request, ignore_unknown_fields=True)
+        # The OTLP spec: receivers MUST ignore fields with unknown names. json_format counts the request as
+        # depth 1, upb as 0: one more, so both encodings accept exactly the same nesting.
+        json_format.ParseDict(document, request, ignore_unknown_fields=True, max_recursion_depth=MAX_DEPTH + 1)
     except json_format.ParseError as error:
         raise ValueError(f"invalid OTLP/JSON {signal.value} request: {_shorten(str(error))}") from None
     except (RecursionError, TypeError, AttributeError, KeyError) as error:  # defensive: json_format on odd shapes
         raise ValueError(f"invalid OTLP/JSON {signal.value} request: {type(error).__name__}: {_shorten(str(error))}") from None
-    return request
+    return request  # type: ignore[no-any-return]
+
+
+def _loads(data: bytes, counts: RepairCounts) -> Any:
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as error:  # also raised for invalid UTF-8 and nesting deeper than 1024
+        first = error
+    # Slow path: repair what one bad value can do to the whole text, try again; if that fails, the first error stands.
+    fixed, invalid = _valid_unicode(data)
+    if len(fixed) - len(data) > max_growth(len(data)):
+        raise ValueError(f"invalid JSON: {first}")
+    error = first
+    if invalid:
+        try:
+            document = orjson.loads(fixed)
+        except orjson.JSONDecodeError as again:
+            error = again
+        else:
+            counts.invalid_utf8 = invalid
+            return document
+    if "depth" in str(error):  # orjson: "depth limit exceeded"
+        shallow = _shallow(fixed, _TEXT_MAX_NESTING)
+        if shallow is not fixed:
+            try:
+                document = orjson.loads(shallow)
+            except orjson.JSONDecodeError:
+                pass
+            else:
+                counts.invalid_utf8 = invalid
+                return document
+    raise ValueError(f"invalid JSON: {first}") from None
+
+
+def _valid_unicode(data: bytes) -> tuple[bytes, int]:
+    """`data` with each lone surrogate escape (a JavaScript string cut inside a surrogate pair) and each invalid
+    UTF-8 sequence replaced by U+FFFD, and how many JSON strings that repaired."""
+    positions: list[int] = []
+    if b"\\ud" in data or b"\\uD" in data:
+
+        def replace(match: re.Match[bytes]) -> bytes:
+            if match.group(1) is None:
+                return match.group(0)
+            positions.append(match.start())
+            return b"\\ufffd"  # as long as the escape it replaces: the offsets below stay those of `data`
+
+        data = _ESCAPE.sub(replace, data)
+    source = data  # the offsets of `positions`
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        _invalid.positions = positions
+        try:
+            data = data.decode("utf-8", _RECORD_AND_REPLACE).encode()
+        finally:
+            del _invalid.positions
+    return data, _strings_among(source, sorted(positions))
+
+
+def _record_and_replace(error: UnicodeError) -> tuple[str, int]:
+    """errors="replace", noting where: the handler a decode calls for each invalid sequence (the exception object
+    is one per decode, so this stays linear where catching UnicodeDecodeError in a loop would copy the input each time)."""
+    if not isinstance(error, UnicodeDecodeError):
+        raise error
+    _invalid.positions.append(error.start)
+    return "\ufffd", error.end
+
+
+_invalid = threading.local()
+_RECORD_AND_REPLACE = "otel_apisec.record_and_replace"
+codecs.register_error(_RECORD_AND_REPLACE, _record_and_replace)
+
+
+def _strings_among(data: bytes, positions: list[int]) -> int:
+    """How many JSON strings the sorted `positions` fall in: two are in one string if no unescaped quote is between."""
+    strings, previous = 0, -1
+    for at in positions:
+        if previous < 0 or _unescaped_quote(data, previous, at):
+            strings += 1
+        previous = at
+    return strings
+
+
+def _unescaped_quote(data: bytes, start: int, end: int) -> bool:
+    quote = data.find(b'"', start, end)
+    while quote >= 0:
+        before = quote - 1
+        while before > start and data[before] == 0x5C:  # the backslashes before it: an odd number escapes it
+            before -= 1
+        if (quote - 1 - before) % 2 == 0:
+            return True
+        quote = data.find(b'"', quote + 1, end)
+    return False
+
+
+def _shallow(data: bytes, limit: int) -> bytes:
+    """`data` with every array or object nested deeper than `limit` replaced by null (`data` itself if none is)."""
+    if data.count(b"[") + data.count(b"{") <= limit:
+        return data
+    pieces: list[bytes] = []
+    copied = pos = depth = 0
+    cut_at = -1  # where the container being dropped starts
+    while (match := _BRACKET_OR_QUOTE.search(data, pos)) is not None:
+        char, pos = data[match.start()], match.end()
+        if char == 0x22:  # a string: brackets in it are text
+            rest = _STRING_REST.match(data, pos)
+            if rest is None:
+                return data  # unterminated: orjson's error stands
+            pos = rest.end()
+        elif char in b"[{":
+            depth += 1
+            if depth == limit + 1:
+                cut_at = match.start()
+        else:
+            depth -= 1
+            if depth == limit:
+                pieces += (data[copied:cut_at], b"null")
+                copied = pos
+    if not pieces:
+        return data
+    pieces.append(data[copied:])
+    return b"".join(pieces)
 
 
 def to_json(signal: Signal, message: Message) -> bytes:

@@ -25,6 +25,7 @@ from otel_apisec.detect.fields import parse_cookies
 from otel_apisec.detect.token_jwt import parse_jwt
 from otel_apisec.gateway.api import Signal
 from otel_apisec.gateway.otlp_json import parse_json_request
+from otel_apisec.gateway.otlp_repair import decode_protobuf
 from otel_apisec.gateway.processors import EnrichProcessor
 from otel_apisec.gateway.redact_processor import RedactProcessor
 from otel_apisec.gateway.span_exchange import parse_query
@@ -69,10 +70,11 @@ def otlp_json(data: bytes) -> None:
 
 
 def otlp_spans(data: bytes) -> None:
-    """OTLP protobuf trace requests through the gateway's enrich and redact processors."""
+    """OTLP protobuf trace requests as the receivers decode them (repairing bad values), then through the
+    gateway's enrich and redact processors."""
     try:
-        request = ExportTraceServiceRequest.FromString(data)
-    except Exception:  # noqa: BLE001 - the receiver answers 400 to any decode error
+        request = decode_protobuf(Signal.TRACES, data, receiver="fuzz", protocol="http/protobuf")
+    except ValueError:  # the receivers answer 400
         return
     enrich, redact = _processors()
     errors, dropped = enrich.errors, enrich.dropped
