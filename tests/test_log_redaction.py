@@ -45,3 +45,20 @@ def test_sensitive_pairs_are_masked_in_one_linear_pass() -> None:
     assert mask_sensitive_pairs("api_key=k1 apiKey=k2 monkey=k3") == f"api_key={A.REDACTED} apiKey={A.REDACTED} monkey=k3"
     assert mask_sensitive_pairs("=x==password=") == "=x==password="
     assert mask_sensitive_pairs("password=" * 50_000) == f"password={A.REDACTED}"  # '=' does not end a value
+
+
+def test_structured_bodies_long_texts_and_embedded_credentials_are_masked() -> None:
+    """The exporter shares the gateway's masker: nested bodies, bytes, text past 64 KiB, JWTs in text."""
+    memory = InMemoryLogRecordExporter()
+    provider = LoggerProvider()
+    provider.add_log_record_processor(SimpleLogRecordProcessor(
+        RedactingLogExporter(memory, load_settings({"OTEL_APISEC_HMAC_KEY": "k"}), RecentValues())))
+    jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJmcmFuayJ9.c2lnbmF0dXJlLWJ5dGVz"
+    provider.get_logger("app").emit(
+        body={"user": {"password": "hunter2hunter2", "mail": EMAIL, "notes": [f"card {CARD}", f"raw {EMAIL}".encode()]}},
+        attributes={"token": "opaque", "detail": "x" * 70_000 + f" {EMAIL}", "upstream": f"auth jwt={jwt}", "n": 1})
+    provider.force_flush()
+    (record,) = (finished.log_record for finished in memory.get_finished_logs())
+    assert record.body == {"user": {"password": A.REDACTED, "mail": A.REDACTED, "notes": ["card ***", A.REDACTED]}}
+    assert record.attributes["token"] == A.REDACTED and record.attributes["n"] == 1
+    assert record.attributes["detail"].endswith(" ***") and record.attributes["upstream"] == "auth jwt=***"

@@ -69,8 +69,14 @@ class Shape:
     """Characters that must not follow the candidate (it would be part of something longer)."""
     no_separated_digit: bool = False
     """Also reject a candidate followed by a separator and a digit (`123-45-6789-1`)."""
+    tail_before_digit: str = ""
+    """Characters that must not follow the candidate when a digit comes next (`4111...1.5` is a
+    number; `4111...1.` ends a sentence)."""
     shrink: bool = False
     """On veto, retry shorter candidates cut at separators (a card followed by ` 2024`)."""
+    not_after: tuple[str, ...] = ()
+    """Reject a candidate right after one of these (the one-character left boundary cannot say
+    `//`: URL user-info such as `ftp://user@host` is not an email)."""
     severity: Severity | None = None
 
     def finding(self, field: Field, match: Match) -> Finding:
@@ -84,8 +90,8 @@ def _tail_ok(shape: Shape, text: str, end: int) -> bool:
     nxt = text[end]
     if nxt in shape.tail:
         return False
-    if shape.no_separated_digit and nxt in _SEPARATORS and text[end + 1 : end + 2].isdigit():
-        return False
+    if (shape.no_separated_digit and nxt in _SEPARATORS) or nxt in shape.tail_before_digit:
+        return not text[end + 1 : end + 2].isdigit()
     return True
 
 
@@ -130,6 +136,8 @@ def find(
         start, end = m.start(1), m.end(1)
         if start > stop or count >= MAX_CANDIDATES:
             return
+        if shape.not_after and text.endswith(shape.not_after, 0, start):
+            continue
         found = _confirm(shape, text, start, end, field, ctx)
         if found is not None:
             yield found

@@ -94,6 +94,9 @@ def _shape(rule: object, pattern: str, validate: object, tail: str = "") -> Shap
     return Shape(rule, compile_re2(pattern), validate, tail=tail)  # type: ignore[arg-type]
 
 
+# Keys with a distinctive prefix (`ghp_`, `AIza`, `sk_live_`) start after any non-alphanumeric,
+# `_` and `-` included (`MY_TOKEN_ghp_...`, `key-AIza...`); the tail check keeps them whole.
+
 AWS_ID = _shape(
     R.AWS_ACCESS_KEY_ID,
     r"(?:^|[^A-Za-z0-9])((?:AKIA|ASIA)[A-Z2-7]{16})",
@@ -102,17 +105,17 @@ AWS_ID = _shape(
 )
 AWS_SECRET = _shape(R.AWS_SECRET_ACCESS_KEY, r"(?:^|[^A-Za-z0-9/+])([A-Za-z0-9/+]{40})", _aws_secret, _B64)
 GCP_KEY = _shape(
-    R.GCP_API_KEY, r"(?:^|[^A-Za-z0-9_-])(AIza[0-9A-Za-z_-]{35})", _random("Google API key", 4), _TOKEN
+    R.GCP_API_KEY, r"(?:^|[^A-Za-z0-9])(AIza[0-9A-Za-z_-]{35})", _random("Google API key", 4), _TOKEN
 )
 GITHUB = _shape(
     R.GITHUB_TOKEN,
-    r"(?:^|[^A-Za-z0-9_])(gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{82})",
+    r"(?:^|[^A-Za-z0-9])(gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{82})",
     _random("GitHub token", 4),
-    _ALNUM + "_",
+    _ALNUM,
 )
 SLACK = _shape(
     R.SLACK_TOKEN,
-    r"(?:^|[^A-Za-z0-9-])(xox[abeprs]-[0-9]{4,}-[0-9A-Za-z-]{8,250})",
+    r"(?:^|[^A-Za-z0-9])(xox[abeprs]-[0-9]{4,}-[0-9A-Za-z-]{8,250})",
     _random("Slack token", 5),
     _ALNUM,
 )
@@ -124,13 +127,13 @@ SLACK_HOOK = _shape(
 )
 STRIPE_LIVE = _shape(
     R.STRIPE_LIVE_KEY,
-    r"(?:^|[^A-Za-z0-9_])([sr]k_live_[0-9A-Za-z]{20,247})",
+    r"(?:^|[^A-Za-z0-9])([sr]k_live_[0-9A-Za-z]{20,247})",
     _random("Stripe live key", 8),
     _ALNUM,
 )
 STRIPE_TEST = _shape(
     R.STRIPE_TEST_KEY,
-    r"(?:^|[^A-Za-z0-9_])(sk_test_[0-9A-Za-z]{20,247})",
+    r"(?:^|[^A-Za-z0-9])(sk_test_[0-9A-Za-z]{20,247})",
     _random("Stripe test key", 8),
     _ALNUM,
 )
@@ -157,13 +160,13 @@ URL_CREDS = _shape(
     r"[A-Za-z][A-Za-z0-9+.-]{0,15}://([^/\s:@?#\"'<>]{0,64}:[^/\s@?#\"'<>]{1,128})@[A-Za-z0-9\[]",
     _url_credentials,
 )
-NPM = _shape(R.NPM_TOKEN, r"(?:^|[^A-Za-z0-9_])(npm_[A-Za-z0-9]{36})", _random("npm token", 4), _ALNUM)
+NPM = _shape(R.NPM_TOKEN, r"(?:^|[^A-Za-z0-9])(npm_[A-Za-z0-9]{36})", _random("npm token", 4), _ALNUM)
 PYPI = _shape(
     R.PYPI_TOKEN, r"(pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,1000})", _random("PyPI token", 20), _TOKEN
 )
 SENDGRID = _shape(
     R.SENDGRID_KEY,
-    r"(?:^|[^A-Za-z0-9_-])(SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43})",
+    r"(?:^|[^A-Za-z0-9])(SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43})",
     _random("SendGrid API key", 3),
     _TOKEN,
 )
@@ -177,11 +180,11 @@ AZURE = _shape(
     _B64,
 )
 GITLAB = _shape(
-    R.GITLAB_TOKEN, r"(?:^|[^A-Za-z0-9_])(glpat-[0-9A-Za-z_-]{20})", _random("GitLab token", 6), _TOKEN
+    R.GITLAB_TOKEN, r"(?:^|[^A-Za-z0-9])(glpat-[0-9A-Za-z_-]{20})", _random("GitLab token", 6), _TOKEN
 )
 OPENAI = _shape(
     R.OPENAI_KEY,
-    r"(?:^|[^A-Za-z0-9_-])(sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,200}T3BlbkFJ[A-Za-z0-9_-]{20,200})",
+    r"(?:^|[^A-Za-z0-9])(sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,200}T3BlbkFJ[A-Za-z0-9_-]{20,200})",
     _random("OpenAI API key", 3),
     _TOKEN,
 )

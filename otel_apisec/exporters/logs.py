@@ -2,10 +2,12 @@
 
 An app's logs can repeat what a request carried (`werkzeug` writes every request line with its
 query string; handlers log payloads). Each record's body and string attributes get:
-- sensitive `key=value` pairs masked;
+- embedded credentials masked (JWTs, `Basic` credentials, `key=value` and `"key": "value"`
+  pairs with a sensitive key), as the gateway does;
 - values recently exposed by analysed requests (credentials presented, PII and secrets
   found) masked, raw or percent-encoded;
-- the PII and secret detectors run over the text, and what they find masked.
+- the PII and secret detectors run over the whole text, in windows, raw and percent-decoded,
+  and what they find masked (`ValueMasker`, shared with the gateway's redact processor).
 It wraps the exporter, so the work happens on the batch processor's thread, off the request path.
 """
 
@@ -16,23 +18,23 @@ import dataclasses
 import functools
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
-from urllib.parse import unquote_plus
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 from opentelemetry.sdk._logs import ReadableLogRecord
 from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
 
+from otel_apisec import attributes as A
 from otel_apisec.compiled_cache import folder_cache
 from otel_apisec.detect import Analyzer
-from otel_apisec.detect.exposed import exposed_values
-from otel_apisec.model import HttpExchange
-from otel_apisec.processors.redact import Redactor, mask_sensitive_pairs
+from otel_apisec.detect.sensitive_keys import is_sensitive_key
+from otel_apisec.processors.masking import ValueMasker
+from otel_apisec.processors.redact import Redactor
 from otel_apisec.settings import ApisecSettings
 
 __all__ = ["RecentValues", "RedactingLogExporter"]
 
 _SCANNED_DETECTORS = frozenset({"pii", "secrets"})
-_MAX_SCANNED_CHARS = 64 << 10
 
 
 class RecentValues:
@@ -65,10 +67,12 @@ class RedactingLogExporter(LogRecordExporter):
         self._recent = recent
 
     @functools.cached_property
-    def _analyzer(self) -> Analyzer:
-        # Built on the first export (the batch thread), not at startup: only what finds values.
-        config = dataclasses.replace(self._settings.detect_config(), enabled=_SCANNED_DETECTORS, time_budget_ms=None)
-        return Analyzer(config, compiled_cache=folder_cache(self._settings.cache_dir))
+    def _masker(self) -> ValueMasker:
+        # Built on the first export (the batch thread), not at startup: only what finds values,
+        # and no finding dropped (the masker would then mask the whole text).
+        config = dataclasses.replace(self._settings.detect_config(), enabled=_SCANNED_DETECTORS, time_budget_ms=None,
+                                     max_findings=1 << 20)
+        return ValueMasker(Analyzer(config, compiled_cache=folder_cache(self._settings.cache_dir)))
 
     def export(self, batch: Sequence[ReadableLogRecord]) -> LogRecordExportResult:
         recent = Redactor(self._recent.snapshot())
@@ -81,21 +85,39 @@ class RedactingLogExporter(LogRecordExporter):
         return self.inner.force_flush(timeout_millis)
 
     def redact_text(self, text: str, recent: Redactor) -> str:
-        text = recent.text(mask_sensitive_pairs(text))
-        # Logged URLs keep their percent-encoding (`alice%40example.com`): scan the decoded text;
-        # the Redactor masks each value found in its raw and percent-encoded forms.
-        scanned = unquote_plus(text) if "%" in text else text
-        exchange = HttpExchange(query=(("log", scanned[:_MAX_SCANNED_CHARS]),))
-        found = exposed_values(exchange, self._analyzer.analyze(exchange))
-        return Redactor(found).text(text) if found else text
+        return self._masker.mask([recent.text(text)])[0]  # `Redactor.text` masks embedded credentials too
 
     def _redacted(self, record: ReadableLogRecord, recent: Redactor) -> ReadableLogRecord:
+        """Every string of the body (structured bodies too) and of the attributes, in one scan."""
         log = copy.copy(record.log_record)
-        if isinstance(log.body, str):
-            log.body = self.redact_text(log.body, recent)
-        if log.attributes:
-            log.attributes = {
-                key: self.redact_text(value, recent) if isinstance(value, str) else value
-                for key, value in log.attributes.items()
-            }
+        found: list[str] = []
+        parts = (log.body, log.attributes)
+        _strings(parts, lambda text: found.append(recent.text(text)) or text)  # type: ignore[func-returns-value]
+        if found:
+            masked = iter(self._masker.mask(found))
+            log.body, attributes = _strings(parts, lambda _text: next(masked))
+            log.attributes = attributes or log.attributes
         return dataclasses.replace(record, log_record=log)
+
+
+_MAX_DEPTH = 16
+"""Nesting of a structured log body walked; deeper values are masked whole."""
+
+
+def _strings(value: object, edit: Callable[[str], str], depth: int = 0) -> Any:
+    """`value` with `edit` applied to each string in it, in a fixed order (bytes are edited as
+    UTF-8 text and masked whole when that changes them); a mapping's value under a sensitive
+    key is masked whole, as the gateway masks it."""
+    if isinstance(value, str):
+        return edit(value)
+    if isinstance(value, bytes):
+        text = value.decode("utf-8", "replace")
+        return value if edit(text) == text else A.REDACTED
+    if depth > _MAX_DEPTH and isinstance(value, (Mapping, list, tuple)):
+        return A.REDACTED
+    if isinstance(value, Mapping):
+        return {key: A.REDACTED if is_sensitive_key(str(key)) else _strings(item, edit, depth + 1)
+                for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_strings(item, edit, depth + 1) for item in value)
+    return value

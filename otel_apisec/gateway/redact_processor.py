@@ -1,89 +1,133 @@
 """The gateway's `apisec/redact` processor: masking configured like otelcol's redaction processor,
-plus otel-apisec's own rules and value detectors, on spans, log records and metric points."""
+plus otel-apisec's own rules and value detectors, over every place a value can sit in OTLP."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import threading
 from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING
 
 import re2
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, InstrumentationScope, KeyValue
 from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
 from opentelemetry.proto.metrics.v1.metrics_pb2 import Metric
+from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from otel_apisec import attributes as A
 from otel_apisec.compiled_cache import default_cache
 from otel_apisec.detect import Analyzer, DetectConfig
-from otel_apisec.detect.exposed import exposed_values
+from otel_apisec.detect.sensitive_keys import is_sensitive_key
+from otel_apisec.gateway.anyvalue import ARRAY, BYTES, KVLIST, STRING, add_count
 from otel_apisec.gateway.api import Request, Signal
 from otel_apisec.gateway.span_exchange import BODY_ATTRIBUTES
-from otel_apisec.model import HttpExchange
-from otel_apisec.processors.redact import Redactor, is_credential_header_attribute, mask_sensitive_pairs
+from otel_apisec.processors.masking import ValueMasker
+from otel_apisec.processors.redact import is_credential_header_attribute, mask_credentials, mask_url
+from otel_apisec.pseudonym import deployment_key
 
 if TYPE_CHECKING:
     from google.protobuf.internal.containers import RepeatedCompositeFieldContainer
 
     KeyValues = RepeatedCompositeFieldContainer[KeyValue]
 
-from otel_apisec.gateway.anyvalue import ARRAY, BYTES, KVLIST, STRING, add_count
-from otel_apisec.pseudonym import deployment_key
+__all__ = ["IDENTITY_PREFIXES", "RedactProcessor", "build_value_analyzer"]
 
-__all__ = ["RedactProcessor"]
-
-_OWN_KEYS = frozenset({A.ENDUSER_PSEUDO_ID, A.RULE_ID, A.RULE_NAME, A.RULE_CATEGORY, A.RULE_REFERENCE})
 _VALUE_DETECTORS = frozenset({"pii", "secrets"})
-_CHUNK_TEXTS = 256
-_CHUNK_CHARS = 256 << 10
 _KEY_CACHE_SIZE = 4096
-_CLEAN_CACHE_SIZE = 16384
-_CLEAN_CACHE_MAX_CHARS = 256
-_KEEP, _HASH, _MASK, _URL, _PLAIN_VALUE = range(5)  # RedactProcessor's rule for one key
+_MAX_DEPTH = 16
+"""Nesting of arrays and kvlists walked; a value nested deeper is masked whole."""
+_KEEP, _HASH, _MASK, _URL, _TEXT = range(1, 6)  # what the rules do to one key's value (never 0: `or` below)
+
+_OWN_VALUES = frozenset({
+    A.AUTH_SCHEME, A.AUTH_OUTCOME, A.TOKEN_STATE, A.TOKEN_HASH, A.PII_TYPES, A.SECRET_TYPES, A.ATTACK_TYPES, A.FINDINGS,
+    A.SEVERITY_MAX, A.DETECTORS_FAILED, A.DETECTORS_SKIPPED, A.ENDUSER_PSEUDO_ID, A.CLIENT_PSEUDO_ID,
+    A.CLIENT_NETWORK_PSEUDO_ID, A.RULE_ID, A.RULE_NAME, A.RULE_CATEGORY, A.RULE_REFERENCE, A.FINDING_KIND,
+    A.FINDING_SEVERITY, A.GEO_COUNTRY,
+    *(A.FINDING_SUBJECT_PREFIX + key for key in (A.CLIENT_PSEUDO_ID, A.CLIENT_NETWORK_PSEUDO_ID, A.ENDUSER_PSEUDO_ID,
+                                                 A.TOKEN_HASH)),
+})
+"""Values otel-apisec writes from its own vocabulary (enums, rule catalog text) or as keyed hashes:
+never touched. Its free-text values (a finding's location, message, subject route, group key, a
+token's `alg`) can repeat request text, as can any other `apisec.*` key: those are scanned like
+any value, but no key rule removes, hashes or blocks them."""
+
+IDENTITY_PREFIXES = (
+    "service.", "host.", "k8s.", "cloud.", "container.", "process.", "telemetry.", "deployment.", "os.",
+    "device.", "faas.", "webengine.", "otel.", "aws.", "gcp.", "azure.", "heroku.", "browser.",
+)
+"""Resource and scope attributes that identify the service: only their values are scanned (a secret
+or PII found in them is masked); no key rule (blocked patterns, hash keys, sensitive keys) applies."""
+
+_NOT_SECRET_KEYS = frozenset({"session.id"})
+"""Semantic-convention keys whose names look sensitive but whose values are not credentials (a
+client-side session id correlates RUM telemetry)."""
+
+
+def build_value_analyzer() -> Analyzer:
+    """The PII and secret detectors as the masker runs them: findings are never dropped (a chunk
+    with dropped findings would be masked whole). Compiling takes about a second: build once."""
+    return Analyzer(DetectConfig(enabled=_VALUE_DETECTORS, max_findings=1 << 20), compiled_cache=default_cache())
 
 
 class _Run:
-    """One request's state: per-owner counts (owner = span or log record) and the string slots
-    left for the value detectors."""
+    """One request's state: per-owner counts (owner = span or log record; index 0 counts what
+    sits on no owner: resource, scope, metric points) and the texts left for the value detectors."""
 
-    __slots__ = ("masked", "removed", "scan", "slots")
+    __slots__ = ("clean", "masked", "removed", "scan", "slots")
 
-    def __init__(self, scan: bool) -> None:
-        self.masked: list[int] = []
-        self.removed: list[int] = []
+    def __init__(self, scan: bool, clean: dict[str, None] | None) -> None:
+        self.masked: list[int] = [0]
+        self.removed: list[int] = [0]
         self.scan = scan
-        self.slots: list[tuple[object, str, int, bool]] = []
-        """(message, string field, owner, already masked by a rule)."""
+        self.clean = clean if scan else None
+        """Texts the value masker found clean (so free of credentials too): skipped."""
+        self.slots: list[tuple[object, str, str, int, bool]] = []
+        """(message, field, text, owner, already masked by a rule); field BYTES: an AnyValue whose
+        bytes were decoded into `text`, masked whole on a hit."""
 
     def owner(self) -> int:
         self.masked.append(0)
         self.removed.append(0)
         return len(self.masked) - 1
 
-    def slot(self, message: object, field: str, owner: int, masked: bool) -> None:
-        if self.scan:
-            self.slots.append((message, field, owner, masked))
+    def text(self, message: object, field: str, owner: int) -> None:
+        """A string field no key rule applies to (a name, a status message, a key)."""
+        text = getattr(message, field)
+        if not text or (self.clean is not None and text in self.clean):
+            return
+        new = mask_credentials(text)
+        if new != text:
+            setattr(message, field, new)
+            self.masked[owner] += 1
+        if self.scan and new != A.REDACTED:
+            self.slots.append((message, field, new, owner, new != text))
 
 
 class RedactProcessor:
-    """Masking configured like otelcol's redaction processor, plus otel-apisec's own rules.
+    """Masking configured like otelcol's redaction processor, plus otel-apisec's own rules, over
+    every value of traces, logs and metrics: resource and scope (name, version, attributes), span
+    names, attributes, events, links, status messages and trace states, log bodies, attributes and
+    event names, metric names, descriptions, point attributes and exemplars; strings, bytes and
+    arrays and kvlists nested up to 16 deep (deeper values are masked whole).
 
-    For each attribute of spans (and their events and links), log records and metric data
-    points, in this order:
-    - `allowed_keys`, when given: any other key is removed (top-level attributes only);
+    For each attribute, at any depth (the key rules in this order):
+    - `allowed_keys`, when given: any other top-level key of a span, event, link, log record or
+      metric point is removed (resource and scope attributes are kept);
     - `hash_keys`: the value is replaced by a keyed hash (HMAC-SHA256 with `hmac_key`, first 32
       hex digits; empty key: a random one for this process), so it correlates but cannot be read back;
-    - `blocked_key_patterns` (RE2, searched anywhere in the key) and, with `mask_bodies`, the
-      body attributes `http.request.body` / `http.response.body`: the value becomes `***`;
-    - the always-on rules of `otel_apisec.processors.redact.Redactor`: credential header
-      attributes masked whole, sensitive query values and user-info in URL attributes masked;
-      log bodies and log string attributes get their sensitive `key=value` pairs masked too;
-    - `value_detectors`: the PII and secret detectors run over every remaining string value (and
-      span names, event names, status messages, log bodies), and what they find is masked.
-    Keys otel-apisec writes itself (`apisec.*`, `enduser.pseudo.id`, `security_rule.*`) and
-    `ignored_keys` are never touched. Resource attributes are not changed.
+    - `blocked_key_patterns` (RE2, searched anywhere in the key), with `mask_bodies` the body
+      attributes `http.request.body` / `http.response.body`, credential header attributes, and
+      keys that name a secret or personal field (`password`, `api_key`, `card_number`, ...; see
+      `detect.sensitive_keys`): the value becomes `***`;
+    - URL attributes: sensitive query values and user-info masked;
+    - every other string (names and keys too): embedded credentials masked (JWTs, `Basic`
+      credentials, `password=...`, `"token": "..."`), then, with `value_detectors`, the PII and
+      secret detectors run over all of it (in windows, any length) and what they find is masked.
+      A bytes value is scanned as UTF-8; on a hit the whole value becomes the string `***`.
+    Resource and scope attributes that identify the service (`IDENTITY_PREFIXES`) only get the
+    last step. Values otel-apisec writes as keyed hashes or rule text and `ignored_keys` are never
+    touched; its other `apisec.*` values are scanned but never removed, hashed or blocked.
 
     With `summary`, each span and log record that had values masked or hashed gets
     `apisec.redaction.masked_count`, and `apisec.redaction.removed_count` for keys the
@@ -103,7 +147,7 @@ class RedactProcessor:
         mask_bodies: bool = True,
         strict_urls: bool = False,
         summary: bool = True,
-        max_scanned_chars: int = 64 << 10,
+        window_chars: int = 64 << 10,
     ) -> None:
         for pattern in blocked_key_patterns:
             try:
@@ -113,179 +157,246 @@ class RedactProcessor:
         self._blocked = re2.compile("|".join(f"(?:{p})" for p in blocked_key_patterns)) if blocked_key_patterns else None
         self._actions: dict[str, int] = {}
         self._allowed = frozenset(allowed_keys) if allowed_keys is not None else None
-        self._ignored = _OWN_KEYS | frozenset(ignored_keys)
+        self._ignored = frozenset(ignored_keys)
         self._hash_keys = frozenset(hash_keys)
         self._hmac = hmac.new(deployment_key(hmac_key), digestmod=hashlib.sha256)
         self._mask_bodies = mask_bodies
-        self._rules = Redactor(strict=strict_urls)
+        self._strict_urls = strict_urls
+        self._plain_keys: dict[str, bool] = {}
+        """Keys and whether they hold no credential, when there is no value masker to remember clean keys."""
         self._summary = summary
-        self._max_scanned = max_scanned_chars
+        self._window = window_chars
         self.value_detectors = value_detectors
-        self._analyzer_lock = threading.Lock()
-        self._clean: dict[str, None] = {}
-        """Short texts the value detectors found nothing in: user agents, content types, routes, ...
-        repeat on most spans, and each text is scanned as its own field, so the verdict holds."""
         # Built now when needed: compiling its patterns takes a second, not to be paid by a request.
-        if value_detectors and value_analyzer is None:
-            value_analyzer = Analyzer(DetectConfig(enabled=_VALUE_DETECTORS), compiled_cache=default_cache())
-        self._value_analyzer = value_analyzer
+        analyzer = value_analyzer or (build_value_analyzer() if value_detectors else None)
+        self._masker = ValueMasker(analyzer, window=window_chars) if analyzer is not None else None
 
     # --- signals ------------------------------------------------------------------------------
     def process(self, signal: Signal, request: Request) -> Request | None:
-        run = _Run(self.value_detectors)
-        owners: list[KeyValues] = []  # attribute lists that get the summary counts, by owner index
+        if self.value_detectors and self._masker is None:  # switched on after construction
+            self._masker = ValueMasker(build_value_analyzer(), window=self._window)
+        run = _Run(self.value_detectors, self._masker.clean if self._masker is not None else None)
+        owners: list[KeyValues] = []  # attribute lists that get the summary counts, by owner index - 1
         if signal is Signal.TRACES:
             for resource_spans in request.resource_spans:  # type: ignore[union-attr]
+                self._resource(resource_spans, resource_spans.resource, run)
                 for scope_spans in resource_spans.scope_spans:
+                    self._scope(scope_spans, scope_spans.scope, run)
                     for span in scope_spans.spans:
                         owners.append(span.attributes)
                         self._span(span, run.owner(), run)
         elif signal is Signal.LOGS:
             for resource_logs in request.resource_logs:  # type: ignore[union-attr]
+                self._resource(resource_logs, resource_logs.resource, run)
                 for scope_logs in resource_logs.scope_logs:
+                    self._scope(scope_logs, scope_logs.scope, run)
                     for record in scope_logs.log_records:
                         owners.append(record.attributes)
                         self._log(record, run.owner(), run)
         elif signal is Signal.METRICS:
-            owner = run.owner()  # one for all points: counts are not written on metrics
             for resource_metrics in request.resource_metrics:  # type: ignore[union-attr]
+                self._resource(resource_metrics, resource_metrics.resource, run)
                 for scope_metrics in resource_metrics.scope_metrics:
+                    self._scope(scope_metrics, scope_metrics.scope, run)
                     for metric in scope_metrics.metrics:
-                        self._metric(metric, owner, run)
+                        self._metric(metric, run)
         if run.slots:
             self._scan_values(run)
-        if self._summary and signal is not Signal.METRICS:
-            for index, attributes in enumerate(owners):
+        if self._summary:
+            for index, attributes in enumerate(owners, start=1):
                 if run.masked[index]:
                     add_count(attributes, A.REDACTION_MASKED_COUNT, run.masked[index])
                 if run.removed[index]:
                     add_count(attributes, A.REDACTION_REMOVED_COUNT, run.removed[index])
         return request
 
+    def _resource(self, holder: object, resource: Resource, run: _Run) -> None:
+        run.text(holder, "schema_url", 0)
+        self._kvs(resource.attributes, 0, run, resource=True)
+
+    def _scope(self, holder: object, scope: InstrumentationScope, run: _Run) -> None:
+        run.text(holder, "schema_url", 0)
+        run.text(scope, "name", 0)
+        run.text(scope, "version", 0)
+        self._kvs(scope.attributes, 0, run, resource=True)
+
     def _span(self, span: Span, owner: int, run: _Run) -> None:
-        self._kvs(span.attributes, owner, run, False, top=True)
+        self._kvs(span.attributes, owner, run, top=True)
         for event in span.events:
-            self._kvs(event.attributes, owner, run, False, top=True)
-            run.slot(event, "name", owner, False)
+            self._kvs(event.attributes, owner, run, top=True)
+            run.text(event, "name", owner)
         for link in span.links:
-            self._kvs(link.attributes, owner, run, False, top=True)
-        run.slot(span, "name", owner, False)
+            self._kvs(link.attributes, owner, run, top=True)
+            run.text(link, "trace_state", owner)
+        run.text(span, "name", owner)
+        run.text(span, "trace_state", owner)
         if span.status.message:
-            run.slot(span.status, "message", owner, False)
+            run.text(span.status, "message", owner)
 
     def _log(self, record: LogRecord, owner: int, run: _Run) -> None:
-        self._kvs(record.attributes, owner, run, True, top=True)
+        self._kvs(record.attributes, owner, run, top=True)
         if record.HasField("body"):
-            body = record.body
-            if body.string_value:
-                self._string("", body, body.string_value, _PLAIN_VALUE, owner, run, True)
-            else:
-                self._value("", body, _PLAIN_VALUE, owner, run, True)
+            self._value("", record.body, _TEXT, owner, run, 0)
+        run.text(record, "event_name", owner)
+        run.text(record, "severity_text", owner)
 
-    def _metric(self, metric: Metric, owner: int, run: _Run) -> None:
+    def _metric(self, metric: Metric, run: _Run) -> None:
+        for field in ("name", "description", "unit"):
+            run.text(metric, field, 0)
+        self._kvs(metric.metadata, 0, run, top=True)
         data = metric.WhichOneof("data")
         if data is None:
             return
         for point in getattr(metric, data).data_points:
-            self._kvs(point.attributes, owner, run, False, top=True)
+            self._kvs(point.attributes, 0, run, top=True)
             for exemplar in getattr(point, "exemplars", ()):
-                self._kvs(exemplar.filtered_attributes, owner, run, False, top=True)
+                self._kvs(exemplar.filtered_attributes, 0, run, top=True)
 
     # --- rules --------------------------------------------------------------------------------
     def _action(self, key: str) -> int:
         """What the rules do to `key`'s value; keys repeat, so decided once per key."""
         action = self._actions.get(key)
         if action is None:
-            if key.startswith("apisec.") or key in self._ignored:
+            if key in _OWN_VALUES or key in self._ignored:
                 action = _KEEP
+            elif key.startswith("apisec."):
+                action = _TEXT
             elif key in self._hash_keys:
                 action = _HASH
-            elif (self._mask_bodies and key in BODY_ATTRIBUTES) or (self._blocked and self._blocked.search(key)):
-                action = _MASK
-            elif is_credential_header_attribute(key):
+            elif (
+                (self._mask_bodies and key in BODY_ATTRIBUTES)
+                or (self._blocked and self._blocked.search(key))
+                or is_credential_header_attribute(key)
+                or (is_sensitive_key(key) and key not in _NOT_SECRET_KEYS)
+            ):
                 action = _MASK
             elif key in A.URL_ATTRIBUTES:
                 action = _URL
             else:
-                action = _PLAIN_VALUE
+                action = _TEXT
             if len(self._actions) >= _KEY_CACHE_SIZE:
                 self._actions.clear()  # keys come from clients: bound what they make us keep
             self._actions[key] = action
         return action
 
-    def _kvs(self, kvs: KeyValues, owner: int, run: _Run, log: bool, top: bool = False) -> None:
-        allowed = self._allowed
-        if top and allowed is not None:
-            removed = [
-                index for index, kv in enumerate(kvs)
-                if kv.key not in allowed and self._action(kv.key) != _KEEP
-            ]
+    def _removable(self, key: str) -> bool:
+        return key not in self._allowed and not key.startswith("apisec.") and self._action(key) != _KEEP  # type: ignore[operator]
+
+    def _kvs(self, kvs: KeyValues, owner: int, run: _Run, depth: int = 0, top: bool = False, resource: bool = False) -> None:
+        if top and self._allowed is not None:
+            removed = [index for index, kv in enumerate(kvs) if self._removable(kv.key)]
             for index in reversed(removed):
                 del kvs[index]
             run.removed[owner] += len(removed)
         actions = self._actions
+        clean = run.clean  # keys and values alike: most repeat on every span (the hot loop)
         for kv in kvs:
             key = kv.key
-            action = actions.get(key)
-            if action is None:
-                action = self._action(key)
+            if resource and key.startswith(IDENTITY_PREFIXES):
+                action = _TEXT
+            else:
+                action = actions.get(key) or self._action(key)
             if action == _KEEP:
                 continue
+            if key not in clean if clean is not None else not self._plain_key(key):
+                run.text(kv, "key", owner)  # keys are values too (a kvlist keyed by an email)
             value = kv.value
-            if action == _HASH:
-                run.masked[owner] += self._hash(value)
-            elif action == _MASK:
-                run.masked[owner] += self._mask(value)
-            else:
-                text = value.string_value  # "" for other kinds: the common case costs one access
+            if action == _TEXT and clean is not None:
+                text = value.string_value
+                if text in clean:
+                    continue
                 if text:
-                    self._string(key, value, text, action, owner, run, log)
-                else:
-                    self._value(key, value, action, owner, run, log)
+                    self._string(key, value, text, action, owner, run)
+                    continue
+            self._value(key, value, action, owner, run, depth)
 
-    def _value(self, key: str, value: AnyValue, action: int, owner: int, run: _Run, log: bool) -> None:
+    def _plain_key(self, key: str) -> bool:
+        """Without a masker: a key known to hold no credential (keys repeat, so checked once)."""
+        plain = self._plain_keys.get(key)
+        if plain is None:
+            if len(self._plain_keys) >= _KEY_CACHE_SIZE:
+                self._plain_keys.clear()  # keys come from clients: bound what they make us keep
+            plain = self._plain_keys[key] = mask_credentials(key) == key
+        return plain
+
+    def _value(self, key: str, value: AnyValue, action: int, owner: int, run: _Run, depth: int) -> None:
+        if action == _HASH:
+            run.masked[owner] += self._hash(value)
+            return
+        if action == _MASK or depth > _MAX_DEPTH:
+            run.masked[owner] += self._mask(value)
+            return
+        text = value.string_value  # "" for other kinds: the common case costs one access
+        if text:
+            self._string(key, value, text, action, owner, run)
+            return
         kind = value.WhichOneof("value")
         if kind == ARRAY:
+            clean = run.clean
             for item in value.array_value.values:
-                text = item.string_value
-                if text:
-                    self._string(key, item, text, action, owner, run, log)
+                text = item.string_value  # most arrays hold strings: captured header values
+                if text and action == _TEXT and clean is not None and text in clean:
+                    continue
+                if text and depth < _MAX_DEPTH:
+                    self._string(key, item, text, action, owner, run)
+                else:
+                    self._value(key, item, action, owner, run, depth + 1)
         elif kind == KVLIST:
-            self._kvs(value.kvlist_value.values, owner, run, log)
+            self._kvs(value.kvlist_value.values, owner, run, depth + 1)
+        elif kind == BYTES:
+            self._bytes(value, owner, run)
 
-    def _string(self, key: str, value: AnyValue, text: str, action: int, owner: int, run: _Run, log: bool) -> None:
-        if action == _PLAIN_VALUE and not log:  # the common case: no rule applies; scan unless known clean
-            if run.scan and text not in self._clean and text != A.REDACTED:
-                run.slots.append((value, STRING, owner, False))
-            return
-        new = self._rules.value(key, text) if action == _URL else text
-        if log:
-            new = mask_sensitive_pairs(new)  # type: ignore[arg-type]
-        masked = new != text
-        if masked:
+    def _string(self, key: str, value: AnyValue, text: str, action: int, owner: int, run: _Run) -> None:
+        new = mask_url(text, self._strict_urls) if action == _URL else text
+        masker = self._masker
+        if masker is None or new not in masker.clean:  # a text found clean holds no credential either
+            new = mask_credentials(new)  # type: ignore[arg-type]
+            if run.scan and new != A.REDACTED:
+                run.slots.append((value, STRING, new, owner, new != text))  # type: ignore[arg-type]
+        if new != text:
             value.string_value = new  # type: ignore[assignment]
             run.masked[owner] += 1
-        if new != A.REDACTED:
-            run.slot(value, STRING, owner, masked)
+
+    def _bytes(self, value: AnyValue, owner: int, run: _Run) -> None:
+        """Bytes are scanned as UTF-8 text; a hit masks the whole value (its other bytes may not
+        be text at all, so they are not kept)."""
+        text = value.bytes_value.decode("utf-8", "replace")
+        if mask_credentials(text) != text:
+            value.string_value = A.REDACTED
+            run.masked[owner] += 1
+        elif run.scan:
+            run.slots.append((value, BYTES, text, owner, False))
 
     def _mask(self, value: AnyValue) -> int:
-        """The whole value becomes `***` (an array: each item); the count of values changed."""
+        """The whole value becomes `***` (an array or kvlist: each item, to the walk's depth); the
+        count of values changed."""
         kind = value.WhichOneof("value")
-        if kind == ARRAY:
-            return sum(self._mask(item) for item in value.array_value.values)
-        if kind == KVLIST:
-            return sum(self._mask(kv.value) for kv in value.kvlist_value.values)
+        if kind in (ARRAY, KVLIST):
+            stack = [(value, 0)]
+            count = 0
+            while stack:
+                item, depth = stack.pop()
+                kind = item.WhichOneof("value")
+                if kind in (ARRAY, KVLIST) and depth < _MAX_DEPTH:
+                    children = item.array_value.values if kind == ARRAY else [kv.value for kv in item.kvlist_value.values]
+                    stack.extend((child, depth + 1) for child in children)
+                elif kind is not None and not (kind == STRING and item.string_value == A.REDACTED):
+                    item.string_value = A.REDACTED
+                    count += 1
+            return count
         if kind is None or (kind == STRING and value.string_value == A.REDACTED):
             return 0
         value.string_value = A.REDACTED
         return 1
 
-    def _hash(self, value: AnyValue) -> int:
+    def _hash(self, value: AnyValue, depth: int = 0) -> int:
         kind = value.WhichOneof("value")
+        if kind in (ARRAY, KVLIST) and depth >= _MAX_DEPTH:
+            return self._mask(value)
         if kind == ARRAY:
-            return sum(self._hash(item) for item in value.array_value.values)
+            return sum(self._hash(item, depth + 1) for item in value.array_value.values)
         if kind == KVLIST:
-            return sum(self._hash(kv.value) for kv in value.kvlist_value.values)
+            return sum(self._hash(kv.value, depth + 1) for kv in value.kvlist_value.values)
         if kind is None:
             return 0
         if kind == BYTES:
@@ -301,47 +412,14 @@ class RedactProcessor:
 
     # --- value detectors ----------------------------------------------------------------------
     def _scan_values(self, run: _Run) -> None:
-        """One analysis per chunk of texts (not per value): the detectors' fixed cost is paid
-        once for many short attribute values. Texts already found clean are not scanned again."""
-        clean = self._clean
-        slots = [slot for slot in run.slots if getattr(slot[0], slot[1]) not in clean]
-        start = 0
-        while start < len(slots):
-            end, chars = start, 0
-            while end < len(slots) and end - start < _CHUNK_TEXTS and chars < _CHUNK_CHARS:
-                message, field, _owner, _masked = slots[end]
-                chars += min(len(getattr(message, field)), self._max_scanned)
-                end += 1
-            self._scan_chunk(slots[start:end], run)
-            start = end
-
-    def _scan_chunk(self, chunk: list[tuple[object, str, int, bool]], run: _Run) -> None:
-        texts = {getattr(message, field)[: self._max_scanned]: None for message, field, _o, _m in chunk}
-        texts.pop("", None)
-        if not texts:
-            return
-        exchange = HttpExchange(query=tuple(("v", text) for text in texts))
-        analyzer = self._value_analyzer
-        if analyzer is None:  # value_detectors switched on after construction
-            analyzer = self._value_analyzer = Analyzer(DetectConfig(enabled=_VALUE_DETECTORS), compiled_cache=default_cache())
-        with self._analyzer_lock:
-            analysis = analyzer.analyze(exchange)
-        exposed = exposed_values(exchange, analysis)
-        # A complete analysis only: findings dropped or detectors skipped would make a text look clean.
-        complete = not (analysis.dropped_findings or analysis.skipped or analysis.failed)
-        redactor = Redactor(exposed) if exposed else None
-        for message, field, owner, masked in chunk:
-            text = getattr(message, field)
-            new = redactor.text(text) if redactor is not None else text
-            if new != text:
+        assert self._masker is not None
+        masked = self._masker.mask([text for _message, _field, text, _owner, _done in run.slots])
+        for (message, field, text, owner, done), new in zip(run.slots, masked, strict=True):
+            if new == text:
+                continue
+            if field == BYTES:
+                message.string_value = A.REDACTED  # type: ignore[attr-defined]
+            else:
                 setattr(message, field, new)
-                if not masked:
-                    run.masked[owner] += 1
-            elif complete and len(text) <= _CLEAN_CACHE_MAX_CHARS:
-                self._remember_clean(text)
-
-    def _remember_clean(self, text: str) -> None:
-        clean = self._clean
-        if len(clean) >= _CLEAN_CACHE_SIZE:
-            clean.clear()  # texts come from clients: bound what they make us keep
-        clean[text] = None
+            if not done:
+                run.masked[owner] += 1
