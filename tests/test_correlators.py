@@ -510,6 +510,11 @@ class TestObjectIds:
         assert route_template("/reset/eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln") == "/reset/{id}"
         assert route_template("/keys/sk_live_51HbX9aQw2Lr8TzYk") == "/keys/{id}"
         assert route_template("/blog/my-first-post") == "/blog/my-first-post"
+        # Personal data never reaches a template (templates become metric labels and state keys).
+        assert route_template("/users/alice@example.com/x") == "/users/{id}/x"
+        assert route_template("/users/alice%40example.com") == "/users/{id}"
+        assert route_template("/phones/+1-555-010-9999") == "/phones/{id}"
+        assert route_template("/reports/2024-01-31") == "/reports/2024-01-31"
         long = route_template("/" + "seg/" * 500)
         assert len(long) < 240 and long != route_template("/" + "seg/" * 501)
 

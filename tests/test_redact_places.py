@@ -155,6 +155,17 @@ class TestItem8LongText:
         assert CARD not in out and out.endswith(f" card {A.REDACTED} end") and len(out) == len(text) - len(CARD) + 3
 
 
+class TestLookAlikeFlood:
+    @pytest.mark.parametrize("decoys", [200, 1000])
+    def test_a_value_past_the_candidate_bound_is_not_let_out(self, processor: RedactProcessor, decoys: int) -> None:
+        """More look-alikes than a detector validates (it stops at a bound) must not hide a real value
+        behind them: the text is masked whole instead."""
+        text = " ".join(f"user{i}@example.com" for i in range(decoys)) + " real.victim@example.org"
+        request = _traces(_span({"app.note": text}))
+        processor.process(Signal.TRACES, request)
+        assert _raw(request, "real.victim@example.org", "user1@example.com") == []
+
+
 class TestItem9PasswordPairs:
     @pytest.mark.parametrize(("text", "expected"), [
         (f"login password={PASSWORD} ok", "login password=*** ok"),

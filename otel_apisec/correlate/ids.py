@@ -121,13 +121,24 @@ def _is_opaque(segment: str) -> bool:
     )
 
 
+def _is_personal(segment: str) -> bool:
+    """An email (`@`, also percent-encoded) or a run of digits as long as a phone, card or national
+    number (7+, an ISO date aside): personal data, kept out of templates, which become metric labels."""
+    if "@" in segment or "%40" in segment:
+        return True
+    digits = sum(c.isdigit() for c in segment)
+    return digits >= 7 and not (len(segment) == 10 and segment[4] == segment[7] == "-" and digits == 8)
+
+
 @functools.lru_cache(maxsize=4096)
 def route_template(route_or_path: str) -> str:
-    """The route with identifier and token-like segments replaced by `{id}` (a real template
-    stays as it is); bounded in length so it can serve as a state key."""
+    """The route with identifier, token-like and personal segments replaced by `{id}` (a real
+    template stays as it is); bounded in length so it can serve as a state key."""
     head, _, _ = route_or_path.partition("?")
     segments = head.split("/")
-    template = "/".join(ID_PLACEHOLDER if is_object_id(s) or _is_opaque(s) else s for s in segments) or "/"
+    template = "/".join(
+        ID_PLACEHOLDER if is_object_id(s) or _is_opaque(s) or _is_personal(s) else s for s in segments
+    ) or "/"
     if len(template) > _MAX_TEMPLATE:
         digest = hashlib.blake2b(template.encode("utf-8", "replace"), digest_size=8).hexdigest()
         template = f"{template[:_MAX_TEMPLATE]}…{digest}"

@@ -36,6 +36,9 @@ from otel_apisec.model import AuthFacts, Body, Finding, HttpExchange, TokenFacts
 from otel_apisec.pseudonym import deployment_key, keyed_hash
 
 __all__ = [
+    "DEFAULT_MAX_BODY_BYTES",
+    "DEFAULT_TIME_BUDGET_MS",
+    "DETECTOR_NAMES",
     "Analysis",
     "Analyzer",
     "DetectConfig",
@@ -46,6 +49,16 @@ __all__ = [
 
 ExchangeOutput = Finding | AuthFacts | TokenFacts
 T = TypeVar("T")
+
+# The one set of detection defaults: in-process settings (`otel_apisec.settings`), the gateway's
+# `apisec/enrich` and `otel-apisec scan` import these, so a limit means the same everywhere.
+DETECTOR_NAMES = ("injection", "pii", "secrets", "tokens", "auth", "posture", "exposure")
+"""Every detector family, the names `DetectConfig.enabled` takes."""
+DEFAULT_MAX_BODY_BYTES = 64 << 10
+"""Bytes of a request or response body analysed; the rest is ignored (the body is marked truncated)."""
+DEFAULT_TIME_BUDGET_MS = 50.0
+"""Analysis CPU time per exchange where a request is waiting on it or spans stream in (in-process,
+gateway); 0 there means no budget. A typical exchange takes under 1 ms."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +73,7 @@ class DetectConfig:
     `exposure`); None runs all."""
     weak_secrets: frozenset[str] = frozenset()
     """Extra known-weak HMAC secrets and passwords, on top of the built-in list."""
-    max_body_bytes: int = 1 << 20
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     """Bodies are scanned up to this many bytes; the rest is ignored."""
     max_fields: int = 20_000
     """Fields taken from one body at most (keys and values)."""
@@ -69,7 +82,9 @@ class DetectConfig:
     time_budget_ms: float | None = None
     """Per-exchange budget in CPU milliseconds of the analysing thread (so waiting for the GIL
     or for a busy machine does not count); detectors not started when it runs out are skipped
-    and listed, except `auth` and `tokens`, whose facts every span carries."""
+    and listed, except `auth` and `tokens`, whose facts every span carries. None: no budget, for
+    library and offline use (`otel-apisec scan` wants every detector); the live paths, in-process
+    and the gateway, default to `DEFAULT_TIME_BUDGET_MS`."""
     many_records_threshold: int = 100
     """A response listing at least this many records is reported as bulk exposure."""
     max_token_lifetime_s: int = 24 * 3600
@@ -116,6 +131,12 @@ class DetectContext:
             if step not in self.failed:  # once per analysis, however many tokens hit it
                 self.failed.append(step)
             return []
+
+    def incomplete(self, step: str) -> None:
+        """A bound cut `step` short (too many candidates in one field): its findings may miss values,
+        so it is named in `Analysis.failed` like a step that raised, and maskers fail closed."""
+        if step not in self.failed:
+            self.failed.append(step)
 
     def once(self, key: str, compute: Callable[[], T]) -> T:
         """`compute()` the first time `key` is asked for in this analysis, the stored result after:

@@ -37,7 +37,9 @@ _SEPARATORS = " -.()/"
 _MAX_SHRINK = 3
 MAX_CANDIDATES = 128
 """Candidates validated per shape and field: bounds the cost of adversarial text (a 1 MB body of
-`4111 4111 ...` or `a@b.cd a@b.cd ...`); a field holding more values than this reports the first."""
+`4111 4111 ...` or `a@b.cd a@b.cd ...`); a field holding more values than this reports the first,
+and the analysis is marked incomplete (`pii.<kind>.candidates` in `Analysis.failed`), so the
+redaction masks that text whole rather than let the rest out."""
 MAX_CONTEXT_WORDS = 32
 """Context words (`phone:`, `DOB`) looked at per field, for the same reason."""
 # Longest candidate a windowed (context) search needs to see past the window's end.
@@ -134,7 +136,10 @@ def find(
         matches = shape.pattern.finditer(data, pos, min(len(text), stop + _MAX_CANDIDATE_LEN))
     for count, m in enumerate(matches):
         start, end = m.start(1), m.end(1)
-        if start > stop or count >= MAX_CANDIDATES:
+        if start > stop:
+            return
+        if count >= MAX_CANDIDATES:  # values past the bound go unseen: say so, so maskers fail closed
+            ctx.incomplete(f"pii.{shape.rule.kind}.candidates")
             return
         if shape.not_after and text.endswith(shape.not_after, 0, start):
             continue
