@@ -1,4 +1,4 @@
-"""The `Retry-After` response header, for every sender that retries (OTLP exporter, alert receivers)."""
+"""The `Retry-After` response header, read for every HTTP sender by `otel_apisec.delivery.retry`."""
 
 from __future__ import annotations
 

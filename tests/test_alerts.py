@@ -23,6 +23,7 @@ from otel_apisec.detect.rule import OWASP, get_rule
 from otel_apisec.gateway.finding_records import findings_from_request
 from otel_apisec.model import Severity
 from tests.servers import Received, WebhookRecorder, run_alertmanager, webhook_recorder
+from tests.test_delivery import Backend
 
 BRUTE = get_rule("APISEC-AUTH-001")  # a real rule; correlation findings reuse the catalog's metadata
 TRACE = "0af7651916cd43dd8448eb211c80319c"
@@ -287,6 +288,18 @@ class TestWebhook:
         assert "&lt;@U123&gt;" in section["text"]["text"]
         assert context["type"] == "context" and BRUTE.id in context["elements"][0]["text"]
 
+    def test_alerts_to_one_receiver_share_one_kept_alive_connection(self, routers: list[AlertRouter]) -> None:
+        """Successive alerts reuse the receiver's connection (one TLS handshake, not one per alert)."""
+        backend = Backend()
+        try:
+            router = router_for(routers, WebhookAlerter(f"{backend.url}/hook"))
+            for i in range(3):
+                router.emit(record(f"acct-{i}"))
+                _wait(lambda i=i: router.stats()["sent"] == i + 1)
+            assert len(backend.requests) == 3 and backend.connections == 1
+        finally:
+            backend.close()
+
     def test_text_a_json_encoder_refuses_is_repaired_not_fatal_to_the_batch(
         self, recorder: WebhookRecorder, routers: list[AlertRouter],
     ) -> None:
@@ -429,7 +442,7 @@ class TestConfig:
         ({"receivers": [{"type": "alertmanager", "url": "http://x", "timeout_s": "5"}]},
          r"receivers\[0\]: alert receiver timeout_s: expected a positive number of seconds, not '5'"),
         ({"receivers": [{"type": "webhook", "url": "http://x", "headers": {"X-Key": "a\r\nInjected: 1"}}]},
-         r"receivers\[0\]: alert receiver header X-Key: the value must be a string on one line"),
+         r"receivers\[0\]: alert receiver header 'X-Key': the value must be a string on one line"),
         ({"repeat_interval_s": 0, "receivers": [{"type": "webhook", "url": "http://x"}]},
          r"alerts\.repeat_interval_s: expected a positive number"),
     ])

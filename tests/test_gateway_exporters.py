@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import socket
 import subprocess
@@ -251,6 +252,15 @@ class TestDelivery:
         assert sorted(s.span_id for s in sink.spans()) == sorted(_span_ids(requests))
         assert exporter.sent == 40 and exporter.queue_depth == 0
 
+    def test_credentials_in_the_url_are_sent_as_basic_auth(self, sink: OtlpSink) -> None:
+        """The one rule of `delivery.urls`, over HTTP and gRPC: userinfo becomes `Authorization: Basic`."""
+        exporter = _exporter(sink.endpoint.replace("://", "://tenant:p%40ss@"), sink.protocol)
+        exporter.start()
+        exporter.submit(Signal.TRACES, _traces(1))
+        exporter.shutdown(5)
+        [received] = sink.requests("traces")
+        assert received.headers["authorization"] == "Basic " + base64.b64encode(b"tenant:p@ss").decode()
+
     def test_backend_down_then_up(self, sink: OtlpSink) -> None:
         """Connection refused is retried with backoff until the backend appears on its port."""
         port = _free_port()
@@ -356,8 +366,10 @@ class ScriptedGrpc(trace_service_pb2_grpc.TraceServiceServicer):
 
 
 class TestFailures:
-    def test_http_400_is_dropped_without_retry(self) -> None:
-        backend = ScriptedHttp([(400, {"Content-Type": "text/plain"}, b"bad request")])
+    @pytest.mark.parametrize("status", [400, 500])
+    def test_http_400_and_500_are_dropped_without_retry(self, status: int) -> None:
+        """Final answers (the OTLP spec retries neither; see delivery.retry for 500)."""
+        backend = ScriptedHttp([(status, {"Content-Type": "text/plain"}, b"bad request")])
         exporter = _exporter(backend.endpoint, "http/protobuf")
         try:
             exporter.start()
@@ -437,6 +449,13 @@ class TestFailures:
             OtlpExporter("http://127.0.0.1:1", "http/json")  # type: ignore[arg-type]
         with pytest.raises(ValueError, match="endpoint"):
             OtlpExporter("ftp://example.com", "http/protobuf")
+        for protocol in PROTOCOLS:  # errors show the safe form of the URL only
+            with pytest.raises(ValueError, match="scheme must be") as refused:
+                OtlpExporter("ftp://user:s3cret@example.com/p?token=t0k", protocol)  # type: ignore[arg-type]
+            assert "s3cret" not in str(refused.value) and "t0k" not in str(refused.value)
+            with pytest.raises(ValueError, match="credentials both in the URL") as refused:
+                OtlpExporter("http://user:s3cret@127.0.0.1:1", protocol, headers={"Authorization": "Bearer x"})  # type: ignore[arg-type]
+            assert "s3cret" not in str(refused.value)
         exporter = OtlpExporter("127.0.0.1:1", "grpc", signals=frozenset({Signal.LOGS}))
         with pytest.raises(ValueError, match="does not take"):
             exporter.submit(Signal.TRACES, _traces(1))

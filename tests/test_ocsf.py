@@ -4,6 +4,7 @@ servers on loopback."""
 
 from __future__ import annotations
 
+import base64
 import copy
 import functools
 import json
@@ -604,8 +605,8 @@ class TestWebhookSink:
             assert path == "/ingest?token=query-secret"
             assert body.endswith(b"\n") and 1 <= len(body.splitlines()) <= 4
 
-    def test_5xx_is_retried_then_delivered(self, receivers: list[Receiver], caplog: pytest.LogCaptureFixture) -> None:
-        receiver = _receiver(receivers, statuses=[500, 503])
+    def test_502_and_503_are_retried_then_delivered(self, receivers: list[Receiver], caplog: pytest.LogCaptureFixture) -> None:
+        receiver = _receiver(receivers, statuses=[502, 503])
         sink = OcsfWebhookSink(receiver.url, headers={"Authorization": "Splunk header-secret"}, batch_size=100, **FAST)
         with caplog.at_level(logging.INFO, logger="otel_apisec.siem.sinks"):
             for record in SPAN_RECORDS:
@@ -616,11 +617,13 @@ class TestWebhookSink:
         assert bodies[0] == bodies[-1]  # the batch was sent again, whole
         assert len({orjson.loads(line)["finding_info"]["uid"] for body in bodies for line in body.splitlines()}) == len(
             SPAN_RECORDS)
-        assert "HTTP 500" in caplog.text
-        assert "header-secret" not in caplog.text and "query-secret" not in caplog.text
+        assert "HTTP 502" in caplog.text
+        assert "header-secret" not in caplog.text and "query-secret" not in caplog.text and "ingest" not in caplog.text
 
-    def test_4xx_is_dropped_without_retry(self, receivers: list[Receiver]) -> None:
-        receiver = _receiver(receivers, statuses=[400])
+    @pytest.mark.parametrize("status", [400, 500])
+    def test_4xx_and_500_are_dropped_without_retry(self, receivers: list[Receiver], status: int) -> None:
+        """400 will not get better; nor will a 500 (the batch broke the server): see delivery.retry."""
+        receiver = _receiver(receivers, statuses=[status])
         sink = OcsfWebhookSink(receiver.url, **FAST)
         for record in SPAN_RECORDS:
             sink.emit(record)
@@ -710,7 +713,7 @@ class TestWebhookSink:
         ("ftp://siem.example/x", {}, "scheme must be http or https"),
         ("http:///x", {}, "no host"),
         ("http://siem.example:99999/x", {}, "bad port"),
-        ("https://user:pw@siem.example/x", {}, "credentials in the URL"),
+        ("https://user:pw@siem.example/x", {"headers": {"authorization": "Bearer x"}}, "credentials both in the URL"),
         ("http://siem.example/x", {"headers": {"Bad Name": "v"}}, "'Bad Name'"),
         ("http://siem.example/x", {"headers": {"Authorization": "a\r\nInjected: 1"}}, "'Authorization'"),
         ("http://siem.example/x", {"batch_size": 0}, "batch_size"),
@@ -721,6 +724,24 @@ class TestWebhookSink:
         with pytest.raises(ValueError, match=named) as refused:
             OcsfWebhookSink(url, **kwargs)
         assert "pw" not in str(refused.value) and "Injected" not in str(refused.value)
+
+
+    def test_credentials_in_the_url_are_sent_as_basic_auth_and_never_logged(
+        self, receivers: list[Receiver], caplog: pytest.LogCaptureFixture,
+    ) -> None:
+        """The one rule of `delivery.urls`: userinfo becomes `Authorization: Basic`, the URL's host is all that is shown."""
+        receiver = _receiver(receivers, statuses=[503])
+        url = receiver.url.replace("://", "://siem:p%40ss-word@")
+        with caplog.at_level(logging.INFO, logger="otel_apisec.siem.sinks"):
+            sink = OcsfWebhookSink(url, **FAST)
+            sink.emit(SPAN_RECORDS[0])
+            sink.close(timeout_s=10)
+        assert sink.sent == 1 and sink.retried == 1
+        headers, path, _ = receiver.requests[-1]
+        assert headers["Authorization"] == "Basic " + base64.b64encode(b"siem:p@ss-word").decode()
+        assert path == "/ingest?token=query-secret"
+        assert "p%40ss" not in caplog.text and "siem:" not in caplog.text and "HTTP 503" in caplog.text
+        assert "p%40ss" not in sink.name and "ingest" not in sink.name
 
 
 def _wait_for(condition: Any, timeout_s: float = 10.0) -> None:

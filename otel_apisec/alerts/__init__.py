@@ -15,8 +15,8 @@ from otel_apisec.alerts.delivery import Receiver
 from otel_apisec.alerts.grouping import AlertGrouper
 from otel_apisec.alerts.policy import AlertPolicy
 from otel_apisec.alerts.router import AlertRouter
-from otel_apisec.alerts.transport import DeliveryError
 from otel_apisec.alerts.webhook import WebhookAlerter
+from otel_apisec.delivery import DeliveryError
 
 __all__ = [
     "Alert",

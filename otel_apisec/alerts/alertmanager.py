@@ -29,12 +29,8 @@ class AlertmanagerAlerter:
         if generator_url is not None and (not isinstance(generator_url, str)
                                           or urlsplit(generator_url).scheme not in ("http", "https")):
             raise ValueError(f"alertmanager generator_url must be an http(s) URL template, not {generator_url!r}")
-        if not isinstance(url, str):
-            raise ValueError(f"alertmanager url: expected a string, not {type(url).__name__}")
-        base = url.rstrip("/")
-        if not base.endswith(_PATH):
-            base += _PATH
-        self._poster = JsonPoster(base, headers, timeout_s)
+        self._poster = JsonPoster(url, headers, timeout_s)
+        self._path = "" if self._poster.path.rstrip("/").endswith(_PATH) else _PATH  # a URL that names the API already
         self._generator_url = generator_url
         self.timeout_s = self._poster.timeout_s
         self.max_batch = 100
@@ -54,4 +50,7 @@ class AlertmanagerAlerter:
         return body
 
     def send(self, alerts: Sequence[Alert], timeout_s: float) -> None:
-        self._poster.post([self.payload(alert) for alert in alerts], timeout_s)
+        self._poster.post([self.payload(alert) for alert in alerts], timeout_s, self._path)
+
+    def close(self) -> None:
+        self._poster.close()

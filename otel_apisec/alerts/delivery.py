@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import math
-import random
 import threading
 import time
 from collections import OrderedDict
@@ -19,7 +18,7 @@ from typing import Protocol
 
 from otel_apisec.alerts.alert import Alert
 from otel_apisec.alerts.policy import AlertPolicy
-from otel_apisec.alerts.transport import DeliveryError
+from otel_apisec.delivery import DeliveryError
 
 __all__ = ["Delivery", "DeliveryCounters", "Receiver"]
 
@@ -35,7 +34,8 @@ class Receiver(Protocol):
     timeout_s: float
 
     def send(self, alerts: Sequence[Alert], timeout_s: float) -> None:
-        """Deliver `alerts` in one request or raise `DeliveryError`."""
+        """Deliver `alerts` in one request or raise `DeliveryError`. (An optional `close()` is
+        called when the sender stops: the built-in receivers keep a connection open.)"""
 
 
 @dataclass
@@ -64,13 +64,15 @@ class Delivery:
         self.receiver = receiver
         self.counters = DeliveryCounters()
         self._policy = policy
+        self._retry = policy.retry_policy()
         self._pending: OrderedDict[str, _Entry] = OrderedDict()
         self._in_flight = 0
         self._cond = threading.Condition()
         self._stopping = False
         self._abandoned = False
         self._deadline = math.inf
-        self._backoff_s = policy.initial_backoff_s
+        self._failures = 0
+        """Failed attempts in a row: the backoff's exponent (one per receiver, not per alert)."""
         self._retry_at = 0.0
         self._last_log = -math.inf
         self._failing = False
@@ -129,11 +131,12 @@ class Delivery:
         while True:
             with self._cond:
                 batch = self._next_batch()
-                if batch is None:
-                    return
                 timeout_s = self.receiver.timeout_s
                 if self._stopping:
                     timeout_s = min(timeout_s, max(0.05, self._deadline - time.monotonic()))
+            if batch is None:
+                self._close_receiver()
+                return
             try:
                 self.receiver.send([entry.alert for entry in batch], timeout_s)
             except DeliveryError as error:
@@ -143,6 +146,14 @@ class Delivery:
                 self._settle(batch, DeliveryError(f"{type(error).__name__}: {error}", retryable=False))
             else:
                 self._settle(batch, None)
+
+    def _close_receiver(self) -> None:
+        close = getattr(self.receiver, "close", None)  # optional in the protocol
+        if callable(close):
+            try:
+                close()
+            except Exception:  # noqa: BLE001 (stopping anyway)
+                log.exception("alerts %s: closing the receiver failed", self.receiver.name)
 
     def _next_batch(self) -> list[_Entry] | None:
         """Wait (holding the condition) until a batch may be sent; None: time to stop."""
@@ -170,7 +181,7 @@ class Delivery:
             counters = self.counters
             if error is None:
                 counters.sent += len(batch)
-                self._backoff_s = self._policy.initial_backoff_s
+                self._failures = 0
                 self._retry_at = 0.0
                 if self._failing:
                     self._failing = False
@@ -187,16 +198,15 @@ class Delivery:
                 entry.failing_since = now if entry.failing_since is None else entry.failing_since
                 if group_id in self._pending:
                     counters.superseded += 1
-                elif now - entry.failing_since >= self._policy.retry_for_s:
+                elif self._retry.gives_up(0, now - entry.failing_since):
                     counters.failed += 1
                 else:
                     counters.retried += 1
                     self._pending[group_id] = entry
                     self._pending.move_to_end(group_id, last=False)
-            # Full jitter on the upper half: replicas that failed together do not retry together.
-            delay = error.retry_after_s if error.retry_after_s is not None else self._backoff_s * random.uniform(0.5, 1.0)
+            delay = self._retry.delay(self._failures, error.retry_after_s)
+            self._failures += 1
             self._retry_at = now + delay
-            self._backoff_s = min(self._backoff_s * 2, self._policy.max_backoff_s)
             self._log_limited("%s; %d alert(s) waiting, next try in %.1f s (%d failed so far)",
                               error, len(self._pending), delay, counters.failed)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, fields
 
+from otel_apisec.delivery import RetryPolicy
 from otel_apisec.model import Severity
 
 __all__ = ["AlertPolicy", "label_name"]
@@ -39,9 +40,11 @@ class AlertPolicy:
     """Alerts waiting per receiver; past it new ones are dropped (counted). A newer state of a group
     already waiting replaces it in place, so an outage costs one slot per group, not per update."""
     retry_for_s: float = 300.0
-    """How long an alert is retried (receiver down, 5xx, 429) before it is given up (counted as failed)."""
+    """How long an alert is retried (see `otel_apisec.delivery.retry` for what is) before it is given up
+    (counted as failed)."""
     initial_backoff_s: float = 0.5
     max_backoff_s: float = 30.0
+    """Longest wait between tries, a server's Retry-After included."""
 
     def __post_init__(self) -> None:
         if isinstance(self.min_severity, str):
@@ -70,6 +73,9 @@ class AlertPolicy:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name}: expected a positive integer, not {value!r}")
+
+    def retry_policy(self) -> RetryPolicy:
+        return RetryPolicy(self.initial_backoff_s, self.max_backoff_s, max_elapsed_s=self.retry_for_s)
 
     @property
     def firing_ttl_s(self) -> float:

@@ -36,3 +36,6 @@ class WebhookAlerter:
         else:
             payload = {"version": JSON_SCHEMA_VERSION, "source": "otel-apisec", "alerts": [a.to_json() for a in alerts]}
         self._poster.post(payload, timeout_s)
+
+    def close(self) -> None:
+        self._poster.close()

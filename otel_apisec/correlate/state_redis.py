@@ -34,6 +34,7 @@ from otel_apisec.correlate.windows import (
     check_limit,
     check_positive,
 )
+from otel_apisec.delivery.urls import safe_url
 from otel_apisec.pseudonym import keyed_hash
 
 __all__ = ["DEFAULT_PREFIX", "DEFAULT_TIMEOUT_S", "RedisStore"]
@@ -71,14 +72,6 @@ return redis.call('LRANGE', KEYS[1], 0, -1)
 """
 
 
-def safe_url(url: str) -> str:
-    """The URL without its credentials, fit for logs and error messages."""
-    parts = urllib.parse.urlsplit(url)
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, "", ""))
-
-
 class RedisStore:
     """`StateStore` on a Redis server (`redis://host:port/db`, `rediss://` for TLS, `unix://path`).
 
@@ -99,11 +92,11 @@ class RedisStore:
         scheme = urllib.parse.urlsplit(url).scheme
         if scheme not in _SCHEMES:
             raise ValueError(f"redis url must start with one of {', '.join(s + '://' for s in _SCHEMES)}, "
-                             f"got {safe_url(url)!r}")
+                             f"got {safe_url(url, keep_path=True)!r}")
         check_positive("timeout_s", timeout_s)
         if not isinstance(max_connections, int) or max_connections < 1:
             raise ValueError(f"max_connections must be an int >= 1, got {max_connections!r}")
-        self.url = safe_url(url)
+        self.url = safe_url(url, keep_path=True)  # a database number or socket path: no secret, worth showing
         self.prefix = prefix
         self._hide = functools.partial(keyed_hash, hmac_key) if hmac_key else str
         self.errors = 0

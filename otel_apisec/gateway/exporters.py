@@ -1,10 +1,12 @@
 """The gateway's OTLP exporter: forwarding to any backend over gRPC or HTTP.
 
 `OtlpExporter` forwards each request as it was queued (the serialized bytes, not re-encoded) from
-sender thread(s), retrying what the OTLP spec calls retryable with exponential backoff and
-jitter, honouring the server's Retry-After / RetryInfo; a request the backend refuses for good
-(400, INVALID_ARGUMENT, ...) is dropped and counted. Its queue is a `BoundedQueue` (memory) or a
-`PersistentQueue` (disk: a backend outage plus a gateway restart loses nothing).
+sender thread(s), retrying by the one policy of `otel_apisec.delivery.retry` (over HTTP its
+statuses; over gRPC the codes the OTLP spec calls retryable), honouring the server's Retry-After /
+RetryInfo; a request the backend refuses for good (400, INVALID_ARGUMENT, ...) is dropped and
+counted. Over HTTP each sender thread keeps one `HttpSession` (keep-alive). Its queue is a
+`BoundedQueue` (memory) or a `PersistentQueue` (disk: a backend outage plus a gateway restart
+loses nothing).
 
 With `findings_as_logs` (the default), each `apisec.finding` span event of a traces request also
 goes to the backend as an OTLP log record (`finding_records.finding_logs`).
@@ -12,16 +14,12 @@ goes to the backend as an OTLP log record (`finding_records.finding_logs`).
 
 from __future__ import annotations
 
-import gzip
-import http.client
 import logging
-import random
 import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 import grpc
 from google.protobuf.message import DecodeError
@@ -30,11 +28,11 @@ from opentelemetry.proto.collector.logs.v1 import logs_service_pb2
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 
+from otel_apisec.delivery import DeliveryError, HttpSession, RetryPolicy, check_headers, parse_endpoint, retry, with_credentials
 from otel_apisec.gateway.api import QueueFullError, Request, Signal
 from otel_apisec.gateway.finding_records import finding_logs
 from otel_apisec.gateway.queue import BoundedQueue, PersistentQueue, QueueItem
-from otel_apisec.gateway.tls import client_ssl_context, grpc_channel_credentials
-from otel_apisec.retry_after import retry_after_seconds
+from otel_apisec.gateway.tls import grpc_channel_credentials
 
 __all__ = ["OtlpExporter", "count_items"]
 
@@ -50,13 +48,14 @@ _SERVICES = {
                      "rejected_data_points"),
     Signal.LOGS: (logs_service_pb2, "LogsService", logs_service_pb2.ExportLogsServiceResponse, "rejected_log_records"),
 }
-# OTLP spec, "Failures": what a client retries. RESOURCE_EXHAUSTED is retried even without
-# RetryInfo: a gateway with a persistent queue prefers waiting to dropping.
+# OTLP spec, "Failures": what a gRPC client retries (HTTP statuses: `delivery.retry`). RESOURCE_EXHAUSTED
+# is retried even without RetryInfo: a gateway with a persistent queue prefers waiting to dropping.
 _RETRYABLE_GRPC = frozenset({
     grpc.StatusCode.CANCELLED, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.RESOURCE_EXHAUSTED,
     grpc.StatusCode.ABORTED, grpc.StatusCode.OUT_OF_RANGE, grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DATA_LOSS,
 })
-_RETRYABLE_HTTP = frozenset({429, 502, 503, 504})
+_WHAT = "OTLP exporter endpoint"
+_PROTOBUF = {"Content-Type": "application/x-protobuf"}
 _RETRY_INFO_TYPE = "type.googleapis.com/google.rpc.RetryInfo"
 
 
@@ -77,26 +76,31 @@ def count_items(signal: Signal, request: Request) -> int:
 
 
 # ---------------------------------------------------------------------------------------------
-# Transports: one send attempt each, the outcome classified.
+# Transports: one send attempt each; a failure raises DeliveryError, classified.
 
 
 @dataclass(frozen=True)
-class _Outcome:
-    ok: bool
-    retryable: bool = False
-    retry_after_s: float | None = None
+class _Accepted:
+    """Delivered; `rejected` items the backend refused inside (OTLP partial success)."""
+
     rejected: int = 0
     error: str = ""
 
 
-_SENT = _Outcome(True)
+_SENT = _Accepted()
 
 
-def _rejected(signal: Signal, response: Any) -> tuple[int, str]:
+def _accepted(signal: Signal, response: Any) -> _Accepted:
     if not response.HasField("partial_success"):
-        return 0, ""
+        return _SENT
     partial = response.partial_success
-    return int(getattr(partial, _SERVICES[signal][3])), partial.error_message[:200]
+    rejected = int(getattr(partial, _SERVICES[signal][3]))
+    return _Accepted(rejected, partial.error_message[:200]) if rejected else _SENT
+
+
+def _url(endpoint: str) -> str:
+    """`host:port` is read as `http://host:port`, as the Collector does."""
+    return endpoint if "://" in endpoint else f"http://{endpoint}"
 
 
 def _retry_info(error: grpc.RpcError) -> float | None:
@@ -130,7 +134,7 @@ class _GrpcTransport:
         self, endpoint: str, headers: Mapping[str, str], compression: str | None, backoff: tuple[float, float],
         tls_files: Mapping[str, str] | None = None,
     ) -> None:
-        target, tls = _grpc_target(endpoint)
+        target = parse_endpoint(_url(endpoint), _WHAT, ("http", "https", "grpc", "grpcs"), 4317, bool(tls_files))
         options = [
             ("grpc.max_send_message_length", -1),
             # The channel's own reconnect backoff must not outlast ours, or a backend that is back
@@ -138,10 +142,11 @@ class _GrpcTransport:
             ("grpc.initial_reconnect_backoff_ms", max(1, int(backoff[0] * 1000))),
             ("grpc.max_reconnect_backoff_ms", max(1, int(backoff[1] * 1000))),
         ]
-        if tls:
-            self._channel = grpc.secure_channel(target, grpc_channel_credentials(tls_files), options=options)
+        if target.tls:
+            self._channel = grpc.secure_channel(target.authority, grpc_channel_credentials(tls_files), options=options)
         else:
-            self._channel = grpc.insecure_channel(target, options=options)
+            self._channel = grpc.insecure_channel(target.authority, options=options)
+        headers = with_credentials(check_headers(headers, _WHAT), target, _WHAT)
         self._metadata = tuple((key.lower(), value) for key, value in headers.items())
         self._compression = grpc.Compression.Gzip if compression == "gzip" else None
         self._calls = {
@@ -153,15 +158,15 @@ class _GrpcTransport:
             for signal, (module, service, response_type, _) in _SERVICES.items()
         }
 
-    def send(self, signal: Signal, payload: bytes, timeout_s: float) -> _Outcome:
+    def send(self, signal: Signal, payload: bytes, timeout_s: float) -> _Accepted:
         try:
             response = self._calls[signal](payload, timeout=timeout_s, metadata=self._metadata, compression=self._compression)
         except grpc.RpcError as error:
             code = error.code()  # type: ignore[attr-defined]
             details = (error.details() or "")[:200]  # type: ignore[attr-defined]
-            return _Outcome(False, code in _RETRYABLE_GRPC, _retry_info(error), error=f"gRPC {code.name}: {details}")
-        rejected, message = _rejected(signal, response)
-        return _Outcome(True, rejected=rejected, error=message) if rejected else _SENT
+            retryable = code in _RETRYABLE_GRPC
+            raise DeliveryError(f"gRPC {code.name}: {details}", retryable, _retry_info(error) if retryable else None) from None
+        return _accepted(signal, response)
 
     def interrupt(self) -> None:
         self._channel.close()  # cancels calls in flight
@@ -170,97 +175,30 @@ class _GrpcTransport:
         self._channel.close()
 
 
-def _grpc_target(endpoint: str) -> tuple[str, bool]:
-    """`host:port`, `http://host:port` (plaintext) or `https://host:port` (TLS); port 4317 by default."""
-    if "://" not in endpoint:
-        endpoint = f"http://{endpoint}"
-    parts = urlsplit(endpoint)
-    if parts.scheme not in ("http", "https", "grpc", "grpcs") or not parts.hostname:
-        raise ValueError(f"OTLP gRPC endpoint {endpoint!r}: expected host:port, http://host:port or https://host:port")
-    target = parts.netloc.rsplit("@", 1)[-1]
-    if parts.port is None:
-        target = f"{target}:4317"
-    return target, parts.scheme in ("https", "grpcs")
-
-
 class _HttpTransport:
-    """One keep-alive connection per sender thread (http.client connections are not thread-safe)."""
+    """One `HttpSession` (a keep-alive connection) per sender thread: connections are not thread-safe."""
 
     def __init__(
-        self, endpoint: str, headers: Mapping[str, str], compression: str | None, tls_files: Mapping[str, str] | None = None,
+        self, endpoint: str, headers: Mapping[str, str], compression: Literal["gzip"] | None,
+        tls_files: Mapping[str, str] | None = None,
     ) -> None:
-        parts = urlsplit(endpoint if "://" in endpoint else f"http://{endpoint}")
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"OTLP HTTP endpoint {endpoint!r}: expected http://host:port or https://host:port")
-        self._tls = parts.scheme == "https"
-        self._ssl_context = client_ssl_context(tls_files) if self._tls else None
-        self._host = parts.hostname
-        self._port = parts.port or (443 if self._tls else 80)
-        self._base = parts.path.rstrip("/")
-        self._gzip = compression == "gzip"
-        self._headers = {**headers, "Content-Type": "application/x-protobuf"}
-        if self._gzip:
-            self._headers["Content-Encoding"] = "gzip"
-        self._conn: http.client.HTTPConnection | None = None
+        self._session = HttpSession(_url(endpoint), _WHAT, headers, tls=tls_files, compression=compression)
 
-    def _connect(self, timeout_s: float) -> http.client.HTTPConnection:
-        if self._tls:
-            return http.client.HTTPSConnection(self._host, self._port, timeout=timeout_s, context=self._ssl_context)
-        return http.client.HTTPConnection(self._host, self._port, timeout=timeout_s)
-
-    def send(self, signal: Signal, payload: bytes, timeout_s: float) -> _Outcome:
-        body = gzip.compress(payload, compresslevel=5) if self._gzip else payload
-        path = f"{self._base}/v1/{signal.value}"
-        for attempt in range(2):
-            reused = self._conn is not None
-            if self._conn is None:
-                self._conn = self._connect(timeout_s)
-            else:
-                self._conn.timeout = timeout_s
-                if self._conn.sock is not None:
-                    self._conn.sock.settimeout(timeout_s)
-            conn = self._conn
-            try:
-                conn.request("POST", path, body, self._headers)
-                response = conn.getresponse()
-                data = response.read()
-            except (OSError, http.client.HTTPException) as error:
-                self.close()
-                if reused and attempt == 0:
-                    continue  # the server closed an idle keep-alive connection: once more, on a new one
-                return _Outcome(False, True, error=f"{type(error).__name__}: {error}")
-            if response.will_close:
-                self.close()
-            return self._outcome(signal, response, data)
-        raise AssertionError("unreachable")
-
-    @staticmethod
-    def _outcome(signal: Signal, response: http.client.HTTPResponse, data: bytes) -> _Outcome:
-        status = response.status
-        if 200 <= status < 300:
-            if not data or not response.getheader("Content-Type", "").startswith("application/x-protobuf"):
-                return _SENT
-            try:
-                rejected, message = _rejected(signal, _SERVICES[signal][2].FromString(data))
-            except DecodeError:
-                return _SENT
-            return _Outcome(True, rejected=rejected, error=message) if rejected else _SENT
-        text = data[:200].decode("utf-8", "replace")
-        retry_after = retry_after_seconds(response.getheader("Retry-After"))
-        return _Outcome(False, status in _RETRYABLE_HTTP, retry_after, error=f"HTTP {status}: {text}")
+    def send(self, signal: Signal, payload: bytes, timeout_s: float) -> _Accepted:
+        response = self._session.post(f"/v1/{signal.value}", payload, _PROTOBUF, timeout_s)
+        response.raise_for_status(self._session.origin)
+        if not response.body or not response.headers.get("Content-Type", "").startswith("application/x-protobuf"):
+            return _SENT
+        try:
+            return _accepted(signal, _SERVICES[signal][2].FromString(response.body))
+        except DecodeError:
+            return _SENT
 
     def interrupt(self) -> None:
-        conn = self._conn
-        if conn is not None and conn.sock is not None:
-            try:
-                conn.sock.shutdown(2)  # wakes a thread blocked reading the response
-            except OSError:
-                pass
+        self._session.interrupt()  # wakes a thread blocked reading the response
 
     def close(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            conn.close()
+        self._session.close()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -298,8 +236,8 @@ class OtlpExporter:
             raise ValueError(f"protocol must be grpc or http/protobuf, not {protocol!r}")
         if compression not in (None, "gzip"):
             raise ValueError(f"compression must be gzip or None, not {compression!r}")
-        if timeout_s <= 0 or initial_backoff_s <= 0 or max_backoff_s < initial_backoff_s or workers < 1:
-            raise ValueError("timeout_s and initial_backoff_s must be positive, max_backoff_s >= initial_backoff_s, workers >= 1")
+        if timeout_s <= 0 or workers < 1:
+            raise ValueError("timeout_s must be positive and workers >= 1")
         self.name = name
         self.endpoint = endpoint
         self.protocol = protocol
@@ -308,6 +246,8 @@ class OtlpExporter:
         self.initial_backoff_s = initial_backoff_s
         self.max_backoff_s = max_backoff_s
         self.max_elapsed_s = max_elapsed_s
+        self._retry = RetryPolicy(initial_backoff_s, max_backoff_s, max_elapsed_s)
+        """`max_elapsed_s` counts from when the request was queued (wall-clock: it survives a restart)."""
         self.queue = queue if queue is not None else BoundedQueue()
         self._headers = dict(headers or {})
         self._compression = compression
@@ -315,7 +255,7 @@ class OtlpExporter:
         self.finding_logs_dropped = 0
         """Finding log records not queued because the queue was full (the spans themselves were)."""
         self._tls = dict(tls) if tls else None
-        """ca_file, cert_file, key_file for an https:// endpoint (see gateway/tls.py)."""
+        """ca_file, cert_file, key_file for an https:// endpoint (`delivery.http.client_ssl_context`; gRPC: gateway/tls.py)."""
         self._workers = workers
         # Built now, so a bad endpoint fails at start-up, not on the first request.
         self._grpc = (
@@ -443,42 +383,30 @@ class OtlpExporter:
                 self._drop(item, "internal error")
 
     def _deliver(self, transport: _GrpcTransport | _HttpTransport, item: QueueItem) -> None:
-        attempt = 0
-        while True:
+        def attempt() -> _Accepted:
             timeout = self.timeout_s
-            if self._deadline is not None:
+            if self._deadline is not None:  # shutting down: no attempt outlasts the drain
                 timeout = max(0.05, min(timeout, self._deadline - time.monotonic()))
-            outcome = transport.send(item.signal, item.payload, timeout)
-            if outcome.ok:
-                self._delivered(item, outcome)
-                return
-            if self._abort.is_set():
-                return  # left to queue.close(): kept on disk, or counted dropped
-            if not outcome.retryable:
-                self._drop(item, outcome.error)
-                return
-            if self.max_elapsed_s is not None and time.time() - item.enqueued_at > self.max_elapsed_s:
-                self._drop(item, f"still failing after {self.max_elapsed_s:g} s: {outcome.error}")
-                return
-            delay = self._backoff(attempt, outcome.retry_after_s)
-            attempt += 1
-            with self._counter_lock:
-                self.retried += 1
-                self._backoff_until = max(self._backoff_until, time.monotonic() + delay)
-                first_failure, self._failing = not self._failing, True
-            if first_failure:
-                log.warning("exporter %s: %s; retrying with backoff", self.name, outcome.error)
-            if self._abort.wait(delay):
-                return
+            return transport.send(item.signal, item.payload, timeout)
 
-    def _backoff(self, attempt: int, server_delay: float | None) -> float:
-        if server_delay is not None:
-            # Honoured, but a server cannot park the exporter longer than max_backoff_s.
-            return min(max(server_delay, 0.0), self.max_backoff_s)
-        base = min(self.max_backoff_s, self.initial_backoff_s * (2 ** min(attempt, 32)))
-        return base * random.uniform(0.5, 1.0)  # jitter: senders that failed together do not retry together
+        try:
+            accepted = retry(attempt, self._retry, self._abort.wait, self._retrying, item.enqueued_at, time.time)
+        except DeliveryError as error:
+            if not self._abort.is_set():  # aborted: left to queue.close(), kept on disk or counted dropped
+                self._drop(item, str(error))
+            return
+        if accepted is not None:
+            self._delivered(item, accepted)
 
-    def _delivered(self, item: QueueItem, outcome: _Outcome) -> None:
+    def _retrying(self, error: DeliveryError, delay: float) -> None:
+        with self._counter_lock:
+            self.retried += 1
+            self._backoff_until = max(self._backoff_until, time.monotonic() + delay)
+            first_failure, self._failing = not self._failing, True
+        if first_failure:
+            log.warning("exporter %s: %s; retrying with backoff", self.name, error)
+
+    def _delivered(self, item: QueueItem, outcome: _Accepted) -> None:
         self.queue.ack(item)
         with self._counter_lock:
             self.sent += 1

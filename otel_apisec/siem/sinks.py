@@ -10,23 +10,18 @@ schema). Failures are logged at most once per 10 s per sink; the counters hold t
 
 from __future__ import annotations
 
-import http.client
 import logging
 import queue
-import random
-import socket
-import ssl
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import orjson
 
 from otel_apisec import __version__
+from otel_apisec.delivery import DeliveryError, HttpSession, RetryPolicy, check_headers, retry
 from otel_apisec.siem.ocsf import to_ocsf
 
 __all__ = ["OcsfFileSink", "OcsfWebhookSink"]
@@ -38,10 +33,6 @@ NDJSON = "application/x-ndjson"
 `json_lines` and Splunk HEC's raw endpoint take it as is)."""
 
 _LOG_EVERY_S = 10.0
-_MAX_RESPONSE_BYTES = 64 << 10
-# 408 and 429 ask the client to come back later; 5xx may be transient. Any other status is final.
-_RETRYABLE_STATUS = frozenset({408, 429})
-_TOKEN_CHARS = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
 
 class _SinkBase:
@@ -130,25 +121,19 @@ class OcsfFileSink(_SinkBase):
                 self._file = None
 
 
-@dataclass(frozen=True)
-class _Outcome:
-    ok: bool
-    retryable: bool = False
-    why: str = ""
-
-
 class OcsfWebhookSink(_SinkBase):
     """POSTs OCSF events to `url` in NDJSON batches of up to `batch_size`, from its own thread.
 
-    `emit` only queues (at most `queue_size` events; when full the event is dropped). A batch
-    that fails with a connection error, a timeout, 408, 429 or 5xx is retried `max_retries`
-    times with exponential backoff and jitter (from `initial_backoff_s`, at most
-    `max_backoff_s`), then dropped; any other status drops it at once. `close` sends what is
-    queued until `timeout_s` has passed, then drops the rest: it never waits much longer.
+    `emit` only queues (at most `queue_size` events; when full the event is dropped). A batch is
+    retried as `otel_apisec.delivery.retry` says (connection errors, timeouts, 408, 429, 502, 503,
+    504; Retry-After honoured) up to `max_retries` times, with backoff from `initial_backoff_s` to
+    `max_backoff_s`, then dropped; any other status drops it at once. `close` sends what is queued
+    until `timeout_s` has passed, then drops the rest: it never waits much longer.
 
-    `headers` are sent with every request (put credentials there, never in the URL); `ca_file`
-    is a PEM bundle to trust for https instead of the system's. Nothing about the URL but
-    scheme, host, port and path is ever logged.
+    `headers` are sent with every request; credentials in the URL (`user:password@`) are sent as
+    Basic authorization. `ca_file` is a PEM bundle to trust for https instead of the system's.
+    Nothing about the URL but scheme, host and port is ever logged (some SIEM webhooks keep their
+    token in the path).
     """
 
     def __init__(
@@ -164,39 +149,25 @@ class OcsfWebhookSink(_SinkBase):
         ca_file: str | Path | None = None,
         validate: bool = False,
     ) -> None:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https"):
-            raise ValueError(f"webhook url: scheme must be http or https, got {parts.scheme!r}")
-        if not parts.hostname:
-            raise ValueError("webhook url: no host")
-        if parts.username is not None or parts.password is not None:
-            raise ValueError("webhook url: credentials in the URL would be logged; pass them in headers")
-        if batch_size < 1 or queue_size < 1 or max_retries < 0:
-            raise ValueError("webhook: batch_size and queue_size must be >= 1, max_retries >= 0")
-        if timeout_s <= 0 or initial_backoff_s <= 0 or max_backoff_s < initial_backoff_s:
-            raise ValueError("webhook: timeout_s and initial_backoff_s must be positive, max_backoff_s >= initial_backoff_s")
+        if batch_size < 1 or queue_size < 1:
+            raise ValueError("webhook: batch_size and queue_size must be >= 1")
         try:
-            port = parts.port or (443 if parts.scheme == "https" else 80)
+            self._retry = RetryPolicy(initial_backoff_s, max_backoff_s, max_retries=max_retries)
         except ValueError as error:
-            raise ValueError(f"webhook url: bad port ({error})") from None
-        path = parts.path or "/"
-        super().__init__(f"ocsf webhook {parts.scheme}://{parts.hostname}:{port}{path}", validate)
-        self.url_host, self.url_port = parts.hostname, port
+            raise ValueError(f"webhook: {error}") from None
+        self._session = HttpSession(url, "webhook", {"Content-Type": NDJSON, "User-Agent": f"otel-apisec/{__version__}",
+                                                     **check_headers(headers, "webhook")},
+                                    timeout_s, tls={"ca_file": str(ca_file)} if ca_file else None)
+        super().__init__(f"ocsf webhook {self._session.origin}", validate)
         self.batch_size = batch_size
-        self.timeout_s = timeout_s
+        self.timeout_s = self._session.timeout_s
         self.max_retries = max_retries
         self.initial_backoff_s = initial_backoff_s
         self.max_backoff_s = max_backoff_s
         self.sent = 0
         self.batches = 0
         self.retried = 0
-        self._target = path + (f"?{parts.query}" if parts.query else "")
-        self._headers = {"Content-Type": NDJSON, "User-Agent": f"otel-apisec/{__version__}", **_checked(headers or {})}
-        self._tls = ssl.create_default_context(cafile=str(ca_file) if ca_file else None) if parts.scheme == "https" else None
-        if ca_file and self._tls is None:
-            raise ValueError("webhook: ca_file is only for an https url")
         self._queue: queue.Queue[bytes] = queue.Queue(maxsize=queue_size)
-        self._conn: http.client.HTTPConnection | None = None
         self._deadline: float | None = None
         self._closing = threading.Event()
         self._abort = threading.Event()
@@ -232,7 +203,7 @@ class OcsfWebhookSink(_SinkBase):
         self._thread.join(max(0.0, self._deadline - time.monotonic()) if self._deadline else 0.0)
         if self._thread.is_alive():  # stuck in a send: cut the connection under it
             self._abort.set()
-            self._shutdown_socket()
+            self._session.interrupt()
             self._thread.join(1.0)
         left = 0
         while True:
@@ -243,7 +214,7 @@ class OcsfWebhookSink(_SinkBase):
             left += 1
         if left:
             self._count("dropped", left, f"closing: {left} queued finding(s) not sent in {timeout_s:g} s")
-        self._reset()
+        self._session.close()
 
     # -----------------------------------------------------------------------------------------
     # The sender thread
@@ -252,7 +223,7 @@ class OcsfWebhookSink(_SinkBase):
         while True:
             batch = self._next_batch()
             if batch is None:
-                self._reset()
+                self._session.close()
                 return
             try:
                 self._deliver(batch)
@@ -278,87 +249,36 @@ class OcsfWebhookSink(_SinkBase):
 
     def _deliver(self, batch: list[bytes]) -> None:
         body = b"\n".join(batch) + b"\n"
-        attempt = 0
-        while True:
-            timeout = min(self.timeout_s, self._remaining())
-            outcome = self._post(body, timeout) if timeout > 0 and not self._abort.is_set() else _Outcome(False, why="closing")
-            if outcome.ok:
-                self._count("sent", len(batch))
-                self._count("batches", 1)
-                if self._failing:
-                    self._failing = False
-                    log.info("%s: delivering again", self.name)
-                return
-            if not outcome.retryable or attempt >= self.max_retries:
-                retries = f" after {attempt} retries" if attempt else ""
-                self._count("dropped", len(batch), f"dropped a batch of {len(batch)}{retries}: {outcome.why}")
-                return
-            self._failing = True
-            delay = min(self.max_backoff_s, self.initial_backoff_s * 2**attempt) * random.uniform(0.5, 1.0)
-            attempt += 1
-            self._count("retried", 1, f"{outcome.why}; retrying with backoff")
-            self._abort.wait(min(delay, max(0.0, self._remaining())))
+        try:
+            done = retry(lambda: self._post(body), self._retry, self._wait, self._retrying)
+        except DeliveryError as error:
+            self._count("dropped", len(batch), f"dropped a batch of {len(batch)}: {error}")
+            return
+        if done is None:  # closing: close() counts what it cuts off
+            self._count("dropped", len(batch), f"closing: dropped a batch of {len(batch)}")
+            return
+        self._count("sent", len(batch))
+        self._count("batches", 1)
+        if self._failing:
+            self._failing = False
+            log.info("%s: delivering again", self.name)
 
-    def _post(self, body: bytes, timeout: float) -> _Outcome:
-        for fresh_retry in (False, True):
-            reused = self._conn is not None
-            try:
-                conn = self._connection(timeout)
-                conn.request("POST", self._target, body=body, headers=self._headers)
-                response = conn.getresponse()
-                response.read(_MAX_RESPONSE_BYTES)
-                if not response.isclosed():  # an unread tail would corrupt the next response
-                    self._reset()
-            except (OSError, http.client.HTTPException) as error:
-                self._reset()
-                if reused and not fresh_retry and not isinstance(error, TimeoutError) and not self._abort.is_set():
-                    continue  # the server closed an idle keep-alive connection: once more, on a new one
-                return _Outcome(False, retryable=True, why=f"{type(error).__name__}: {error}")
-            status = response.status
-            if 200 <= status < 300:
-                return _Outcome(True)
-            why = f"HTTP {status} {response.reason}"
-            return _Outcome(False, retryable=status >= 500 or status in _RETRYABLE_STATUS, why=why)
-        raise AssertionError("unreachable")
+    def _post(self, body: bytes) -> bool:
+        timeout = min(self.timeout_s, self._remaining())
+        if timeout <= 0 or self._abort.is_set():
+            raise DeliveryError("closing", retryable=False)
+        self._session.post("", body, timeout_s=timeout).raise_for_status(self._session.origin)
+        return True
 
-    def _connection(self, timeout: float) -> http.client.HTTPConnection:
-        conn = self._conn
-        if conn is None:
-            if self._tls is not None:
-                conn = http.client.HTTPSConnection(self.url_host, self.url_port, timeout=timeout, context=self._tls)
-            else:
-                conn = http.client.HTTPConnection(self.url_host, self.url_port, timeout=timeout)
-            self._conn = conn
-        conn.timeout = timeout
-        if conn.sock is not None:
-            conn.sock.settimeout(timeout)
-        return conn
+    def _wait(self, delay: float) -> bool:
+        """Back off, but not past close's deadline; True: stop now."""
+        return self._abort.wait(min(delay, max(0.0, self._remaining())))
+
+    def _retrying(self, error: DeliveryError, delay: float) -> None:
+        self._failing = True
+        self._count("retried", 1, f"{error}; retrying in {delay:.1f} s")
 
     def _remaining(self) -> float:
         """Seconds left before close's deadline (unbounded before close)."""
         deadline = self._deadline
         return float("inf") if deadline is None else deadline - time.monotonic()
-
-    def _shutdown_socket(self) -> None:
-        conn = self._conn
-        sock = conn.sock if conn is not None else None
-        if sock is not None:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass  # already closed
-
-    def _reset(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            conn.close()
-
-
-def _checked(headers: Mapping[str, str]) -> dict[str, str]:
-    """The headers, refused (by name, never echoing a value: it may be a secret) if malformed."""
-    for name, value in headers.items():
-        if not name or not set(name) <= _TOKEN_CHARS:
-            raise ValueError(f"webhook header name {name!r} is not a valid HTTP token")
-        if not isinstance(value, str) or any(c in value for c in "\r\n\0"):
-            raise ValueError(f"webhook header {name!r}: the value must be a string without CR, LF or NUL")
-    return dict(headers)
