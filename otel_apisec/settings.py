@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from otel_apisec.detect import DetectConfig
+from otel_apisec.detect.api import DEFAULT_MAX_BODY_BYTES, DEFAULT_TIME_BUDGET_MS, DETECTOR_NAMES
 from otel_apisec.model import Severity
 
-__all__ = ["SETTINGS", "ApisecSettings", "SettingsError", "load_settings"]
+__all__ = ["DETECTOR_NAMES", "SETTINGS", "ApisecSettings", "SettingsError", "load_settings"]
 
 T = TypeVar("T")
 
-DETECTOR_NAMES = ("injection", "pii", "secrets", "tokens", "auth", "posture", "exposure")
 ANALYSIS_MODES = ("background", "inline")
 
 
@@ -97,7 +97,7 @@ class Setting(Generic[T]):
 SETTINGS: tuple[Setting, ...] = (
     Setting("OTEL_APISEC_ENABLED", "enabled", "true", _bool,
             "Master switch. `false` leaves spans exactly as plain OpenTelemetry makes them."),
-    Setting("OTEL_APISEC_MAX_BODY_BYTES", "max_body_bytes", "64KiB", _size,
+    Setting("OTEL_APISEC_MAX_BODY_BYTES", "max_body_bytes", f"{DEFAULT_MAX_BODY_BYTES >> 10}KiB", _size,
             "Bytes kept of each request and response body for analysis (`0` captures no body). "
             "The app and the client always get the whole body."),
     Setting("OTEL_APISEC_CONTENT_TYPES", "content_types",
@@ -108,7 +108,7 @@ SETTINGS: tuple[Setting, ...] = (
             "replica; empty picks a random key per process, so hashes do not correlate across restarts."),
     Setting("OTEL_APISEC_DETECTORS", "detectors", "all", _detectors,
             f"Detectors to run: `all` or a comma list of {', '.join(DETECTOR_NAMES)}."),
-    Setting("OTEL_APISEC_TIME_BUDGET_MS", "time_budget_ms", "50", _milliseconds,
+    Setting("OTEL_APISEC_TIME_BUDGET_MS", "time_budget_ms", f"{DEFAULT_TIME_BUDGET_MS:g}", _milliseconds,
             "Analysis CPU time per request (of the analysing thread, so GIL waits do not count; a typical 2 KB "
             "exchange takes 0.3-0.5 ms, the worst 1 MB inputs about 30 ms); detectors left when it is spent are "
             "skipped and counted, except auth and tokens, which always run (`0`: no budget)."),

@@ -50,32 +50,64 @@ def test_every_apisec_setting_is_documented_with_its_default() -> None:
     assert documented == [(s.env, s.default) for s in SETTINGS]
 
 
-def test_gateway_config_example_is_valid_and_every_option_is_documented(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+def _gateway_section() -> str:
+    return README.split("## Gateway: spans from any language", 1)[1].split("\n## ", 1)[0]
+
+
+def test_gateway_config_example_is_valid(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, certificate: tuple[Path, Path],
 ) -> None:
-    """The README's gateway YAML passes validation, and its options table covers every option."""
+    """The README's gateway YAML passes the same validation as `--check-config`, its secrets from the environment."""
     import yaml
 
-    from otel_apisec.gateway.config import COMPONENTS, PROTOCOL_OPTIONS, parse_config
+    from otel_apisec.gateway.components import expand_env
+    from otel_apisec.gateway.config import parse_config
 
-    section = README.split("## Gateway: spans from any language", 1)[1].split("\n## ", 1)[0]
-    for name in ("gw.crt", "gw.key", "ca.pem"):  # validation checks that TLS files exist
-        (tmp_path / name).write_text("")
+    cert, key = certificate  # validation loads the TLS files
+    for name, source in (("gw.crt", cert), ("gw.key", key), ("ca.pem", cert)):
+        (tmp_path / name).write_bytes(source.read_bytes())
     monkeypatch.chdir(tmp_path)
-    parse_config(yaml.safe_load(section.split("```yaml\n", 1)[1].split("```", 1)[0]))
-    rows = {(line.split("|")[2].strip().split("`")[1], line.split("|")[3].strip(" `"))
-            for line in section.splitlines() if line.startswith("| ") and line.count("|") >= 5 and "`" in line.split("|")[2]}
-    expected = {(kind, name) for types in COMPONENTS.values() for kind, options in types.items() for name in options}
-    expected = {(kind, name) for kind, name in expected if kind != "otlp" or name not in ("grpc", "http")}
-    expected |= {("otlp", name) for name in PROTOCOL_OPTIONS} | {("console", "")}
-    assert rows == expected
+    doc = yaml.safe_load(_gateway_section().split("```yaml\n", 1)[1].split("```", 1)[0])
+    environ = {"OTEL_APISEC_HMAC_KEY": "k", "OTLP_TOKEN": "t"}
+    config = parse_config(expand_env(doc, environ))
+    assert config.processors["apisec/enrich"].options["hmac_key"] == "k"
 
 
-def test_the_deploy_gateway_config_is_valid() -> None:
-    """deploy/gateway.yaml passes the same validation as `otel-apisec gateway --check-config`."""
+def test_gateway_options_table_is_rendered_from_the_config_classes() -> None:
+    """The README's gateway options table is `options_table()`, row for row (regenerate it with
+    `python -m otel_apisec.gateway.components.docs`)."""
+    from otel_apisec.gateway.components.docs import options_table
+
+    section = _gateway_section()
+    start = section.index("| section | component | option | meaning |")
+    documented = section[start:].split("\n\n", 1)[0] + "\n"
+    assert documented == options_table()
+
+
+def test_the_deploy_gateway_configs_pass_check_config(tmp_path: Path) -> None:
+    """Every deploy/*.yaml of ours passes `otel-apisec gateway --check-config` (the Collector's own
+    config, collector-loadbalancer.yaml, is not a gateway config)."""
+    import os
+    import subprocess
+    import sys
+
+    deploy = Path(__file__).resolve().parents[1] / "deploy"
+    configs = [path for path in sorted(deploy.glob("*.yaml")) if not path.name.startswith("collector-")]
+    assert configs
+    env = {**os.environ, "OTEL_APISEC_HMAC_KEY": "deployment-key", "OTEL_APISEC_AUDIT_KEY": "a" * 32}
+    for config in configs:
+        result = subprocess.run([sys.executable, "-m", "otel_apisec.cli.main", "gateway", "--check-config", str(config)],
+                                capture_output=True, text=True, timeout=60, cwd=tmp_path, env=env)
+        assert result.returncode == 0, (config.name, result.stderr)
+
+
+def test_the_deploy_gateway_config_builds_the_production_pipeline() -> None:
+    """deploy/gateway.yaml correlates in Redis and samples, with its key from the environment."""
     from otel_apisec.gateway.config import load_config
 
-    config = load_config(Path(__file__).resolve().parents[1] / "deploy" / "gateway.yaml")
+    config = load_config(Path(__file__).resolve().parents[1] / "deploy" / "gateway.yaml",
+                         environ={"OTEL_APISEC_HMAC_KEY": "deployment-key"})
     traces = next(p for p in config.pipelines if p.name == "traces")
     assert traces.processors == ("apisec/enrich", "apisec/correlate", "apisec/redact", "apisec/filter")
     assert config.processors["apisec/correlate"].options["store"].startswith("redis://")
+    assert config.processors["apisec/correlate"].options["hmac_key"] == "deployment-key"

@@ -102,7 +102,7 @@ def config_from_flags(args: argparse.Namespace) -> GatewayConfig:
 
 
 def run_gateway(args: argparse.Namespace, out: IO[str] = sys.stdout, err: IO[str] = sys.stderr) -> int:
-    try:
+    try:  # `--check-config` and `--config` run the same `load_config`: what passes one passes the other
         if args.check_config:
             config = load_config(args.check_config)
             print(f"{args.check_config}: valid ({len(config.receivers)} receivers, {len(config.processors)} processors, "
@@ -117,7 +117,8 @@ def run_gateway(args: argparse.Namespace, out: IO[str] = sys.stdout, err: IO[str
 
     try:
         gateway = Gateway(config)
-    except (OSError, ValueError, AuditLogError) as exc:  # an unwritable audit log, a tampered one, a bad key
+    except (OSError, RuntimeError, ValueError, AuditLogError) as exc:
+        # Not the config (load_config passed it): an unwritable or tampered audit log, a queue another process holds.
         print(f"otel-apisec gateway: cannot start: {exc}", file=err)
         return 2
     try:
@@ -129,8 +130,8 @@ def run_gateway(args: argparse.Namespace, out: IO[str] = sys.stdout, err: IO[str
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    addresses = ", ".join(f"{type(r).__name__.replace('Receiver', '').lower()} {r.address[0]}:{r.address[1]}"
-                          for r in gateway.receivers)
+    addresses = ", ".join(f"{protocol} {host}:{port}" for receiver in gateway.receivers.values()
+                          for protocol, host, port in receiver.addresses())
     if gateway.metrics_server is not None:
         host, port = gateway.metrics_server.server_address[:2]
         addresses += f", metrics http://{host}:{port}/metrics"

@@ -53,6 +53,11 @@ class ReceiverRouter:
             raise
         self.accepted[signal] += items
 
+    def stats(self) -> dict[str, int]:
+        """Items accepted (`received_items/<signal>`) and refused because a queue was full (`refused_items/<signal>`)."""
+        return {**{f"received_items/{signal.value}": count for signal, count in self.accepted.items()},
+                **{f"refused_items/{signal.value}": count for signal, count in self.refused.items()}}
+
     def _route(self, signal: Signal, request: Request) -> None:
         pipelines = self._by_signal[signal]
         for index, pipeline in enumerate(pipelines):

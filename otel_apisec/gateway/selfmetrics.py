@@ -13,7 +13,7 @@ from prometheus_client.registry import Collector
 
 from otel_apisec import attributes as A
 from otel_apisec.gateway.otlp_repair import CUT_VALUE, MAX_DEPTH, REPAIRS
-from otel_apisec.gateway.receivers import HttpReceiver, parse_endpoint
+from otel_apisec.gateway.receiver_base import parse_endpoint
 from otel_apisec.telemetry import Tally
 
 if TYPE_CHECKING:
@@ -31,29 +31,52 @@ _EXPORTER_COUNTERS = {
 
 
 class GatewayCollector(Collector):
+    """Every component's counters, read through the component protocol's `stats()` (and the
+    receivers' routers', which count what each receiver handed to its pipelines)."""
+
     def __init__(self, gateway: Gateway) -> None:
         self.gateway = gateway
 
     def collect(self) -> Iterator[Metric]:
+        yield from self._receivers()
+        yield _repaired_values()
+        yield from self._exporters()
+        yield from self._processors()
+        yield from self._security()
+
+    def _receivers(self) -> Iterator[Metric]:
         accepted = CounterMetricFamily("otel_apisec_gateway_received_items", "Items accepted by a receiver",
                                        labels=["receiver", "signal"])
         refused = CounterMetricFamily("otel_apisec_gateway_refused_items", "Items refused because a queue was full",
                                       labels=["receiver", "signal"])
+        families = {"received_items": accepted, "refused_items": refused}
         for router in self.gateway.routers:
-            for signal, count in router.accepted.items():
-                accepted.add_metric([router.name, signal.value], count)
-            for signal, count in router.refused.items():
-                refused.add_metric([router.name, signal.value], count)
-        yield accepted
-        yield refused
-        yield _repaired_values()
-        yield from self._connections()
+            for key, count in router.stats().items():
+                name, _, signal = key.partition("/")
+                families[name].add_metric([router.name, signal], count)
+        # What the OTLP/HTTP listeners did about floods and slow senders (gRPC core keeps its own counts).
+        refused_connections = CounterMetricFamily("otel_apisec_gateway_refused_connections",
+                                                  "Connections refused past max_connections (503 + Retry-After)",
+                                                  labels=["receiver"])
+        closed = CounterMetricFamily("otel_apisec_gateway_closed_connections", "Connections a receiver closed: "
+                                     "header_timeout, body_timeout, idle_timeout, idle_evicted (to make room)",
+                                     labels=["receiver", "reason"])
+        for name, receiver in self.gateway.components["receivers"].items():
+            for key, count in sorted(receiver.stats().items()):
+                counter, _, reason = key.partition("/")
+                if counter == "refused_connections":
+                    refused_connections.add_metric([name], count)
+                elif counter == "closed_connections":
+                    closed.add_metric([name, reason], count)
+        yield from (accepted, refused, refused_connections, closed)
+
+    def _exporters(self) -> Iterator[Metric]:
         families = {key: CounterMetricFamily(name, help_text, labels=["exporter"])
                     for key, (name, help_text) in _EXPORTER_COUNTERS.items()}
         depth = GaugeMetricFamily("otel_apisec_gateway_queue_depth", "Requests waiting in an exporter's queue",
                                   labels=["exporter"])
-        for name, exporter in self.gateway.exporters.items():
-            stats: dict[str, Any] = exporter.stats() if hasattr(exporter, "stats") else {}
+        for name, exporter in self.gateway.components["exporters"].items():
+            stats = exporter.stats()
             for key, family in families.items():
                 if key in stats:
                     family.add_metric([name], stats[key])
@@ -61,34 +84,20 @@ class GatewayCollector(Collector):
                 depth.add_metric([name], stats["queue_depth"])
         yield from families.values()
         yield depth
+
+    def _processors(self) -> Iterator[Metric]:
         errors = CounterMetricFamily("otel_apisec_gateway_processor_errors",
                                      "Items a processor failed on (masked strictly, or dropped)", labels=["processor"])
         outcomes = CounterMetricFamily("otel_apisec_gateway_processor_items",
                                        "Items by processor and outcome (the filter's kept and dropped spans)",
                                        labels=["processor", "outcome"])
-        for name, processor in self.gateway.processors.items():
-            errors.add_metric([name], getattr(processor, "errors", 0))
-            for outcome, count in (processor.stats() if hasattr(processor, "stats") else {}).items():
+        for name, processor in self.gateway.components["processors"].items():
+            stats = dict(processor.stats())
+            errors.add_metric([name], stats.pop("errors", 0))
+            for outcome, count in stats.items():
                 outcomes.add_metric([name, outcome], count)
         yield errors
         yield outcomes
-        yield from self._security()
-
-    def _connections(self) -> Iterator[Metric]:
-        """What the OTLP/HTTP receivers did about floods and slow senders (gRPC core keeps its own counts)."""
-        refused = CounterMetricFamily("otel_apisec_gateway_refused_connections",
-                                      "Connections refused past max_connections (503 + Retry-After)", labels=["receiver"])
-        closed = CounterMetricFamily("otel_apisec_gateway_closed_connections", "Connections a receiver closed: "
-                                     "header_timeout, body_timeout, idle_timeout, idle_evicted (to make room)",
-                                     labels=["receiver", "reason"])
-        for receiver in self.gateway.receivers:
-            if isinstance(receiver, HttpReceiver):
-                counts = receiver.connection_counts()
-                refused.add_metric([receiver.name], counts.pop("refused", 0))
-                for reason, count in sorted(counts.items()):
-                    closed.add_metric([receiver.name, reason], count)
-        yield refused
-        yield closed
 
     def _security(self) -> Iterator[Metric]:
         """What the traffic showed: findings, auth outcomes, detector failures, open alerts."""
