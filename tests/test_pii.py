@@ -133,6 +133,8 @@ class TestPiiDetector:
     def test_pathological_text_is_fast(self, unit: str) -> None:
         """1 MB of repeated near-candidates finishes quickly (bounded candidates per field)."""
         body = Body((unit * ((1 << 20) // len(unit))).encode(), "text/plain")
+        whole = Analyzer(DetectConfig(hmac_key=b"test", enabled=frozenset({"pii"}), max_body_bytes=1 << 20))
+        whole.analyze(HttpExchange())  # compiled before the clock starts
         started = time.perf_counter()
-        ANALYZER.analyze(HttpExchange(method="POST", request_body=body))
+        whole.analyze(HttpExchange(method="POST", request_body=body))
         assert time.perf_counter() - started < 0.5

@@ -14,7 +14,7 @@ from otel_apisec.model import Finding
 from otel_apisec.testing import make_exchange
 from tests.cases.posture import HARDENED, PYTHON_TRACEBACK
 
-ANALYZER = Analyzer(DetectConfig(hmac_key=b"unit"))
+ANALYZER = Analyzer(DetectConfig(hmac_key=b"unit", max_body_bytes=1 << 20))  # the 1 MB cases read it all
 
 
 def run(exchange) -> list[Finding]:

@@ -22,7 +22,8 @@ _SCHEMA_PACKAGES = ("jsonschema", "ocsf_json_schema")  # the `siem` extra
 class OcsfConfig(ConfigBase):
     path: str | None = option(None, "JSONL file of OCSF Detection Finding events (this or endpoint)")
     endpoint: str | None = option(None, "http(s) URL that gets the events as NDJSON batches (this or path)")
-    headers: Mapping[str, str] = option({}, "headers sent with every webhook request (credentials go here)")
+    headers: Mapping[str, str] = option(
+        {}, "headers sent with every webhook request (credentials go here, or as `user:password@` in the URL, sent as Basic)")
     """Write credentials as `${env:VAR}`; only the URL's scheme, host and port are ever logged."""
     ca_file: str | None = option(None, "PEM bundle to trust for an https endpoint instead of the system store")
     batch_size: int = option(100, "events per webhook request", bounds=(1, 10_000))

@@ -38,7 +38,7 @@ class OtlpExporterConfig(ConfigBase):
                          "last ones)")
     compression: str = option("none", "request compression", choices=("none", "gzip"))
     workers: int = option(1, "sender threads", bounds=(1, 64))
-    max_backoff_s: float = option(30.0, "longest wait between retries", bounds=(1.0, 86_400.0))
+    max_backoff_s: float = option(30.0, "longest wait between retries, a server's `Retry-After` included", bounds=(1.0, 86_400.0))
     """At least the exporter's 1 s first backoff."""
     max_elapsed_s: float | None = option(None, "give up on a request after this long (default: retry until delivered)",
                                          bounds=_SECONDS)
