@@ -11,13 +11,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from otel_apisec import attributes as A
-from otel_apisec.detect import Analysis, get_rule
-from otel_apisec.detect.rule import OWASP
+from otel_apisec.detect import Analysis
+from otel_apisec.findings import AttributeValue, request_event
 from otel_apisec.model import Finding, Severity, TokenState
 
 __all__ = ["ATTACK_KINDS", "finding_events", "risk_score", "span_attributes"]
-
-AttributeValue = str | bool | int | float | tuple[str, ...]
 
 ATTACK_KINDS = frozenset({
     "sqli", "xss", "path_traversal", "command_injection", "ssrf", "nosqli", "ssti",
@@ -86,21 +84,6 @@ def span_attributes(analysis: Analysis) -> dict[str, AttributeValue]:
 def finding_events(
     analysis: Analysis, min_severity: Severity = Severity.INFO,
 ) -> list[tuple[str, dict[str, AttributeValue]]]:
-    """One `apisec.finding` event per finding of at least `min_severity`, with `security_rule.*`
-    attributes. (Every attribute costs the OTLP encoder about 5 µs, so nothing is repeated: the
-    rule set is the event name's namespace, the CWE is `security_rule.reference`.)"""
-    events = []
-    for finding in analysis.findings:
-        if finding.severity < min_severity:
-            continue
-        rule = get_rule(finding.rule_id)
-        events.append((A.FINDING_EVENT, {
-            A.RULE_ID: finding.rule_id,
-            A.RULE_NAME: rule.title,
-            A.RULE_CATEGORY: f"{finding.owasp} {OWASP[finding.owasp]}",
-            A.RULE_REFERENCE: finding.cwe,
-            A.FINDING_KIND: finding.kind,
-            A.FINDING_SEVERITY: finding.severity.label,
-            A.FINDING_LOCATION: finding.location,
-        }))
-    return events
+    """One `apisec.finding` event per finding of at least `min_severity`; its attributes are
+    `otel_apisec.findings.request_event`'s."""
+    return [(A.FINDING_EVENT, request_event(finding)) for finding in analysis.findings if finding.severity >= min_severity]

@@ -11,7 +11,8 @@ import datetime
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from otel_apisec.detect.rule import OWASP, Rule
+from otel_apisec.detect.rule import Rule
+from otel_apisec.findings import Seen, correlation_record
 from otel_apisec.model import Severity
 
 __all__ = ["CorrelationFinding", "Correlator", "FindingSink", "Observation", "StateStore", "StateStoreError", "iso_time"]
@@ -76,29 +77,12 @@ class CorrelationFinding:
         return self.rule.severity if self.severity is None else self.severity
 
     def record(self) -> dict[str, Any]:
-        """The JSON shape every sink consumes. The keys shared with per-span findings (`rule_id`,
-        `kind`, `severity`, `owasp`, `cwe`, `rule_name`, `time`, `service_name`, `trace_id`,
-        `span_id`, `route`, `method`) mean what they mean in the gateway's findings file."""
+        """The JSON shape every sink consumes (`otel_apisec.findings`: the keys shared with per-span
+        findings mean what they mean in the gateway's findings file)."""
         obs = self.observation
-        return {
-            "rule_id": self.rule.id,
-            "kind": self.rule.kind,
-            "severity": self.effective_severity.label,
-            "owasp": self.rule.owasp,
-            "owasp_title": OWASP[self.rule.owasp],
-            "cwe": self.rule.cwe,
-            "rule_name": self.rule.title,
-            "message": self.message,
-            "time": iso_time(obs.time_s),
-            "service_name": obs.service,
-            "trace_id": obs.trace_id,
-            "span_id": obs.span_id,
-            "route": obs.route,
-            "method": obs.method,
-            "subject": dict(self.subject),
-            "evidence": dict(self.evidence),
-            "group_key": self.group_key,
-        }
+        seen = Seen(iso_time(obs.time_s), obs.service, obs.trace_id, obs.span_id, route=obs.route, method=obs.method)
+        return correlation_record(self.rule, self.effective_severity, self.message, self.group_key, self.subject,
+                                  self.evidence, seen)
 
 
 def iso_time(unix_s: float) -> str:

@@ -24,7 +24,7 @@ from otel_apisec import attributes as A
 from otel_apisec.correlate.api import CorrelationFinding
 from otel_apisec.correlate.base import CLIENT, NETWORK, group_key
 from otel_apisec.correlate.engine import Correlation
-from otel_apisec.detect.rule import OWASP
+from otel_apisec.findings import traffic_event
 from otel_apisec.gateway.anyvalue import set_value
 from otel_apisec.gateway.api import Request, Signal
 from otel_apisec.gateway.finding_records import resource_service
@@ -53,19 +53,8 @@ def correlation_event(finding: CorrelationFinding, time_unix_nano: int, pseudony
     the exported subject, so it holds no address either."""
     rule = finding.rule
     subject = exported_subject(finding.subject, pseudonym)
-    attributes: dict[str, object] = {
-        A.RULE_ID: rule.id,
-        A.RULE_NAME: rule.title,
-        A.RULE_CATEGORY: f"{rule.owasp} {OWASP[rule.owasp]}",
-        A.RULE_REFERENCE: rule.cwe,
-        A.FINDING_KIND: rule.kind,
-        A.FINDING_SEVERITY: finding.effective_severity.label,
-        A.FINDING_LOCATION: A.CORRELATION_LOCATION,
-        A.FINDING_MESSAGE: finding.message,
-        A.FINDING_GROUP_KEY: group_key(rule.kind, subject),
-    }
-    attributes.update({A.FINDING_SUBJECT_PREFIX + key: value for key, value in subject.items()})
-    attributes.update({A.FINDING_EVIDENCE_PREFIX + key: value for key, value in finding.evidence.items()})
+    attributes = traffic_event(rule, finding.effective_severity, finding.message, group_key(rule.kind, subject),
+                               subject, finding.evidence)
     event = Span.Event(name=A.FINDING_EVENT, time_unix_nano=time_unix_nano)
     for key, value in attributes.items():
         set_value(event.attributes.add(key=key).value, value)

@@ -1,10 +1,8 @@
 """Finding records read off OTLP traces: the one JSON shape every finding consumer gets.
 
-Each `apisec.finding` span event becomes one dict. The keys `rule_id`, `kind`, `severity`,
-`owasp`, `cwe` and `location` mean what they mean in `scan --format jsonl`; then `rule_name`,
-`time` (the event's, ISO 8601 UTC), `service_name`, `trace_id`, `span_id`, `span_name`, and the
-span's `route` and `method` when it has them. Findings made across requests (location `traffic`)
-add `message`, `group_key`, `subject` and `evidence`, as `CorrelationFinding.record()` does.
+Each `apisec.finding` span event becomes one record (`otel_apisec.findings.record_from_event`:
+the event's facts), seen at the event's time (ISO 8601 UTC), in the resource's `service_name`, on
+the span's `trace_id`, `span_id`, `span_name`, and its `route` and `method` when it has them.
 
 `finding_logs` turns the same events into OTLP log records (`event_name` `apisec.finding`), so
 a backend that shows logs next to traces shows findings there too.
@@ -25,6 +23,7 @@ from opentelemetry.proto.trace.v1 import trace_pb2
 
 from otel_apisec import __version__
 from otel_apisec import attributes as A
+from otel_apisec.findings import Seen, log_summary, record_from_event
 
 __all__ = ["attribute_dict", "finding_logs", "findings_from_request", "iso_from_nanos", "resource_service"]
 
@@ -88,40 +87,11 @@ def findings_from_request(request: ExportTraceServiceRequest) -> Iterator[dict[s
             service = services[id(resource_spans)] = resource_service(resource_spans.resource.attributes)
         context = attribute_dict(span.attributes, _SPAN_CONTEXT_KEYS)
         method = context.get("http.request.method") or context.get("http.method")
+        route = context.get(A.HTTP_ROUTE) or None
         for event in events:
-            yield _record(event, span, service, context.get(A.HTTP_ROUTE), method)
-
-
-def _record(event: trace_pb2.Span.Event, span: trace_pb2.Span, service: str, route: Any, method: Any) -> dict[str, Any]:
-    attrs = attribute_dict(event.attributes)
-    category = str(attrs.get(A.RULE_CATEGORY) or "")
-    record: dict[str, Any] = {
-        "rule_id": attrs.get(A.RULE_ID, ""),
-        "kind": attrs.get(A.FINDING_KIND, ""),
-        "severity": attrs.get(A.FINDING_SEVERITY, ""),
-        "owasp": category.split(" ", 1)[0],
-        "cwe": attrs.get(A.RULE_REFERENCE, ""),
-        "location": attrs.get(A.FINDING_LOCATION, ""),
-        "rule_name": attrs.get(A.RULE_NAME, ""),
-        "time": iso_from_nanos(event.time_unix_nano or span.end_time_unix_nano),
-        "service_name": service,
-        "trace_id": span.trace_id.hex(),
-        "span_id": span.span_id.hex(),
-        "span_name": span.name,
-    }
-    if route:
-        record["route"] = route
-    if method:
-        record["method"] = method
-    if A.FINDING_MESSAGE in attrs:
-        record["message"] = attrs[A.FINDING_MESSAGE]
-    if A.FINDING_GROUP_KEY in attrs:
-        record["group_key"] = attrs[A.FINDING_GROUP_KEY]
-    for prefix, name in ((A.FINDING_SUBJECT_PREFIX, "subject"), (A.FINDING_EVIDENCE_PREFIX, "evidence")):
-        nested = {key[len(prefix):]: value for key, value in attrs.items() if key.startswith(prefix)}
-        if nested:
-            record[name] = nested
-    return record
+            seen = Seen(iso_from_nanos(event.time_unix_nano or span.end_time_unix_nano), service, span.trace_id.hex(),
+                        span.span_id.hex(), span.name, route, method or None)
+            yield record_from_event(attribute_dict(event.attributes), seen)
 
 
 def finding_logs(request: ExportTraceServiceRequest) -> ExportLogsServiceRequest | None:
@@ -148,9 +118,7 @@ def finding_logs(request: ExportTraceServiceRequest) -> ExportLogsServiceRequest
             record.span_id = span.span_id
             record.flags = span.flags & 0xFF  # the W3C trace flags (sampled)
             record.attributes.extend(event.attributes)
-            texts = {kv.key: kv.value.string_value for kv in event.attributes}
-            severity = texts.get(A.FINDING_SEVERITY, "")
-            record.body.string_value = texts.get(A.FINDING_MESSAGE) or texts.get(A.RULE_NAME, "")
+            severity, record.body.string_value = log_summary({kv.key: kv.value.string_value for kv in event.attributes})
             record.severity_text = severity.upper()
             record.severity_number = _SEVERITY_NUMBERS.get(severity, logs_pb2.SEVERITY_NUMBER_UNSPECIFIED)
     return logs if by_resource else None

@@ -1,9 +1,8 @@
 """Finding records → OCSF Detection Finding events (class 2004), one event per record.
 
-Two shapes of record come in (both plain dicts, the shapes sinks consume):
-- per-span findings, as `otel_apisec.gateway.exporters.findings_from_request` yields them;
-- cross-request findings, `CorrelationFinding.record()` (adds `message`, `owasp_title`,
-  `subject`, `evidence`, `group_key`).
+Records are the one shape `otel_apisec.findings` defines, whether read off a span
+(`otel_apisec.gateway.finding_records.findings_from_request`) or straight from a correlator
+(`CorrelationFinding.record()`: no location, and `subject`, `evidence`, `group_key`).
 
 Where each key goes:
 
@@ -45,7 +44,8 @@ from opentelemetry.semconv.attributes.client_attributes import CLIENT_ADDRESS
 from otel_apisec import __version__
 from otel_apisec import attributes as A
 from otel_apisec.detect import load_catalog
-from otel_apisec.detect.rule import OWASP, get_rule
+from otel_apisec.detect.rule import get_rule
+from otel_apisec.findings import RECORD_KEYS, is_across_requests, owasp_category
 from otel_apisec.model import Severity
 
 __all__ = ["CLASS_UID", "OCSF_VERSION", "PRODUCT", "to_ocsf"]
@@ -90,12 +90,9 @@ _CWE_URL = "https://cwe.mitre.org/data/definitions/{}.html"
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 _MILLISECOND = datetime.timedelta(milliseconds=1)
 
-# Record keys this module places; the rest of a record goes to `unmapped`.
-_MAPPED = frozenset({
-    "rule_id", "kind", "severity", "owasp", "owasp_title", "cwe", "rule_name", "message", "time",
-    "service_name", "trace_id", "span_id", "span_name", "route", "method", "subject", "evidence",
-    "group_key",
-})
+# Record keys this module places: all but the location, which OCSF has no place for; the rest of a
+# record (and keys added later) goes to `unmapped`.
+_MAPPED = RECORD_KEYS - {"location"}
 
 
 def to_ocsf(record: Mapping[str, Any]) -> dict[str, Any]:
@@ -108,7 +105,7 @@ def to_ocsf(record: Mapping[str, Any]) -> dict[str, Any]:
         raise ValueError("finding record has no 'rule_id'")
     time_ms = _epoch_ms(record.get("time"))
     title = _text(record, "rule_name") or rule_id
-    correlated = "subject" in record or "group_key" in record
+    correlated = is_across_requests(record)
     message = _text(record, "message") or _per_span_message(title, _text(record, "location"))
     uid = _uid(record)
     severity_id, severity = _SEVERITY.get(_text(record, "severity").lower(), _SEVERITY_UNKNOWN)
@@ -180,9 +177,7 @@ def _finding_info(
 
 def _owasp_type(record: Mapping[str, Any]) -> str:
     """`API2:2023 Broken Authentication`: the category with its title, as OWASP names it."""
-    owasp = _text(record, "owasp")
-    title = _text(record, "owasp_title") or OWASP.get(owasp, "")
-    return f"{owasp} {title}".strip()
+    return owasp_category(_text(record, "owasp"), _text(record, "owasp_title"))
 
 
 def _related_events(record: Mapping[str, Any]) -> list[dict[str, Any]] | None:
