@@ -14,6 +14,7 @@ import orjson
 
 from otel_apisec.correlate.api import iso_time
 from otel_apisec.detect.rule import OWASP
+from otel_apisec.findings import RECORD_KEYS, owasp_category
 from otel_apisec.model import clean_text
 
 __all__ = ["Alert", "Status"]
@@ -24,9 +25,8 @@ Status = Literal["firing", "resolved"]
 # so it can be attacker-sized.
 MAX_LABEL_CHARS = 1024
 MAX_TEXT_CHARS = 2048
-# Copied from a finding record into an alert, the rest is left out.
-_RECORD_KEYS = ("rule_id", "kind", "severity", "owasp", "owasp_title", "cwe", "rule_name", "message", "time",
-                "service_name", "trace_id", "span_id", "route", "method", "location", "subject", "evidence", "group_key")
+# Copied from a finding record into an alert (every key of the one record shape), the rest left out.
+_RECORD_KEYS = tuple(sorted(RECORD_KEYS))
 
 
 def clip(text: Any, limit: int) -> str:
@@ -91,7 +91,7 @@ class Alert:
         notes = {
             "summary": self.summary,
             "description": self.description,
-            "owasp": f"{rule['owasp']} {rule['owasp_title']}".strip(),
+            "owasp": owasp_category(rule["owasp"], rule["owasp_title"]),
             "cwe": rule["cwe"],
             "count": str(self.count),
             "first_seen": iso_time(self.first_seen),

@@ -8,6 +8,7 @@ from typing import Any
 
 from otel_apisec.alerts.alert import Alert, clip
 from otel_apisec.correlate.api import iso_time
+from otel_apisec.findings import owasp_category
 
 __all__ = ["MAX_ALERTS_PER_MESSAGE", "slack_message"]
 
@@ -47,7 +48,7 @@ def _blocks(alert: Alert) -> list[dict[str, Any]]:
         "Service": alert.labels.get("service", ""),
         "Route": " ".join(filter(None, (str(alert.latest.get("method", "")), alert.labels.get("route", "")))),
         "Findings": str(alert.count),
-        "OWASP": f"{rule['owasp']} {rule['owasp_title']}".strip(),
+        "OWASP": owasp_category(rule["owasp"], rule["owasp_title"]),
         "First seen": iso_time(alert.first_seen),
         "Last seen": iso_time(alert.last_seen),
         "Trace": str(alert.latest.get("trace_id", "")),
