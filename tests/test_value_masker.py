@@ -1,19 +1,20 @@
-"""The shared masking rules (`processors.redact`) and the windowed masker (`processors.masking`)
-that the gateway's redact processor and the in-process log exporter both use."""
+"""The shared masking rules (`redaction.rules`) and the windowed masker (`redaction.text`) that the
+gateway's redact processor and the in-process log exporter both use, and the detectors' entry
+point for plain text (`Analyzer.scan_texts`)."""
 
 from __future__ import annotations
 
 import base64
 import time
+from collections.abc import Sequence
 
 import pytest
 
 from otel_apisec import attributes as A
-from otel_apisec.detect import Analysis, Analyzer, DetectConfig
+from otel_apisec.detect import Analyzer, DetectConfig
+from otel_apisec.detect.api import TextScan
 from otel_apisec.gateway.redact_processor import build_value_analyzer
-from otel_apisec.model import HttpExchange
-from otel_apisec.processors.masking import ValueMasker
-from otel_apisec.processors.redact import mask_credentials, mask_sensitive_pairs, percent_decoded
+from otel_apisec.redaction import ValueMasker, mask_credentials, mask_sensitive_pairs, percent_decoded
 
 EMAIL = "alice.planted@example.com"
 
@@ -36,8 +37,8 @@ class TestValueMasker:
     def test_an_incomplete_analysis_masks_its_texts_whole(self) -> None:
         """Fails closed: a detector that raised leaves no text half-scanned, and none is cached clean."""
         class Broken(Analyzer):
-            def analyze(self, exchange: HttpExchange) -> Analysis:
-                return Analysis(failed=["pii"])
+            def scan_texts(self, texts: Sequence[str]) -> TextScan:
+                return TextScan(failed=["pii"])
 
         masker = ValueMasker(Broken(DetectConfig(enabled=frozenset({"pii"}))))
         assert masker.mask(["nothing here", "nor here", ""]) == [A.REDACTED, A.REDACTED, ""]
@@ -52,6 +53,30 @@ class TestValueMasker:
 
         small, large = min(cost(200_000) for _ in range(3)), min(cost(1_600_000) for _ in range(3))
         assert large < small * 8 * 2.5  # 8x the text, well under 20x the time
+
+
+class TestScanTexts:
+    """`Analyzer.scan_texts`: the field detectors over plain texts, each finding by its text's index."""
+
+    def test_each_finding_names_its_own_text(self) -> None:
+        """Two texts with a value at the same offset each get their own span (no merging by location)."""
+        scan = build_value_analyzer().scan_texts([f"to {EMAIL}", "nothing", f"cc {EMAIL}"])
+        assert scan.complete
+        assert sorted(scan.spans) == [(0, ((3, 3 + len(EMAIL)),)), (2, ((3, 3 + len(EMAIL)),))]
+
+    def test_a_plain_text_is_not_a_query_value(self) -> None:
+        """A JWT in free text is a secret like any other (a query value's JWT is left to the token detector)."""
+        token = ".".join([_b64url(b'{"alg":"HS256","typ":"JWT"}'), _b64url(b'{"sub":"u-4711","n":1}'), "c2lnbmF0dXJl"])
+        scan = build_value_analyzer().scan_texts([f"upstream said {token} ok"])
+        assert scan.spans == [(0, ((14, 14 + len(token)),))]
+
+    def test_a_candidate_bound_marks_the_scan_incomplete(self) -> None:
+        """Past 128 look-alikes of one shape the scan is incomplete, so the masker fails closed."""
+        scan = build_value_analyzer().scan_texts([" ".join(["a@b.cd"] * 400) + f" {EMAIL}"])
+        assert not scan.complete
+
+    def test_no_texts_no_work(self) -> None:
+        assert build_value_analyzer().scan_texts([]) == TextScan()
 
 
 def _b64url(data: bytes) -> str:

@@ -26,6 +26,7 @@ from otel_apisec.detect.fields import (
     BodyFields,
     Direction,
     Field,
+    Source,
     body_texts,
     exchange_fields,
     is_textual,
@@ -45,6 +46,7 @@ __all__ = [
     "DetectContext",
     "ExchangeDetector",
     "FieldDetector",
+    "TextScan",
 ]
 
 ExchangeOutput = Finding | AuthFacts | TokenFacts
@@ -239,6 +241,28 @@ class Analysis:
     wherever it appears. In-process only: never exported, never printed."""
 
 
+@dataclass(slots=True)
+class TextScan:
+    """What the field detectors found in plain texts (`Analyzer.scan_texts`)."""
+
+    spans: list[tuple[int, tuple[tuple[int, int], ...]]] = field(default_factory=list)
+    """(index of the text, [start, end) offsets of one finding in it), one per finding."""
+    failed: list[str] = field(default_factory=list)
+    """As `Analysis.failed`: detectors or steps that raised or were cut short by a bound."""
+    skipped: list[str] = field(default_factory=list)
+    """As `Analysis.skipped`: detectors the time budget left unrun."""
+    dropped_findings: int = 0
+
+    @property
+    def complete(self) -> bool:
+        """Every detector ran to the end and no finding was dropped: texts without spans are clean."""
+        return not (self.failed or self.skipped or self.dropped_findings)
+
+
+_TEXT_LOCATION = Source.TEXT.value
+_NO_EXCHANGE = HttpExchange()
+
+
 class _Plan:
     """The field detectors for one direction and their triggers merged into one pattern set."""
 
@@ -338,6 +362,59 @@ class Analyzer:
                 analysis.token = output
         analysis.failed.extend(ctx.failed)  # detector steps that failed alone (`tokens.window`)
         return analysis
+
+    def scan_texts(self, texts: Sequence[str]) -> TextScan:
+        """The field detectors over plain texts (log lines, attribute values, names), each one field
+        of `Source.TEXT` with no name and no exchange around it: not dressed up as query values.
+        Same triggers, bounds (`max_findings`, candidates per shape) and time budget as `analyze`;
+        linear in the texts. Detectors that only look at one direction run if they look at requests.
+
+        >>> Analyzer(DetectConfig(enabled=frozenset({"pii"}))).scan_texts(["mail bob@example.com"]).spans
+        [(0, ((5, 20),))]
+        """
+        scan = TextScan()
+        plan = self._plans[Direction.REQUEST]
+        if not plan.detectors or not texts:
+            return scan
+        ctx = self.context(_NO_EXCHANGE)
+        deadline = None
+        if self.config.time_budget_ms is not None:
+            deadline = time.thread_time() + self.config.time_budget_ms / 1000
+        try:
+            grouped = plan.hits([_encode(text) for text in texts])
+        except Exception:  # the engine itself failed: nothing is known about any text
+            scan.failed.append("fields.text")
+            return scan
+        broken: set[int] = set()
+        seen: set[tuple[str, int, tuple[tuple[int, int], ...]]] = set()
+        kept = 0
+        for (text_index, d_index), triggers in sorted(grouped.items()):
+            if d_index in broken:
+                continue
+            detector = plan.detectors[d_index]
+            if deadline is not None and time.thread_time() > deadline:
+                if detector.name not in scan.skipped:
+                    scan.skipped.append(detector.name)
+                continue
+            text_field = Field(_TEXT_LOCATION, texts[text_index], Direction.REQUEST, Source.TEXT)
+            try:
+                found = list(detector.scan(text_field, frozenset(triggers), ctx))
+            except Exception:  # a broken detector must not lose the others' results
+                broken.add(d_index)
+                scan.failed.append(detector.name)
+                continue
+            for finding in found:
+                key = (finding.rule_id, text_index, finding.spans)
+                if key in seen:
+                    continue
+                seen.add(key)
+                if kept >= self.config.max_findings:
+                    scan.dropped_findings += 1
+                else:
+                    kept += 1
+                    scan.spans.append((text_index, finding.spans))
+        scan.failed.extend(ctx.failed)  # steps cut short by a bound (`pii.email.candidates`)
+        return scan
 
     def _add(self, analysis: Analysis, finding: Finding) -> None:
         if len(analysis.findings) >= self.config.max_findings:

@@ -58,6 +58,8 @@ class Source(str, enum.Enum):
     HEADER = "header"
     COOKIE = "cookie"
     BODY = "body"
+    TEXT = "text"
+    """Plain text outside any exchange (a log line, a span name): `Analyzer.scan_texts`."""
 
 
 class Field(NamedTuple):

@@ -7,7 +7,9 @@ query string; handlers log payloads). Each record's body and string attributes g
 - values recently exposed by analysed requests (credentials presented, PII and secrets
   found) masked, raw or percent-encoded;
 - the PII and secret detectors run over the whole text, in windows, raw and percent-decoded,
-  and what they find masked (`ValueMasker`, shared with the gateway's redact processor).
+  and what they find masked (`redaction.ValueMasker`, shared with the gateway's redact processor);
+- in structured bodies and attributes, a value under a sensitive key masked whole
+  (`redaction.edit_strings`, the walker `Redactor` also uses for values that nest).
 It wraps the exporter, so the work happens on the batch processor's thread, off the request path.
 """
 
@@ -18,18 +20,16 @@ import dataclasses
 import functools
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Iterable, Sequence
 
 from opentelemetry.sdk._logs import ReadableLogRecord
 from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
 
-from otel_apisec import attributes as A
 from otel_apisec.compiled_cache import folder_cache
 from otel_apisec.detect import Analyzer
 from otel_apisec.detect.sensitive_keys import is_sensitive_key
-from otel_apisec.processors.masking import ValueMasker
-from otel_apisec.processors.redact import Redactor
+from otel_apisec.redaction.attributes import Redactor, edit_strings
+from otel_apisec.redaction.text import ValueMasker
 from otel_apisec.settings import ApisecSettings
 
 __all__ = ["RecentValues", "RedactingLogExporter"]
@@ -92,32 +92,9 @@ class RedactingLogExporter(LogRecordExporter):
         log = copy.copy(record.log_record)
         found: list[str] = []
         parts = (log.body, log.attributes)
-        _strings(parts, lambda text: found.append(recent.text(text)) or text)  # type: ignore[func-returns-value]
+        edit_strings(parts, lambda text: found.append(recent.text(text)) or text, is_sensitive_key)  # type: ignore[func-returns-value]
         if found:
             masked = iter(self._masker.mask(found))
-            log.body, attributes = _strings(parts, lambda _text: next(masked))
+            log.body, attributes = edit_strings(parts, lambda _text: next(masked), is_sensitive_key)
             log.attributes = attributes or log.attributes
         return dataclasses.replace(record, log_record=log)
-
-
-_MAX_DEPTH = 16
-"""Nesting of a structured log body walked; deeper values are masked whole."""
-
-
-def _strings(value: object, edit: Callable[[str], str], depth: int = 0) -> Any:
-    """`value` with `edit` applied to each string in it, in a fixed order (bytes are edited as
-    UTF-8 text and masked whole when that changes them); a mapping's value under a sensitive
-    key is masked whole, as the gateway masks it."""
-    if isinstance(value, str):
-        return edit(value)
-    if isinstance(value, bytes):
-        text = value.decode("utf-8", "replace")
-        return value if edit(text) == text else A.REDACTED
-    if depth > _MAX_DEPTH and isinstance(value, (Mapping, list, tuple)):
-        return A.REDACTED
-    if isinstance(value, Mapping):
-        return {key: A.REDACTED if is_sensitive_key(str(key)) else _strings(item, edit, depth + 1)
-                for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return type(value)(_strings(item, edit, depth + 1) for item in value)
-    return value

@@ -11,9 +11,9 @@ if TYPE_CHECKING:
 
     KeyValues = RepeatedCompositeFieldContainer[KeyValue]
 
-__all__ = ["ARRAY", "BYTES", "KVLIST", "STRING", "add_count", "set_value"]
+from otel_apisec.redaction.otlp import ARRAY, BYTES, KVLIST, STRING  # defined with the walk over these kinds
 
-STRING, ARRAY, KVLIST, BYTES = "string_value", "array_value", "kvlist_value", "bytes_value"
+__all__ = ["ARRAY", "BYTES", "KVLIST", "STRING", "add_count", "set_value"]
 
 
 def set_value(target: AnyValue, value: object) -> None:

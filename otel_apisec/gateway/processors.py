@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import struct
 import threading
-from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
@@ -22,19 +21,22 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span
 from otel_apisec import attributes as A
 from otel_apisec.detect import Analysis, Analyzer
 from otel_apisec.detect.exposed import exposed_values
-from otel_apisec.enrich import finding_events, span_attributes
+from otel_apisec.enrich import span_attributes
+from otel_apisec.findings import request_event
 from otel_apisec.gateway.api import Request, Signal
 from otel_apisec.gateway.security_metrics import SecurityTally
 from otel_apisec.gateway.span_exchange import BODY_ATTRIBUTES, SpanView, read_span
 from otel_apisec.model import Finding, HttpExchange, Severity
-from otel_apisec.processors.redact import Redactor, is_credential_header_attribute
+from otel_apisec.redaction.attributes import Redactor
+from otel_apisec.redaction.otlp import MASK, TEXT, URL, walk_kvs, walk_value
+from otel_apisec.redaction.rules import is_credential_header_attribute
 
 if TYPE_CHECKING:
     from google.protobuf.internal.containers import RepeatedCompositeFieldContainer
 
     KeyValues = RepeatedCompositeFieldContainer[KeyValue]
 
-from otel_apisec.gateway.anyvalue import ARRAY, BYTES, KVLIST, STRING, set_value
+from otel_apisec.gateway.anyvalue import set_value
 
 __all__ = ["EnrichProcessor", "redact_span"]
 
@@ -92,10 +94,9 @@ class _Encoded:
         cache_key = (finding.rule_id, finding.kind, finding.severity, finding.owasp, finding.cwe, finding.location)
         head_and_content = self._events.get(cache_key)
         if head_and_content is None:
-            # The shared definition of a finding event, for one finding (min severity checked by the caller).
-            ((name, attributes),) = finding_events(Analysis(findings=[finding]))
-            event = Span.Event(name=name)
-            for key, value in attributes.items():
+            # The one definition of a finding event (min severity checked by the caller).
+            event = Span.Event(name=A.FINDING_EVENT)
+            for key, value in request_event(finding).items():
                 set_value(event.attributes.add(key=key).value, value)
             content = event.SerializeToString()
             # Two encodings of one message, concatenated, decode as their merge: time field + the rest.
@@ -112,35 +113,46 @@ class _Encoded:
 
 
 # --- redaction with one exchange's Redactor (EnrichProcessor) ------------------------------------
-def _redact_value(key: str, value: AnyValue, redactor: Redactor, strict: bool) -> None:
-    kind = value.WhichOneof("value")
-    if kind == STRING:
-        text = value.string_value
-        new = A.REDACTED if strict and key in BODY_ATTRIBUTES else redactor.value(key, text)
+class _SpanRules:
+    """`redaction.otlp.Rules` for one exchange's `Redactor`: credential headers (and, `strict`,
+    bodies) whole, URL query values and user-info, then embedded credentials and exposed values.
+    Keys are left as they are (the `apisec/redact` processor scans them); bytes are masked only
+    under body keys, re-encoded."""
+
+    __slots__ = ("redactor", "strict")
+
+    clean = None
+    actions: dict[str, int] = {}  # noqa: RUF012 - never written: `action` is cheap here
+
+    def __init__(self, redactor: Redactor, strict: bool) -> None:
+        self.redactor = redactor
+        self.strict = strict
+
+    def action(self, key: str) -> int:
+        if is_credential_header_attribute(key) or (self.strict and key in BODY_ATTRIBUTES):
+            return MASK
+        return URL if key in A.URL_ATTRIBUTES else TEXT
+
+    def key(self, kv: KeyValue, owner: int) -> None:
+        pass
+
+    def string(self, key: str, value: AnyValue, text: str, action: int, owner: int) -> None:
+        new = self.redactor.url(text) if action == URL else self.redactor.text(text)
         if new != text:
-            value.string_value = new  # type: ignore[assignment]
-    elif kind == ARRAY:
-        for item in value.array_value.values:
-            if item.WhichOneof("value") == STRING:
-                text = item.string_value
-                new = redactor.value(key, text)
-                if new != text:
-                    item.string_value = new  # type: ignore[assignment]
-    elif kind == KVLIST:
-        _redact_kvs(value.kvlist_value.values, redactor, strict)
-    elif kind == BYTES and key in BODY_ATTRIBUTES:
-        if strict:
-            value.string_value = A.REDACTED
-        else:
+            value.string_value = new
+
+    def bytes(self, key: str, value: AnyValue, action: int, owner: int) -> None:
+        if key in BODY_ATTRIBUTES:
             text = value.bytes_value.decode("utf-8", "replace")
-            new = redactor.text(text)
+            new = self.redactor.text(text)
             if new != text:
                 value.bytes_value = new.encode()
 
+    def hashed(self, value: AnyValue, owner: int) -> None:
+        pass  # never asked: no key is hashed here
 
-def _redact_kvs(kvs: Iterable[KeyValue], redactor: Redactor, strict: bool) -> None:
-    for kv in kvs:
-        _redact_value(kv.key, kv.value, redactor, strict)
+    def masked_whole(self, owner: int, count: int) -> None:
+        pass
 
 
 def redact_span(span: Span, redactor: Redactor, strict: bool = False, view: SpanView | None = None) -> None:
@@ -158,7 +170,7 @@ def redact_span(span: Span, redactor: Redactor, strict: bool = False, view: Span
             if is_credential_header_attribute(key):
                 new = A.REDACTED
         elif key in A.URL_ATTRIBUTES:
-            new = redactor.value(key, text)  # type: ignore[assignment]
+            new = redactor.url(text)
         elif strict and key in BODY_ATTRIBUTES:
             new = A.REDACTED
         if new != text:
@@ -170,15 +182,16 @@ def redact_span(span: Span, redactor: Redactor, strict: bool = False, view: Span
             new = redactor.text(text)
             if new != text:
                 value.string_value = new
+    rules = _SpanRules(redactor, strict)
     for key, value in view.nested:
-        _redact_value(key, value, redactor, strict)
+        walk_value(key, value, rules.action(key), rules, 0)
     for event in span.events:
-        _redact_kvs(event.attributes, redactor, strict)
+        walk_kvs(event.attributes, rules, 0)
         name = redactor.text(event.name)
         if name != event.name:
             event.name = name
     for link in span.links:
-        _redact_kvs(link.attributes, redactor, strict)
+        walk_kvs(link.attributes, rules, 0)
     name = redactor.text(span.name)
     if name != span.name:
         span.name = name

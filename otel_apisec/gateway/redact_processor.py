@@ -19,12 +19,13 @@ from otel_apisec import attributes as A
 from otel_apisec.compiled_cache import default_cache
 from otel_apisec.detect import Analyzer, DetectConfig
 from otel_apisec.detect.sensitive_keys import is_sensitive_key
-from otel_apisec.gateway.anyvalue import ARRAY, BYTES, KVLIST, STRING, add_count
+from otel_apisec.gateway.anyvalue import add_count
 from otel_apisec.gateway.api import Request, Signal
 from otel_apisec.gateway.span_exchange import BODY_ATTRIBUTES
-from otel_apisec.processors.masking import ValueMasker
-from otel_apisec.processors.redact import is_credential_header_attribute, mask_credentials, mask_url
 from otel_apisec.pseudonym import deployment_key
+from otel_apisec.redaction.otlp import BYTES, HASH, KEEP, MASK, STRING, TEXT, URL, hash_value, walk_kvs, walk_value
+from otel_apisec.redaction.rules import is_credential_header_attribute, mask_credentials, mask_url
+from otel_apisec.redaction.text import ValueMasker
 
 if TYPE_CHECKING:
     from google.protobuf.internal.containers import RepeatedCompositeFieldContainer
@@ -35,15 +36,12 @@ __all__ = ["IDENTITY_PREFIXES", "RedactProcessor", "build_value_analyzer"]
 
 _VALUE_DETECTORS = frozenset({"pii", "secrets"})
 _KEY_CACHE_SIZE = 4096
-_MAX_DEPTH = 16
-"""Nesting of arrays and kvlists walked; a value nested deeper is masked whole."""
-_KEEP, _HASH, _MASK, _URL, _TEXT = range(1, 6)  # what the rules do to one key's value (never 0: `or` below)
 
 _OWN_VALUES = frozenset({
     A.AUTH_SCHEME, A.AUTH_OUTCOME, A.TOKEN_STATE, A.TOKEN_HASH, A.PII_TYPES, A.SECRET_TYPES, A.ATTACK_TYPES, A.FINDINGS,
     A.SEVERITY_MAX, A.DETECTORS_FAILED, A.DETECTORS_SKIPPED, A.ENDUSER_PSEUDO_ID, A.CLIENT_PSEUDO_ID,
     A.CLIENT_NETWORK_PSEUDO_ID, A.RULE_ID, A.RULE_NAME, A.RULE_CATEGORY, A.RULE_REFERENCE, A.FINDING_KIND,
-    A.FINDING_SEVERITY, A.GEO_COUNTRY,
+    A.FINDING_SEVERITY, A.FINDING_OWASP_ID, A.GEO_COUNTRY,
     *(A.FINDING_SUBJECT_PREFIX + key for key in (A.CLIENT_PSEUDO_ID, A.CLIENT_NETWORK_PSEUDO_ID, A.ENDUSER_PSEUDO_ID,
                                                  A.TOKEN_HASH)),
 })
@@ -71,12 +69,19 @@ def build_value_analyzer() -> Analyzer:
 
 
 class _Run:
-    """One request's state: per-owner counts (owner = span or log record; index 0 counts what
-    sits on no owner: resource, scope, metric points) and the texts left for the value detectors."""
+    """One request's walk (`redaction.otlp.Rules`): per-owner counts (owner = span or log record;
+    index 0 counts what sits on no owner: resource, scope, metric points) and the texts left for
+    the value detectors."""
 
-    __slots__ = ("clean", "masked", "removed", "scan", "slots")
+    __slots__ = ("action", "actions", "clean", "masked", "removed", "scan", "slots", "_masker", "_processor", "_strict_urls")
 
-    def __init__(self, scan: bool, clean: dict[str, None] | None) -> None:
+    def __init__(self, processor: RedactProcessor, scan: bool, clean: dict[str, None] | None) -> None:
+        # The rules are the processor's, the counts and texts this run's.
+        self._processor = processor
+        self.action = processor._action_of  # noqa: SLF001
+        self.actions = processor._actions  # noqa: SLF001
+        self._masker = processor._masker  # noqa: SLF001
+        self._strict_urls = processor._strict_urls  # noqa: SLF001
         self.masked: list[int] = [0]
         self.removed: list[int] = [0]
         self.scan = scan
@@ -102,6 +107,38 @@ class _Run:
             self.masked[owner] += 1
         if self.scan and new != A.REDACTED:
             self.slots.append((message, field, new, owner, new != text))
+
+    # --- redaction.otlp.Rules -----------------------------------------------------------------
+    def key(self, kv: KeyValue, owner: int) -> None:
+        if self.clean is not None or not self._processor._plain_key(kv.key):  # noqa: SLF001
+            self.text(kv, "key", owner)
+
+    def string(self, key: str, value: AnyValue, text: str, action: int, owner: int) -> None:
+        new = mask_url(text, self._strict_urls) if action == URL else text
+        masker = self._masker
+        if masker is None or new not in masker.clean:  # a text found clean holds no credential either
+            new = mask_credentials(new)
+            if self.scan and new != A.REDACTED:
+                self.slots.append((value, STRING, new, owner, new != text))
+        if new != text:
+            value.string_value = new
+            self.masked[owner] += 1
+
+    def bytes(self, key: str, value: AnyValue, action: int, owner: int) -> None:
+        """Bytes are scanned as UTF-8 text; a hit masks the whole value (its other bytes may not
+        be text at all, so they are not kept)."""
+        text = value.bytes_value.decode("utf-8", "replace")
+        if mask_credentials(text) != text:
+            value.string_value = A.REDACTED
+            self.masked[owner] += 1
+        elif self.scan:
+            self.slots.append((value, BYTES, text, owner, False))
+
+    def hashed(self, value: AnyValue, owner: int) -> None:
+        self.masked[owner] += hash_value(value, self._processor._hmac)  # noqa: SLF001
+
+    def masked_whole(self, owner: int, count: int) -> None:
+        self.masked[owner] += count
 
 
 class RedactProcessor:
@@ -142,7 +179,7 @@ class RedactProcessor:
         ignored_keys: Collection[str] = (),
         hash_keys: Collection[str] = (),
         hmac_key: str | bytes = b"",
-        value_detectors: bool = False,
+        value_detectors: bool = True,
         value_analyzer: Analyzer | None = None,
         mask_bodies: bool = True,
         strict_urls: bool = False,
@@ -175,7 +212,7 @@ class RedactProcessor:
     def process(self, signal: Signal, request: Request) -> Request | None:
         if self.value_detectors and self._masker is None:  # switched on after construction
             self._masker = ValueMasker(build_value_analyzer(), window=self._window)
-        run = _Run(self.value_detectors, self._masker.clean if self._masker is not None else None)
+        run = _Run(self, self.value_detectors, self._masker.clean if self._masker is not None else None)
         owners: list[KeyValues] = []  # attribute lists that get the summary counts, by owner index - 1
         if signal is Signal.TRACES:
             for resource_spans in request.resource_spans:  # type: ignore[union-attr]
@@ -236,7 +273,7 @@ class RedactProcessor:
     def _log(self, record: LogRecord, owner: int, run: _Run) -> None:
         self._kvs(record.attributes, owner, run, top=True)
         if record.HasField("body"):
-            self._value("", record.body, _TEXT, owner, run, 0)
+            walk_value("", record.body, TEXT, run, owner)
         run.text(record, "event_name", owner)
         run.text(record, "severity_text", owner)
 
@@ -253,62 +290,42 @@ class RedactProcessor:
                 self._kvs(exemplar.filtered_attributes, 0, run, top=True)
 
     # --- rules --------------------------------------------------------------------------------
-    def _action(self, key: str) -> int:
+    def _action_of(self, key: str) -> int:
         """What the rules do to `key`'s value; keys repeat, so decided once per key."""
         action = self._actions.get(key)
         if action is None:
             if key in _OWN_VALUES or key in self._ignored:
-                action = _KEEP
+                action = KEEP
             elif key.startswith("apisec."):
-                action = _TEXT
+                action = TEXT
             elif key in self._hash_keys:
-                action = _HASH
+                action = HASH
             elif (
                 (self._mask_bodies and key in BODY_ATTRIBUTES)
                 or (self._blocked and self._blocked.search(key))
                 or is_credential_header_attribute(key)
                 or (is_sensitive_key(key) and key not in _NOT_SECRET_KEYS)
             ):
-                action = _MASK
+                action = MASK
             elif key in A.URL_ATTRIBUTES:
-                action = _URL
+                action = URL
             else:
-                action = _TEXT
+                action = TEXT
             if len(self._actions) >= _KEY_CACHE_SIZE:
                 self._actions.clear()  # keys come from clients: bound what they make us keep
             self._actions[key] = action
         return action
 
     def _removable(self, key: str) -> bool:
-        return key not in self._allowed and not key.startswith("apisec.") and self._action(key) != _KEEP  # type: ignore[operator]
+        return key not in self._allowed and not key.startswith("apisec.") and self._action_of(key) != KEEP  # type: ignore[operator]
 
-    def _kvs(self, kvs: KeyValues, owner: int, run: _Run, depth: int = 0, top: bool = False, resource: bool = False) -> None:
+    def _kvs(self, kvs: KeyValues, owner: int, run: _Run, top: bool = False, resource: bool = False) -> None:
         if top and self._allowed is not None:
             removed = [index for index, kv in enumerate(kvs) if self._removable(kv.key)]
             for index in reversed(removed):
                 del kvs[index]
             run.removed[owner] += len(removed)
-        actions = self._actions
-        clean = run.clean  # keys and values alike: most repeat on every span (the hot loop)
-        for kv in kvs:
-            key = kv.key
-            if resource and key.startswith(IDENTITY_PREFIXES):
-                action = _TEXT
-            else:
-                action = actions.get(key) or self._action(key)
-            if action == _KEEP:
-                continue
-            if key not in clean if clean is not None else not self._plain_key(key):
-                run.text(kv, "key", owner)  # keys are values too (a kvlist keyed by an email)
-            value = kv.value
-            if action == _TEXT and clean is not None:
-                text = value.string_value
-                if text in clean:
-                    continue
-                if text:
-                    self._string(key, value, text, action, owner, run)
-                    continue
-            self._value(key, value, action, owner, run, depth)
+        walk_kvs(kvs, run, owner, text_prefixes=IDENTITY_PREFIXES if resource else ())
 
     def _plain_key(self, key: str) -> bool:
         """Without a masker: a key known to hold no credential (keys repeat, so checked once)."""
@@ -318,97 +335,6 @@ class RedactProcessor:
                 self._plain_keys.clear()  # keys come from clients: bound what they make us keep
             plain = self._plain_keys[key] = mask_credentials(key) == key
         return plain
-
-    def _value(self, key: str, value: AnyValue, action: int, owner: int, run: _Run, depth: int) -> None:
-        if action == _HASH:
-            run.masked[owner] += self._hash(value)
-            return
-        if action == _MASK or depth > _MAX_DEPTH:
-            run.masked[owner] += self._mask(value)
-            return
-        text = value.string_value  # "" for other kinds: the common case costs one access
-        if text:
-            self._string(key, value, text, action, owner, run)
-            return
-        kind = value.WhichOneof("value")
-        if kind == ARRAY:
-            clean = run.clean
-            for item in value.array_value.values:
-                text = item.string_value  # most arrays hold strings: captured header values
-                if text and action == _TEXT and clean is not None and text in clean:
-                    continue
-                if text and depth < _MAX_DEPTH:
-                    self._string(key, item, text, action, owner, run)
-                else:
-                    self._value(key, item, action, owner, run, depth + 1)
-        elif kind == KVLIST:
-            self._kvs(value.kvlist_value.values, owner, run, depth + 1)
-        elif kind == BYTES:
-            self._bytes(value, owner, run)
-
-    def _string(self, key: str, value: AnyValue, text: str, action: int, owner: int, run: _Run) -> None:
-        new = mask_url(text, self._strict_urls) if action == _URL else text
-        masker = self._masker
-        if masker is None or new not in masker.clean:  # a text found clean holds no credential either
-            new = mask_credentials(new)  # type: ignore[arg-type]
-            if run.scan and new != A.REDACTED:
-                run.slots.append((value, STRING, new, owner, new != text))  # type: ignore[arg-type]
-        if new != text:
-            value.string_value = new  # type: ignore[assignment]
-            run.masked[owner] += 1
-
-    def _bytes(self, value: AnyValue, owner: int, run: _Run) -> None:
-        """Bytes are scanned as UTF-8 text; a hit masks the whole value (its other bytes may not
-        be text at all, so they are not kept)."""
-        text = value.bytes_value.decode("utf-8", "replace")
-        if mask_credentials(text) != text:
-            value.string_value = A.REDACTED
-            run.masked[owner] += 1
-        elif run.scan:
-            run.slots.append((value, BYTES, text, owner, False))
-
-    def _mask(self, value: AnyValue) -> int:
-        """The whole value becomes `***` (an array or kvlist: each item, to the walk's depth); the
-        count of values changed."""
-        kind = value.WhichOneof("value")
-        if kind in (ARRAY, KVLIST):
-            stack = [(value, 0)]
-            count = 0
-            while stack:
-                item, depth = stack.pop()
-                kind = item.WhichOneof("value")
-                if kind in (ARRAY, KVLIST) and depth < _MAX_DEPTH:
-                    children = item.array_value.values if kind == ARRAY else [kv.value for kv in item.kvlist_value.values]
-                    stack.extend((child, depth + 1) for child in children)
-                elif kind is not None and not (kind == STRING and item.string_value == A.REDACTED):
-                    item.string_value = A.REDACTED
-                    count += 1
-            return count
-        if kind is None or (kind == STRING and value.string_value == A.REDACTED):
-            return 0
-        value.string_value = A.REDACTED
-        return 1
-
-    def _hash(self, value: AnyValue, depth: int = 0) -> int:
-        kind = value.WhichOneof("value")
-        if kind in (ARRAY, KVLIST) and depth >= _MAX_DEPTH:
-            return self._mask(value)
-        if kind == ARRAY:
-            return sum(self._hash(item, depth + 1) for item in value.array_value.values)
-        if kind == KVLIST:
-            return sum(self._hash(kv.value, depth + 1) for kv in value.kvlist_value.values)
-        if kind is None:
-            return 0
-        if kind == BYTES:
-            data = value.bytes_value
-        elif kind == STRING:
-            data = value.string_value.encode("utf-8", "surrogatepass")
-        else:
-            data = str(getattr(value, kind)).encode()
-        digest = self._hmac.copy()
-        digest.update(data)
-        value.string_value = digest.hexdigest()[:32]
-        return 1
 
     # --- value detectors ----------------------------------------------------------------------
     def _scan_values(self, run: _Run) -> None:

@@ -31,7 +31,7 @@ from otel_apisec.enrich import finding_events, span_attributes
 from otel_apisec.exporters.logs import RecentValues
 from otel_apisec.model import HttpExchange
 from otel_apisec.processors.rebuild import rebuilt_span
-from otel_apisec.processors.redact import Redactor
+from otel_apisec.redaction.attributes import Redactor
 from otel_apisec.settings import ApisecSettings, load_settings
 from otel_apisec.telemetry import ApisecMetrics
 from otel_apisec.testing import make_exchange

@@ -13,7 +13,7 @@ from opentelemetry.attributes import BoundedAttributes
 from opentelemetry.sdk.trace import Event, ReadableSpan
 from opentelemetry.trace import Status
 
-from otel_apisec.processors.redact import Redactor
+from otel_apisec.redaction.attributes import Redactor
 
 __all__ = ["rebuilt_span"]
 
