@@ -1,4 +1,4 @@
-# `make demo` and `make test` work from a clean clone: they create .venv themselves.
+# `make demo`, `make test` and `make lint` work from a clean clone: they create .venv themselves.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -23,8 +23,10 @@ demo-spans: $(BIN)/otel-apisec
 test: $(BIN)/otel-apisec
 	$(BIN)/python -m pytest
 
+# ruff over everything; mypy over the package as pyproject.toml's [tool.mypy] says (strict on the public API).
 lint: $(BIN)/otel-apisec
 	$(BIN)/ruff check otel_apisec tests bench
+	$(BIN)/mypy
 
 bench: $(BIN)/otel-apisec
 	$(BIN)/python bench/throughput.py

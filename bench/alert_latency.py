@@ -78,7 +78,7 @@ def alertmanager_latency(recorder: WebhookRecorder, groups: int) -> list[float] 
     try:
         context = run_alertmanager(Path(tempfile.mkdtemp(prefix="alert-bench-")), recorder.url)
         am = context.__enter__()
-    except BaseException as error:  # noqa: BLE001 (pytest.skip when the binary is missing)
+    except BaseException as error:  # pytest.skip when the binary is missing
         print(f"alertmanager: skipped ({error})")
         return None
     try:

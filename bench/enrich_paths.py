@@ -34,19 +34,19 @@ from rich.console import Console
 from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "apps"))
-from flask_bench_app import create_app, order_body  # noqa: E402
+from flask_bench_app import create_app, order_body
 
-from otel_apisec.capture.record import Capture  # noqa: E402
-from otel_apisec.capture.registry import CaptureRegistry  # noqa: E402
-from otel_apisec.capture.wsgi import flask_hooks  # noqa: E402
-from otel_apisec.detect import Analyzer  # noqa: E402
-from otel_apisec.detect.exposed import exposed_values  # noqa: E402
-from otel_apisec.enrich import finding_events, span_attributes  # noqa: E402
-from otel_apisec.model import Severity  # noqa: E402
-from otel_apisec.processors.rebuild import rebuilt_span  # noqa: E402
-from otel_apisec.processors.redact import Redactor  # noqa: E402
-from otel_apisec.settings import load_settings  # noqa: E402
-from otel_apisec.telemetry import ApisecMetrics  # noqa: E402
+from otel_apisec.capture.record import Capture
+from otel_apisec.capture.registry import CaptureRegistry
+from otel_apisec.capture.wsgi import flask_hooks
+from otel_apisec.detect import Analyzer
+from otel_apisec.detect.exposed import exposed_values
+from otel_apisec.enrich import finding_events, span_attributes
+from otel_apisec.model import Severity
+from otel_apisec.processors.rebuild import rebuilt_span
+from otel_apisec.processors.redact import Redactor
+from otel_apisec.settings import load_settings
+from otel_apisec.telemetry import ApisecMetrics
 
 ROUTE = "/api/orders/<int:order_id>"
 

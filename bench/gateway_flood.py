@@ -28,7 +28,7 @@ from pathlib import Path
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 
 sys.path.insert(0, str(Path.cwd()))
-from tests.e2e_harness import free_port  # noqa: E402
+from tests.e2e_harness import free_port
 
 REFUSALS = 5000
 POSTS = 2000

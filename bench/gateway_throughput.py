@@ -118,7 +118,7 @@ def count_spans(data: bytes) -> int:
 class _SinkHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
-    def do_POST(self) -> None:  # noqa: N802 - the http.server name
+    def do_POST(self) -> None:  # the http.server name
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         if self.headers.get("Content-Encoding") == "gzip":
             import gzip
@@ -130,7 +130,7 @@ class _SinkHandler(BaseHTTPRequestHandler):
             self.server.note(body)  # type: ignore[attr-defined]
         self._reply(b"", "application/x-protobuf")  # an empty Export*ServiceResponse is zero bytes
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         server: Sink = self.server  # type: ignore[assignment]
         if self.path == "/last":
             self._reply(server.last, "application/x-protobuf")
@@ -380,7 +380,7 @@ class GatewayProcess:
     @classmethod
     def start(cls, name: str, config_path: Path, src: str | None, directory: Path) -> GatewayProcess:
         env = clean_environ(PYTHONPATH=src) if src else clean_environ()
-        log = open(directory / f"{name}.log", "w+b")  # noqa: SIM115 - closed in stop()
+        log = open(directory / f"{name}.log", "w+b")  # closed in stop()
         process = subprocess.Popen([sys.executable, "-m", "otel_apisec", "gateway", "--config", str(config_path)],
                                    stdout=log, stderr=log, env=env, cwd=src or REPO_ROOT)
         deadline = time.monotonic() + START_TIMEOUT_S

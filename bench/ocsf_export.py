@@ -25,8 +25,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from otel_apisec.siem import OcsfFileSink, OcsfWebhookSink, to_ocsf  # noqa: E402
-from otel_apisec.siem.schema import ocsf_schema  # noqa: E402
+from otel_apisec.siem import OcsfFileSink, OcsfWebhookSink, to_ocsf
+from otel_apisec.siem.schema import ocsf_schema
 
 PER_SPAN = {
     "rule_id": "APISEC-INJ-001", "kind": "sqli", "severity": "high", "owasp": "API8:2023", "cwe": "CWE-89",
@@ -65,7 +65,7 @@ class _Discard(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     lines = 0
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
         type(self).lines += body.count(b"\n")
         self.send_response(200)

@@ -82,7 +82,7 @@ console = Console(highlight=False, width=None if sys.stdout.isatty() else 150)  
 class _DiscardHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as a collector would
 
-    def do_POST(self) -> None:  # noqa: N802 - the http.server name
+    def do_POST(self) -> None:  # the http.server name
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         self.server.note(self.path, body, self.headers.get("Content-Encoding"))  # type: ignore[attr-defined]
         self.send_response(200)
@@ -204,7 +204,7 @@ def server_env(variant: str, receiver_url: str | None) -> dict[str, str]:
 
 
 def free_port() -> int:
-    import socket  # noqa: PLC0415
+    import socket
 
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -264,7 +264,7 @@ def start_server(variant: str) -> Server:
     command = [sys.executable, str(APP_SCRIPT), str(port)]
     if receiver is not None:
         command.insert(0, instrument_command())  # it execs python: the pid stays the server's
-    log = tempfile.NamedTemporaryFile(prefix=f"bench-{variant}-", suffix=".log")  # noqa: SIM115 - closed in stop()
+    log = tempfile.NamedTemporaryFile(prefix=f"bench-{variant}-", suffix=".log")  # closed in stop()
     process = subprocess.Popen(command, env=server_env(variant, receiver.url if receiver else None), cwd=REPO_ROOT,
                                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
     return Server(variant, process, f"http://127.0.0.1:{port}", log, receiver)
@@ -334,7 +334,7 @@ def measure_end_to_end(requests: int, rounds: int, warmup: int, progress: Progre
 
 def describe_exports(receiver: DiscardReceiver | None) -> str:
     """Proof the variant did its work: export counts, and the apisec attributes in the last trace batch."""
-    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest  # noqa: PLC0415
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
     if receiver is None:
         return ""
@@ -403,20 +403,20 @@ class InProcessVariant:
 
 def build_variant(name: str, endpoint: str) -> InProcessVariant:
     """The app with the SDK configured in code the way the distro and configurator do it."""
-    from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter  # noqa: PLC0415
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter  # noqa: PLC0415
-    from opentelemetry.instrumentation.flask import FlaskInstrumentor  # noqa: PLC0415
-    from opentelemetry.sdk.metrics import MeterProvider  # noqa: PLC0415
-    from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader  # noqa: PLC0415
-    from opentelemetry.sdk.resources import Resource  # noqa: PLC0415
-    from opentelemetry.sdk.trace import TracerProvider  # noqa: PLC0415
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor  # noqa: PLC0415
+    from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.instrumentation.flask import FlaskInstrumentor
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-    from otel_apisec.capture.wsgi import flask_hooks  # noqa: PLC0415
-    from otel_apisec.processors.enrich import ApisecSpanProcessor  # noqa: PLC0415
-    from otel_apisec.runtime import Runtime  # noqa: PLC0415
-    from otel_apisec.settings import load_settings  # noqa: PLC0415
-    from otel_apisec.telemetry import ApisecMetrics  # noqa: PLC0415
+    from otel_apisec.capture.wsgi import flask_hooks
+    from otel_apisec.processors.enrich import ApisecSpanProcessor
+    from otel_apisec.runtime import Runtime
+    from otel_apisec.settings import load_settings
+    from otel_apisec.telemetry import ApisecMetrics
 
     app = create_app()
     if name == "bare":
@@ -451,7 +451,7 @@ def build_variant(name: str, endpoint: str) -> InProcessVariant:
 
 def wsgi_environs(bodies: list[bytes]) -> list[tuple[dict[str, Any], bytes]]:
     """One environ per body, as a server would build it (headers like httpx's)."""
-    from werkzeug.test import EnvironBuilder  # noqa: PLC0415
+    from werkzeug.test import EnvironBuilder
 
     environs = []
     for index, body in enumerate(bodies):

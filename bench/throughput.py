@@ -23,11 +23,11 @@ from pathlib import Path
 import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benign import benign_json_body  # noqa: E402
+from benign import benign_json_body
 
-from otel_apisec.detect import Analyzer, DetectConfig  # noqa: E402
-from otel_apisec.detect.engine import BACKEND  # noqa: E402
-from otel_apisec.model import Body, Headers, HttpExchange  # noqa: E402
+from otel_apisec.detect import Analyzer, DetectConfig
+from otel_apisec.detect.engine import BACKEND
+from otel_apisec.model import Body, Headers, HttpExchange
 
 HITS = [
     "jane.doe@example.org",

@@ -14,8 +14,9 @@ from opentelemetry.sdk._logs.export import LogRecordExporter
 from opentelemetry.sdk.trace import SpanProcessor
 
 from otel_apisec.capture.registry import CaptureRegistry
-from otel_apisec.exporters.logs import RecentValues, RedactingLogExporter
+from otel_apisec.exporters.logs import RedactingLogExporter
 from otel_apisec.processors.enrich import ApisecSpanProcessor
+from otel_apisec.redaction.recent import RecentValues
 from otel_apisec.settings import ApisecSettings, load_settings
 from otel_apisec.telemetry import ApisecMetrics
 

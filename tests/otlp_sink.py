@@ -232,7 +232,7 @@ class _HttpHandler(BaseHTTPRequestHandler):
     timeout = 30  # an idle keep-alive connection must not hold its thread forever
     server: _HttpServer
 
-    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_POST(self) -> None:  # http.server's naming
         signal = self.path.split("?", 1)[0].rstrip("/").removeprefix("/v1/")
         body = self._read_body()
         if signal not in _SIGNALS:
@@ -283,7 +283,7 @@ class _HttpHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(payload)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (overridden signature)
+    def log_message(self, format: str, *args: Any) -> None:  # overridden signature
         pass  # keep test output clean
 
 
@@ -308,7 +308,7 @@ class _GrpcServicer(
         self._sink._record(signal, request, request.SerializeToString(), headers)
         return _SIGNALS[signal][1]()
 
-    def Export(self, request: Message, context: grpc.ServicerContext) -> Message:  # noqa: N802 (gRPC naming)
+    def Export(self, request: Message, context: grpc.ServicerContext) -> Message:  # gRPC naming
         # The three services share the method name; the request type tells them apart.
         for signal, (request_type, _) in _SIGNALS.items():
             if isinstance(request, request_type):

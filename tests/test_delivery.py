@@ -277,7 +277,7 @@ class Backend:
                 with lock:
                     backend.connections += 1
 
-            def do_POST(self) -> None:  # noqa: N802 (http.server naming)
+            def do_POST(self) -> None:  # http.server naming
                 data = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 with lock:
                     backend.requests.append((self.path, dict(self.headers), data))

@@ -123,7 +123,7 @@ def expected_facts(header_text: str, claims_text: str, status: int) -> set[str] 
 
 
 CRAFTED = (json.dumps({"alg": "none"}), json.dumps({"sub": "a", "exp": 1e308, "iat": -1e308}))
-"""Issue 10: `int(exp - start)` overflowed and switched off the whole tokens detector."""
+"""`int(exp - start)` once overflowed and switched off the whole tokens detector."""
 
 
 class TestJwtTotality:

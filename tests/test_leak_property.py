@@ -101,8 +101,8 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Outputs]:
         yield _Outputs(sink, f"http://127.0.0.1:{http_port}", files)
 
 
-def _issue_10_request() -> tuple[ExportTraceServiceRequest, list[Plant]]:
-    """A server span with every leak of issue 10: resource values, a JWT in text, a Basic
+def _every_leak_request() -> tuple[ExportTraceServiceRequest, list[Plant]]:
+    """A server span with every kind of leak: resource values, a JWT in text, a Basic
     credential, a card past 64 KiB, `password=` in attributes and events, secrets in bytes, and an
     email after `/` in the span name (the enrich processor finds the card in its URL: findings)."""
     jwt, basic = jwt_plant(10), basic_plant(10)
@@ -173,9 +173,9 @@ class TestGateway:
         texts = [text for r in arrived for text in (r.raw, *message_texts(r.message))]
         assert leaks(planted.secrets, texts + _file_lines(gateway.files)[lines_before:]) == []
 
-    def test_issue_10_reproduction(self, gateway: _Outputs) -> None:
-        """The leaks reproduced in issue 10 (items 5-11), in one request through the default pipeline."""
-        request, plants = _issue_10_request()
+    def test_every_leak_in_one_request(self, gateway: _Outputs) -> None:
+        """Every kind of leak, in one request through the default pipeline."""
+        request, plants = _every_leak_request()
         already = len(gateway.sink.requests("traces"))
         response = httpx.post(f"{gateway.http_url}/v1/traces", content=request.SerializeToString(),
                               headers={"Content-Type": "application/x-protobuf"}, timeout=30)

@@ -529,7 +529,7 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"  # keep-alive, as real collectors do
 
-            def do_POST(self) -> None:  # noqa: N802 (http.server naming)
+            def do_POST(self) -> None:  # http.server naming
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 with receiver.lock:
                     receiver.requests.append((dict(self.headers), self.path, body))
@@ -729,7 +729,7 @@ class TestWebhookSink:
     def test_credentials_in_the_url_are_sent_as_basic_auth_and_never_logged(
         self, receivers: list[Receiver], caplog: pytest.LogCaptureFixture,
     ) -> None:
-        """The one rule of `delivery.urls`: userinfo becomes `Authorization: Basic`, the URL's host is all that is shown."""
+        """The one rule of `otel_apisec.urls`: userinfo becomes `Authorization: Basic`, the URL's host is all that is shown."""
         receiver = _receiver(receivers, statuses=[503])
         url = receiver.url.replace("://", "://siem:p%40ss-word@")
         with caplog.at_level(logging.INFO, logger="otel_apisec.siem.sinks"):

@@ -1,4 +1,4 @@
-"""Alerts from findings (issue 5): deduplicated and grouped, sent to webhooks (generic JSON or
+"""Alerts from findings: deduplicated and grouped, sent to webhooks (generic JSON or
 Slack) and to Prometheus Alertmanager (API v2).
 
     router = AlertRouter([AlertmanagerAlerter("http://alertmanager:9093"),

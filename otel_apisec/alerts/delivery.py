@@ -141,7 +141,7 @@ class Delivery:
                 self.receiver.send([entry.alert for entry in batch], timeout_s)
             except DeliveryError as error:
                 self._settle(batch, error)
-            except Exception as error:  # noqa: BLE001 (a bug must not kill the sender: count it, go on)
+            except Exception as error:  # a bug must not kill the sender: count it, go on
                 log.exception("alerts %s: could not send %d alert(s)", self.receiver.name, len(batch))
                 self._settle(batch, DeliveryError(f"{type(error).__name__}: {error}", retryable=False))
             else:
@@ -152,7 +152,7 @@ class Delivery:
         if callable(close):
             try:
                 close()
-            except Exception:  # noqa: BLE001 (stopping anyway)
+            except Exception:  # stopping anyway
                 log.exception("alerts %s: closing the receiver failed", self.receiver.name)
 
     def _next_batch(self) -> list[_Entry] | None:

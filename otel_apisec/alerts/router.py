@@ -63,7 +63,7 @@ class AlertRouter:
                     self._dispatch(alert)
                 if self._grouper.next_due() < self._wake_at:
                     self._cond.notify()
-        except Exception as error:  # noqa: BLE001 (never break the host)
+        except Exception as error:  # never break the host
             with self._cond:
                 self.errors += 1
                 errors = self.errors
@@ -101,7 +101,7 @@ class AlertRouter:
         for listener in self.listeners:
             try:
                 listener(alert)
-            except Exception:  # noqa: BLE001 - a failing listener must not stop delivery
+            except Exception:  # a failing listener must not stop delivery
                 self.errors += 1
                 log.exception("alerts: a listener failed")
         for delivery in self._deliveries:

@@ -1,4 +1,4 @@
-"""The audit trail: an append-only, hash-chained JSONL log of findings and alerts (issue 5).
+"""The audit trail: an append-only, hash-chained JSONL log of findings and alerts.
 
 `AuditLog` writes it (a `FindingSink`), `verify` checks it, `otel-apisec audit verify` is the
 command. Line format and digests: `otel_apisec.audit.format`; what the chain does and does not

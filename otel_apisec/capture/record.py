@@ -28,7 +28,7 @@ class BodyBuffer:
         self._kept = 0
         self.seen = 0
 
-    def add(self, chunk: bytes) -> None:
+    def add(self, chunk: bytes | memoryview) -> None:  # a view is copied, only up to the limit
         self.seen += len(chunk)
         room = self.limit - self._kept
         if room > 0 and chunk:
@@ -131,11 +131,11 @@ class Capture:
             route=route,
             query=tuple(parse_qsl(self.query, keep_blank_values=True)),
             request_headers=request_headers,
-            request_body=self.request_body.body(request_headers.get("content-type", "")) if self.wants_request_body() else None,
+            request_body=self.request_body.body(request_headers.get("content-type") or "") if self.wants_request_body() else None,
             status=self.status,
             response_headers=response_headers,
             response_body=(
-                self.response_body.body(response_headers.get("content-type", "")) if self.wants_response_body() else None
+                self.response_body.body(response_headers.get("content-type") or "") if self.wants_response_body() else None
             ),
             client_address=self.client_address,
             started_at=self.started_at,

@@ -64,7 +64,7 @@ def _status_code(status: str) -> int | None:
 
 def flask_hooks(registry: CaptureRegistry, metrics: ApisecMetrics) -> dict[str, Callable[..., None]]:
     """`request_hook` and `response_hook` for `FlaskInstrumentor().instrument(...)`."""
-    import flask  # noqa: PLC0415 - only when Flask is there
+    import flask  # only when Flask is there
 
     @guarded("capture.flask.response_body", metrics)
     def keep_response_body(capture: Capture, response: Any) -> Any:

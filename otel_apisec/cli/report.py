@@ -151,7 +151,7 @@ class HumanReport:
                 entries = ", ".join(f"#{i}" for i in group.entry_indices)
                 if group.entries > len(group.entry_indices):
                     entries += f" +{group.entries - len(group.entry_indices)}"
-                cells = [
+                cells: list[str | Text] = [
                     self._endpoint_label(key, main_host) if row == 0 else "",
                     severity_text(group.severity),
                     rule_id,

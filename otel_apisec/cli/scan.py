@@ -45,7 +45,7 @@ class UsageError(Exception):
 def detector_names() -> list[str]:
     from otel_apisec.detect import catalog
 
-    return sorted({d.name for d in (*catalog.FIELD_DETECTORS, *catalog.EXCHANGE_DETECTORS)})
+    return sorted({d.name for d in catalog.FIELD_DETECTORS} | {d.name for d in catalog.EXCHANGE_DETECTORS})
 
 
 def _name_list(values: list[str] | None, option: str, valid: list[str]) -> set[str]:

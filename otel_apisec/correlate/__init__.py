@@ -1,1 +1,1 @@
-"""Cross-request detection: correlators over a shared state store (issue 5)."""
+"""Cross-request detection: correlators over a shared state store."""

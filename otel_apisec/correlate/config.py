@@ -136,7 +136,7 @@ class CorrelationConfig:
         unknown = sorted(set(options) - known)
         if unknown:
             raise ValueError(f"correlation config: unknown option {unknown[0]!r} (known: {', '.join(sorted(known))})")
-        values = {k: tuple(v) if isinstance(v, list) else v for k, v in options.items()}
+        values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in options.items()}
         return cls(**values)
 
     @classmethod

@@ -140,10 +140,10 @@ def _session(rng: random.Random, who: _Caller, t: float, orders: list[int], name
         elif action == "me":
             yield who.call(t, "GET", "/api/me", "/api/me")
         elif action == "create":
-            order = rng.randint(100_000, 999_999)
-            orders.append(order)
-            own = (*own, str(order))
-            yield who.call(t, "POST", "/api/orders", "/api/orders", status=201, response_ids=(str(order),))
+            created = rng.randint(100_000, 999_999)
+            orders.append(created)
+            own = (*own, str(created))
+            yield who.call(t, "POST", "/api/orders", "/api/orders", status=201, response_ids=(str(created),))
         elif action == "search":
             yield who.call(t, "GET", "/api/search", "/api/search?q=shoes", response_ids=_product_page(1)[:5])
         elif action == "typo":

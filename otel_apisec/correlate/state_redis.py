@@ -34,8 +34,8 @@ from otel_apisec.correlate.windows import (
     check_limit,
     check_positive,
 )
-from otel_apisec.delivery.urls import safe_url
 from otel_apisec.pseudonym import keyed_hash
+from otel_apisec.urls import safe_url
 
 __all__ = ["DEFAULT_PREFIX", "DEFAULT_TIMEOUT_S", "RedisStore"]
 

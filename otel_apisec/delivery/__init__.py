@@ -4,7 +4,7 @@ a URL for logs and one rule for credentials in it (`safe_url`, `parse_endpoint`)
 
 from otel_apisec.delivery.http import HttpSession, Response, check_headers, client_ssl_context
 from otel_apisec.delivery.retry import RETRYABLE_STATUSES, DeliveryError, RetryPolicy, retry, status_error
-from otel_apisec.delivery.urls import Endpoint, parse_endpoint, safe_url, with_credentials
+from otel_apisec.urls import Endpoint, parse_endpoint, safe_url, with_credentials
 
 __all__ = [
     "RETRYABLE_STATUSES",

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from otel_apisec.delivery.retry import DeliveryError, status_error
-from otel_apisec.delivery.urls import parse_endpoint, with_credentials
+from otel_apisec.urls import parse_endpoint, with_credentials
 
 __all__ = ["HttpSession", "Response", "check_headers", "client_ssl_context"]
 

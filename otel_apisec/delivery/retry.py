@@ -78,7 +78,7 @@ class RetryPolicy:
         """Seconds to wait before retry number `retries + 1`."""
         if retry_after_s is not None:
             return min(max(retry_after_s, self.initial_backoff_s), self.max_backoff_s)
-        base = min(self.max_backoff_s, self.initial_backoff_s * 2 ** min(retries, 32))
+        base = min(self.max_backoff_s, self.initial_backoff_s * 2.0 ** min(retries, 32))
         return base * random.uniform(0.5, 1.0)
 
     def gives_up(self, retries: int, elapsed_s: float) -> bool:

@@ -208,9 +208,15 @@ class BoundedMemo:
 
 @runtime_checkable
 class FieldDetector(Protocol):
-    name: str
-    triggers: Sequence[Trigger]
-    directions: frozenset[Direction]
+    # Read-only, so that a detector may hold them as class attributes or a tuple of its own.
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def triggers(self) -> Sequence[Trigger]: ...
+
+    @property
+    def directions(self) -> frozenset[Direction]: ...
 
     def scan(self, field: Field, hits: frozenset[int], ctx: DetectContext) -> Iterable[Finding]:
         """Findings in `field`. `hits` are indices into `triggers` that matched its text."""

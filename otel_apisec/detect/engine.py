@@ -16,14 +16,14 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import metadata
-from typing import Protocol
+from typing import Any, Protocol
 
 import re2
 
 try:  # Hyperscan needs x86-64 with SSSE3; RE2 sets are the portable fallback.
     import hyperscan as _hs
 except ImportError:  # pragma: no cover - exercised on non-x86 machines only
-    _hs = None
+    _hs = None  # type: ignore[assignment]  # every use checks for None first
 
 __all__ = ["BACKEND", "CompiledCache", "PatternSet", "Trigger"]
 
@@ -56,6 +56,8 @@ class CompiledCache(Protocol):
 
     def put(self, key: str, data: bytes) -> None: ...
 
+    def __hash__(self) -> int: ...  # a key of the compiled-database cache
+
 
 def _cache_key(triggers: tuple[Trigger, ...], single_match: bool) -> str:
     material = repr((_HS_VERSION, single_match, [(t.expr, t.caseless) for t in triggers]))
@@ -65,7 +67,7 @@ def _cache_key(triggers: tuple[Trigger, ...], single_match: bool) -> str:
 @functools.lru_cache(maxsize=16)
 def _compile_hyperscan(
     triggers: tuple[Trigger, ...], single_match: bool, cache: CompiledCache | None = None
-) -> object:
+) -> _hs.Database:
     """Compiling takes about a second for the default set: done once per process per set, and
     once per machine with a `cache`.
 
@@ -115,8 +117,8 @@ class PatternSet:
         self._single_db = _compile_hyperscan(self.triggers, True, cache) if native else None
         self._sets = None if native or not self.triggers else self._compile_re2()
 
-    def _compile_re2(self) -> tuple[object, object]:
-        def build(caseless: bool) -> object:
+    def _compile_re2(self) -> tuple[Any, Any]:  # re2.Set: the re2 module has no type information
+        def build(caseless: bool) -> Any:
             options = re2.Options()
             options.case_sensitive = not caseless
             options.encoding = re2.Options.Encoding.LATIN1
@@ -159,15 +161,15 @@ class PatternSet:
             return len(ends) > budget  # True stops the scan
 
         try:
-            self._joined_db.scan(text, match_event_handler=on_match, scratch=self._scratch("joined", self._joined_db))  # type: ignore[union-attr]
-        except _hs.ScanTerminated:  # type: ignore[union-attr]
+            self._joined_db.scan(text, match_event_handler=on_match, scratch=self._scratch("joined", self._joined_db))
+        except _hs.ScanTerminated:
             return None
         return ends
 
-    def _scratch(self, name: str, db: object) -> object:
-        scratch = getattr(self._local, name, None)
+    def _scratch(self, name: str, db: _hs.Database) -> _hs.Scratch:
+        scratch: _hs.Scratch | None = getattr(self._local, name, None)
         if scratch is None:
-            scratch = _hs.Scratch(db)  # type: ignore[union-attr]
+            scratch = _hs.Scratch(db)
             setattr(self._local, name, scratch)
         return scratch
 
@@ -177,8 +179,9 @@ class PatternSet:
         def on_match(trigger: int, _start: int, _end: int, _flags: int, _ctx: object) -> None:
             found.add(trigger)
 
+        assert self._single_db is not None
         scratch = self._scratch("single", self._single_db)
-        self._single_db.scan(text, match_event_handler=on_match, scratch=scratch)  # type: ignore[union-attr]
+        self._single_db.scan(text, match_event_handler=on_match, scratch=scratch)
         return found
 
     def _scan_joined(self, texts: Sequence[bytes], indices: list[int], hits: set[tuple[int, int]]) -> list[int]:
@@ -203,5 +206,5 @@ class PatternSet:
         hits: set[tuple[int, int]] = set()
         for index, text in enumerate(texts):
             for rset in self._sets:
-                hits.update((index, trigger) for trigger in rset.Match(text) or ())  # type: ignore[attr-defined]
+                hits.update((index, trigger) for trigger in rset.Match(text) or ())
         return hits

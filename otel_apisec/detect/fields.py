@@ -12,7 +12,7 @@ import functools
 from collections.abc import Iterator
 from email.parser import BytesParser
 from email.policy import HTTP
-from typing import NamedTuple
+from typing import NamedTuple, TypeAlias
 from urllib.parse import parse_qsl, unquote
 
 import orjson
@@ -106,25 +106,24 @@ _MIN_NUMBER = 10 ** (_MIN_NUMBER_DIGITS - 1)
 
 def _scalar_text(value: object) -> str | None:
     """The text a scalar is scanned as: strings, and integers long enough to be an identifier."""
-    kind = type(value)
-    if kind is str:
-        return value  # type: ignore[return-value]
-    if kind is int and (value >= _MIN_NUMBER or value <= -_MIN_NUMBER):  # type: ignore[operator]
+    if type(value) is str:
+        return value
+    if type(value) is int and (value >= _MIN_NUMBER or value <= -_MIN_NUMBER):
         return str(value)
     return None
 
 
 # A container's path is kept as a chain (parent chain, key) and rendered only for a text that
 # becomes a Field: most containers of a large body never need their path spelled out.
-_Chain = tuple  # str (the root) or (parent chain, key)
+_Chain: TypeAlias = "str | tuple[_Chain, str | int]"  # the root's path, or (parent chain, key)
 
 
-def _render(chain: str | tuple) -> str:
-    keys = []
-    while type(chain) is not str:
+def _render(chain: _Chain) -> str:
+    keys: list[str | int] = []
+    while not isinstance(chain, str):
         chain, key = chain
         keys.append(key)
-    path: str = chain  # type: ignore[assignment]
+    path = chain
     for key in reversed(keys):
         path = _location(path, key)
     return path
@@ -157,7 +156,8 @@ class BodyFields:
     def field(self, index: int) -> Field:
         if self._fields is not None:
             return self._fields[index]
-        parent, key, name, is_key, value = self._entries[index]  # type: ignore[index]
+        assert self._entries is not None  # one of the two is always given
+        parent, key, name, is_key, value = self._entries[index]
         location = _location(_render(parent), key)
         return Field(location, self.texts[index], self._direction, Source.BODY, name, is_key, value)
 
@@ -279,11 +279,11 @@ def _multipart_fields(body: Body, root: str, direction: Direction) -> Iterator[F
         return
     for part in message.iter_parts():
         name = part.get_param("name", header="content-disposition") or ""
-        payload = part.get_payload(decode=True) or b""
+        payload = part.get_payload(decode=True)  # bytes, or None for a nested multipart
         part_type = part.get_content_type()
         if part.get_filename() and not is_textual(part_type):
             continue  # binary upload
-        text = payload.decode("utf-8", errors="replace")
+        text = payload.decode("utf-8", errors="replace") if isinstance(payload, bytes) else ""
         yield Field(json_path(root, str(name)), str(name), direction, Source.BODY, name=str(name),
                     is_key=True, value=text)
         yield Field(json_path(root, str(name)), text, direction, Source.BODY, name=str(name))

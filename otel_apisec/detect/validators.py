@@ -110,6 +110,8 @@ def _national_lengths(region: str) -> frozenset[int]:
     """Digit counts a national number of `region` may be written with: its possible lengths,
     plus up to three digits of national or carrier prefix (`0`, `1`, Brazil's `0 21`)."""
     metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    if metadata is None or metadata.general_desc is None:  # fails at import, not on a request
+        raise ValueError(f"phonenumbers has no metadata for region {region}")
     lengths = set(metadata.general_desc.possible_length)
     if metadata.national_prefix_for_parsing:
         lengths |= {n + extra for n in lengths for extra in (1, 2, 3)}

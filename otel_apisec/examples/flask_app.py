@@ -15,7 +15,7 @@ app = Flask(__name__)
 
 
 @app.post("/api/login")
-def login():  # noqa: ANN201
+def login():
     body = request.get_json(silent=True) or {}
     if body.get("password") == "correct-horse-battery":
         return jsonify(token="opaque-session-token-5f0c")
@@ -23,14 +23,14 @@ def login():  # noqa: ANN201
 
 
 @app.get("/api/users/<int:user_id>")
-def user(user_id: int):  # noqa: ANN201
+def user(user_id: int):
     # Returns more than the client needs: an email, a phone number and a password hash.
     return jsonify(id=user_id, email="alice.example@example.com", phone="+1 415 555 0132",
                    password_hash="$2b$12$KIXQJ5e7sZ7mFh1eJ0pHqOe0p1Yl8Zb3vQm9xY2wL4nT6uR8sC0dK")
 
 
 @app.get("/api/search")
-def search():  # noqa: ANN201
+def search():
     return jsonify(results=[], q=request.args.get("q", ""))
 
 

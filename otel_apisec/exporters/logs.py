@@ -18,9 +18,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import functools
-import threading
-from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from opentelemetry.sdk._logs import ReadableLogRecord
 from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
@@ -29,35 +27,13 @@ from otel_apisec.compiled_cache import folder_cache
 from otel_apisec.detect import Analyzer
 from otel_apisec.detect.sensitive_keys import is_sensitive_key
 from otel_apisec.redaction.attributes import Redactor, edit_strings
+from otel_apisec.redaction.recent import RecentValues
 from otel_apisec.redaction.text import ValueMasker
 from otel_apisec.settings import ApisecSettings
 
-__all__ = ["RecentValues", "RedactingLogExporter"]
+__all__ = ["RecentValues", "RedactingLogExporter"]  # RecentValues lives in redaction; kept here for the old import path
 
 _SCANNED_DETECTORS = frozenset({"pii", "secrets"})
-
-
-class RecentValues:
-    """The raw values the last analysed requests exposed, bounded (oldest forgotten first).
-
-    In memory only, for masking logs written about those requests."""
-
-    def __init__(self, capacity: int = 1024) -> None:
-        self._values: OrderedDict[str, None] = OrderedDict()
-        self._capacity = capacity
-        self._lock = threading.Lock()
-
-    def add(self, values: Iterable[str]) -> None:
-        with self._lock:
-            for value in values:
-                self._values[value] = None
-                self._values.move_to_end(value)
-            while len(self._values) > self._capacity:
-                self._values.popitem(last=False)
-
-    def snapshot(self) -> list[str]:
-        with self._lock:
-            return list(self._values)
 
 
 class RedactingLogExporter(LogRecordExporter):

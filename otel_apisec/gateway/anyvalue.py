@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeAlias
 
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
 if TYPE_CHECKING:
     from google.protobuf.internal.containers import RepeatedCompositeFieldContainer
 
-    KeyValues = RepeatedCompositeFieldContainer[KeyValue]
+    KeyValues: TypeAlias = RepeatedCompositeFieldContainer[KeyValue]
 
 from otel_apisec.redaction.otlp import ARRAY, BYTES, KVLIST, STRING  # defined with the walk over these kinds
 

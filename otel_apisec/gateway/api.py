@@ -20,7 +20,7 @@ class Signal(str, enum.Enum):
 
 Request = ExportTraceServiceRequest | ExportMetricsServiceRequest | ExportLogsServiceRequest
 
-REQUEST_TYPES: dict[Signal, type] = {
+REQUEST_TYPES: dict[Signal, type[Request]] = {
     Signal.TRACES: ExportTraceServiceRequest,
     Signal.METRICS: ExportMetricsServiceRequest,
     Signal.LOGS: ExportLogsServiceRequest,

@@ -85,7 +85,7 @@ def _parse_dict(signal: Signal, document: dict[str, Any]) -> Request:
         raise ValueError(f"invalid OTLP/JSON {signal.value} request: {_shorten(str(error))}") from None
     except (RecursionError, TypeError, AttributeError, KeyError) as error:  # defensive: json_format on odd shapes
         raise ValueError(f"invalid OTLP/JSON {signal.value} request: {type(error).__name__}: {_shorten(str(error))}") from None
-    return request  # type: ignore[no-any-return]
+    return request
 
 
 def _loads(data: bytes, counts: RepairCounts) -> Any:
@@ -97,16 +97,16 @@ def _loads(data: bytes, counts: RepairCounts) -> Any:
     fixed, invalid = _valid_unicode(data)
     if len(fixed) - len(data) > max_growth(len(data)):
         raise ValueError(f"invalid JSON: {first}")
-    error = first
+    latest = first
     if invalid:
         try:
             document = orjson.loads(fixed)
         except orjson.JSONDecodeError as again:
-            error = again
+            latest = again
         else:
             counts.invalid_utf8 = invalid
             return document
-    if "depth" in str(error):  # orjson: "depth limit exceeded"
+    if "depth" in str(latest):  # orjson: "depth limit exceeded"
         shallow = _shallow(fixed, _TEXT_MAX_NESTING)
         if shallow is not fixed:
             try:

@@ -125,7 +125,7 @@ def decode_protobuf(signal: Signal, data: bytes, *, receiver: str, protocol: str
 
     ValueError("malformed <signal> protobuf: <the parser's message>") when it cannot be repaired."""
     try:
-        return REQUEST_TYPES[signal].FromString(data)  # type: ignore[no-any-return]
+        return REQUEST_TYPES[signal].FromString(data)
     except DecodeError as error:
         failure = f"malformed {signal.value} protobuf: {error}"
     try:
@@ -360,7 +360,7 @@ class _Rewrite:
 
         Lets the walk skip, at C speed, the 511 good spans around the bad one."""
         size = end - start
-        headers = []
+        headers: list[bytes | memoryview] = []
         for tag in (self.data[field_start:tag_end], *(frame.tag for frame in reversed(stack[1:]))):
             header = tag + _varint_bytes(size)
             headers.append(header)
@@ -426,7 +426,7 @@ def cut_deep_json_values(signal: Signal, document: dict[str, Any]) -> int:
         node, schema, depth, value = stack.pop()
         if schema.is_any:
             value = (node, len(stack))
-        children = []
+        children: list[tuple[dict[str, Any], _Schema]] = []
         for key, item in node.items():
             child = schema.json_messages.get(key)
             if child is not None:

@@ -351,7 +351,7 @@ class _HttpHandler(BaseHTTPRequestHandler):
         self._reader.start("idle", self.server.receiver.idle_timeout_s)
         self.server.set_idle(self.connection, True)
         try:
-            return bool(self.rfile.peek(1))
+            return bool(self.rfile.peek(1))  # type: ignore[attr-defined]  # a BufferedReader at run time
         except OSError:  # idle timeout (counted in handle), eviction or a reset
             return False
         finally:
@@ -376,30 +376,30 @@ class _HttpHandler(BaseHTTPRequestHandler):
             if self._linger:
                 self._swallow_unread_body()
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (overridden signature)
+    def log_message(self, format: str, *args: Any) -> None:  # overridden signature
         logger.debug("OTLP/HTTP %s: " + format, self.address_string(), *args)
 
     # -- routing ---------------------------------------------------------------------------------------------------
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_GET(self) -> None:  # http.server's naming
         self._dispatch("GET")
 
-    def do_HEAD(self) -> None:  # noqa: N802
+    def do_HEAD(self) -> None:
         self._dispatch("HEAD")
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         self._dispatch("POST")
 
-    def do_PUT(self) -> None:  # noqa: N802
+    def do_PUT(self) -> None:
         self._dispatch("PUT")
 
-    def do_PATCH(self) -> None:  # noqa: N802
+    def do_PATCH(self) -> None:
         self._dispatch("PATCH")
 
-    def do_DELETE(self) -> None:  # noqa: N802
+    def do_DELETE(self) -> None:
         self._dispatch("DELETE")
 
-    def do_OPTIONS(self) -> None:  # noqa: N802
+    def do_OPTIONS(self) -> None:
         self._dispatch("OPTIONS")
 
     def _dispatch(self, method: str) -> None:

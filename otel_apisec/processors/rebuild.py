@@ -8,6 +8,7 @@ with what we derived and masked.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from opentelemetry.attributes import BoundedAttributes
 from opentelemetry.sdk.trace import Event, ReadableSpan
@@ -17,7 +18,7 @@ from otel_apisec.redaction.attributes import Redactor
 
 __all__ = ["rebuilt_span"]
 
-AttributeMap = Mapping[str, object]
+AttributeMap = Mapping[str, Any]
 
 
 def rebuilt_span(
@@ -28,10 +29,11 @@ def rebuilt_span(
 ) -> ReadableSpan:
     # Values are already valid attribute types (the SDK checked them, and ours are built so):
     # a BoundedAttributes would check them all again. It carries the dropped count over.
-    attributes = redactor.attributes(span.attributes)
-    attributes.update(extra_attributes or {})
+    plain = redactor.attributes(span.attributes)
+    plain.update(extra_attributes or {})
+    attributes: Mapping[str, Any] = plain
     if span.dropped_attributes:
-        bounded = BoundedAttributes(None, attributes, immutable=False)
+        bounded = BoundedAttributes(None, plain, immutable=False)
         bounded.dropped = span.dropped_attributes
         attributes = bounded
     events = [

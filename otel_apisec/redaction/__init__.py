@@ -6,10 +6,12 @@
 - `attributes`: `Redactor` and `edit_strings`, over SDK values (the in-process span processor,
   the log exporter);
 - `otlp`: the walk over OTLP attribute lists and `AnyValue` trees (the gateway's `apisec/redact`
-  processor and the enrich processor's per-span masking).
+  processor and the enrich processor's per-span masking);
+- `recent`: `RecentValues`, the values analysed requests exposed, for masking the logs about them.
 """
 
 from otel_apisec.redaction.attributes import Redactor, edit_strings
+from otel_apisec.redaction.recent import RecentValues
 from otel_apisec.redaction.rules import (
     Spans,
     credential_spans,
@@ -25,6 +27,7 @@ from otel_apisec.redaction.rules import (
 from otel_apisec.redaction.text import ValueMasker
 
 __all__ = [
+    "RecentValues",
     "Redactor",
     "Spans",
     "ValueMasker",

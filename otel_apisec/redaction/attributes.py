@@ -91,5 +91,5 @@ class Redactor:
             return value
         return edit_strings(value, self.text)  # anything nested (log-style values): the shared walk
 
-    def attributes(self, attributes: Mapping[str, object] | None) -> dict[str, object]:
+    def attributes(self, attributes: Mapping[str, Any] | None) -> dict[str, Any]:  # values keep their attribute types
         return {key: self.value(key, value) for key, value in (attributes or {}).items()}

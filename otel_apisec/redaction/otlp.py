@@ -10,7 +10,7 @@ any depth, and skipping texts a value masker found clean.
 from __future__ import annotations
 
 from collections.abc import Container, Mapping
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeAlias
 
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
     from google.protobuf.internal.containers import RepeatedCompositeFieldContainer
 
-    KeyValues = RepeatedCompositeFieldContainer[KeyValue]
+    KeyValues: TypeAlias = RepeatedCompositeFieldContainer[KeyValue]
 
 __all__ = [
     "ARRAY", "BYTES", "HASH", "KEEP", "KVLIST", "MASK", "MAX_DEPTH", "STRING", "TEXT", "URL", "Rules", "hash_value",
@@ -40,10 +40,16 @@ MAX_DEPTH = 16
 class Rules(Protocol):
     """One walk's decisions and edits; `owner` is the caller's (what the counts are kept for)."""
 
-    clean: Container[str] | None
-    """Texts known to hold nothing to mask (keys and values alike), or None: each is looked at."""
-    actions: Mapping[str, int]
-    """`action`'s decisions so far, read first (a lookup costs less than a call, per attribute)."""
+    # Read-only, so that an implementation may hold a dict (or None) as a plain attribute.
+    @property
+    def clean(self) -> Container[str] | None:
+        """Texts known to hold nothing to mask (keys and values alike), or None: each is looked at."""
+        ...
+
+    @property
+    def actions(self) -> Mapping[str, int]:
+        """`action`'s decisions so far, read first (a lookup costs less than a call, per attribute)."""
+        ...
 
     def action(self, key: str) -> int:
         """KEEP, HASH, MASK, URL or TEXT for the values under `key` (called for every key: cache it)."""

@@ -60,7 +60,7 @@ class _SinkBase:
         except (ValueError, TypeError) as error:  # OcsfValidationError and orjson's error are both
             self._count("invalid", 1, f"a finding record was not exported: {error}")
             return None
-        except Exception as error:  # noqa: BLE001 (a mapping bug must not reach the host)
+        except Exception as error:  # a mapping bug must not reach the host
             log.exception("%s: mapping a finding record failed", self.name)
             self._count("invalid", 1, f"a finding record was not exported: {type(error).__name__}")
             return None

@@ -43,7 +43,7 @@ async def echo(request: Request) -> JSONResponse:
 async def stream(chunks: str | None = None, size: str | None = None) -> StreamingResponse:
     count, length = _shared.int_param(chunks, 10), _shared.int_param(size, 100)
 
-    async def generate():  # noqa: ANN202 - an async generator of bytes
+    async def generate():  # an async generator of bytes
         for i in range(count):
             yield _shared.stream_chunk(i, length)
 

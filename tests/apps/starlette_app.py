@@ -38,7 +38,7 @@ async def stream(request: Request) -> StreamingResponse:
     count = _shared.int_param(request.query_params.get("chunks"), 10)
     length = _shared.int_param(request.query_params.get("size"), 100)
 
-    async def generate():  # noqa: ANN202 - an async generator of bytes
+    async def generate():  # an async generator of bytes
         for i in range(count):
             yield _shared.stream_chunk(i, length)
 

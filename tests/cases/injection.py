@@ -314,7 +314,7 @@ CASES: list[Case] = [
         "email address in a next parameter",
         make_exchange(_q("next", "jane.doe@example.org")),
     ),
-    # recall by attack class (round 2)
+    # recall by attack class
     Case(
         "APISEC-INJ-004",
         True,

@@ -141,7 +141,7 @@ def _entity(rest: str) -> tuple[str, int] | None:
     return text, end + (1 if rest[end:end + 1] == ";" else 0)
 
 
-def _overlong(match: re2._Match) -> str:  # type: ignore[name-defined]
+def _overlong(match: re2._Match) -> str:
     return _OVERLONG_MAP.get(match.group(0)[-2:].lower(), "")
 
 

@@ -11,7 +11,7 @@ _MAX_MEM = 64 << 20
 (still linear, but noisy in logs); a bigger budget keeps them on the DFA."""
 
 
-def compile_large(pattern: str) -> re2._Regexp:  # type: ignore[name-defined]
+def compile_large(pattern: str) -> re2._Regexp:
     options = re2.Options()
     options.max_mem = _MAX_MEM
     return re2.compile(pattern, options)

@@ -42,7 +42,7 @@ def option(
     if dataclasses.is_dataclass(default):  # frozen: one instance can be every config's default
         instance = default
         return cast(T, dataclasses.field(default_factory=lambda: instance, metadata=metadata))
-    return cast(T, dataclasses.field(default=default, metadata=metadata))
+    return dataclasses.field(default=default, metadata=metadata)
 
 
 class ConfigBase:

@@ -136,7 +136,7 @@ class OtlpReceiver:
         for listener in self.listeners:
             try:
                 listener.shutdown(max(0.0, deadline - time.monotonic()))
-            except Exception:  # noqa: BLE001 - one listener failing to stop must not keep the others open
+            except Exception:  # one listener failing to stop must not keep the others open
                 _logger.exception("stopping a receiver failed")
 
     def stats(self) -> Stats:

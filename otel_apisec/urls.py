@@ -1,5 +1,8 @@
 """The URLs senders deliver to: one safe form for logs, one rule for credentials in them.
 
+Plain functions over strings, no I/O, so that both the HTTP senders (`otel_apisec.delivery`,
+which re-exports them) and the Redis state store of the correlators can use them.
+
 The safe form (`safe_url`) is `scheme://host[:port]`, never the userinfo, query or fragment, and
 the path only when the caller says it holds no secret (a Redis database number, a socket path):
 a Slack or Sumo Logic webhook keeps its secret in the path, and tokens ride in queries.
