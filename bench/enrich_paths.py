@@ -56,7 +56,7 @@ class _Keep(SpanExporter):
         self.spans: list[ReadableSpan] = []
 
     def export(self, spans: object) -> SpanExportResult:
-        self.spans.extend(spans)  # type: ignore[arg-type]
+        self.spans.extend(spans)
         return SpanExportResult.SUCCESS
 
 
@@ -74,7 +74,7 @@ def captured(count: int) -> tuple[list[tuple[ReadableSpan, Capture]], Analyzer]:
         client.post(f"/api/orders/{i}", data=order_body(i), content_type="application/json")
         span = keep.spans[-1]
         captures.append((span, registry.take(span.context.span_id)))
-    return captures, Analyzer(settings.detect_config())  # type: ignore[list-item]
+    return captures, Analyzer(settings.detect_config())
 
 
 def timed(step: Callable[[int], object], count: int, rounds: int) -> float:

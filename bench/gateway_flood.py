@@ -123,7 +123,7 @@ def main() -> None:
     address = ("127.0.0.1", port)
     held: list[socket.socket] = []
     try:
-        while "listening" not in gateway.stderr.readline():  # type: ignore[union-attr]
+        while "listening" not in gateway.stderr.readline():
             assert gateway.poll() is None, "the gateway exited"
         held = [socket.create_connection(address, timeout=5) for _ in range(256)]
         for sock in held:

@@ -127,11 +127,11 @@ class _SinkHandler(BaseHTTPRequestHandler):
         # Finding log records (the OTLP exporter's findings_as_logs) arrive on /v1/logs: answered,
         # not counted as spans (their wire layout would count the same way).
         if self.path.endswith("/v1/traces"):
-            self.server.note(body)  # type: ignore[attr-defined]
+            self.server.note(body)
         self._reply(b"", "application/x-protobuf")  # an empty Export*ServiceResponse is zero bytes
 
     def do_GET(self) -> None:
-        server: Sink = self.server  # type: ignore[assignment]
+        server: Sink = self.server
         if self.path == "/last":
             self._reply(server.last, "application/x-protobuf")
         else:

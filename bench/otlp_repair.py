@@ -21,7 +21,7 @@ def kv(key: str, value: object) -> KeyValue:
         item = KeyValue(key=key)
         item.value.array_value.values.extend(AnyValue(string_value=v) for v in value)
         return item
-    return KeyValue(key=key, value=AnyValue(int_value=int(value)))  # type: ignore[call-overload]
+    return KeyValue(key=key, value=AnyValue(int_value=int(value)))
 
 
 def batch(spans: int = 512, bad: bool = False, all_bad: bool = False) -> ExportTraceServiceRequest:

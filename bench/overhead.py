@@ -84,7 +84,7 @@ class _DiscardHandler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:  # the http.server name
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        self.server.note(self.path, body, self.headers.get("Content-Encoding"))  # type: ignore[attr-defined]
+        self.server.note(self.path, body, self.headers.get("Content-Encoding"))
         self.send_response(200)
         self.send_header("Content-Type", "application/x-protobuf")
         self.send_header("Content-Length", "0")  # an empty Export*ServiceResponse is zero bytes
@@ -426,7 +426,7 @@ def build_variant(name: str, endpoint: str) -> InProcessVariant:
         PeriodicExportingMetricReader(OTLPMetricExporter(endpoint=f"{endpoint}/v1/metrics"))])
     tracer_provider = TracerProvider(resource=resource)
     exporter = CountingExporter(OTLPSpanExporter(endpoint=f"{endpoint}/v1/traces"))
-    batch = BatchSpanProcessor(exporter)  # type: ignore[arg-type] - duck-typed SpanExporter
+    batch = BatchSpanProcessor(exporter)  # duck-typed SpanExporter
     hooks: dict[str, Any] = {}
     analyzer = None
     if name == "plain":
@@ -437,7 +437,7 @@ def build_variant(name: str, endpoint: str) -> InProcessVariant:
         runtime = dataclasses.replace(Runtime.create(settings), metrics=ApisecMetrics(meter_provider))
         processor = ApisecSpanProcessor(batch, settings=runtime.settings, registry=runtime.registry,
                                         metrics=runtime.metrics, recent=runtime.recent)
-        processor.analyzer = analyzer = CountingAnalyzer(processor.analyzer)  # type: ignore[assignment]
+        processor.analyzer = analyzer = CountingAnalyzer(processor.analyzer)
         tracer_provider.add_span_processor(processor)
         hooks = flask_hooks(runtime.registry, runtime.metrics)
     FlaskInstrumentor.instrument_app(app, tracer_provider=tracer_provider, meter_provider=meter_provider, **hooks)

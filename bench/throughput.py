@@ -59,7 +59,7 @@ def dense_body(size: int, seed: int) -> bytes:
                 stack.append(value)
     wanted = max(1, size // 1024)
     for node, key in rng.sample(strings, min(wanted, len(strings))):
-        node[key] = f"{node[key][:20]} {rng.choice(HITS)}"  # type: ignore[index]
+        node[key] = f"{node[key][:20]} {rng.choice(HITS)}"
     return orjson.dumps(doc)
 
 

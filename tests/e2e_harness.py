@@ -160,9 +160,9 @@ def gateway_process(*args: str, env: dict[str, str] | None = None, timeout_s: fl
         deadline = time.monotonic() + timeout_s
         line = ""
         while time.monotonic() < deadline and "listening" not in line:
-            line = process.stderr.readline()  # type: ignore[union-attr]
+            line = process.stderr.readline()
             if not line and process.poll() is not None:
-                raise AssertionError(f"gateway exited: {process.stderr.read()}")  # type: ignore[union-attr]
+                raise AssertionError(f"gateway exited: {process.stderr.read()}")
         yield process
     finally:
         process.send_signal(signal.SIGTERM)
@@ -171,4 +171,4 @@ def gateway_process(*args: str, env: dict[str, str] | None = None, timeout_s: fl
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(10)
-    assert process.returncode == 0, process.stderr.read()  # type: ignore[union-attr]
+    assert process.returncode == 0, process.stderr.read()

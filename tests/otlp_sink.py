@@ -411,11 +411,11 @@ class OtlpSink:
         points: list[MetricPoint] = []
         logs: list[LogRecordData] = []
         if signal == "traces":
-            spans = _decode_spans(message)  # type: ignore[arg-type]
+            spans = _decode_spans(message)
         elif signal == "metrics":
-            points = _decode_metrics(message)  # type: ignore[arg-type]
+            points = _decode_metrics(message)
         else:
-            logs = _decode_logs(message)  # type: ignore[arg-type]
+            logs = _decode_logs(message)
         with self._lock:
             self._requests.append(ReceivedRequest(signal, self.protocol, message, raw, headers))
             self._spans += spans

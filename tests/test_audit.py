@@ -38,7 +38,7 @@ def finding(i: int, **extra: object) -> dict[str, object]:
 
 
 def write_log(path: Path, count: int, key: bytes | None = None, **options: object) -> AuditLog:
-    log = AuditLog(path, key=key, **options)  # type: ignore[arg-type]
+    log = AuditLog(path, key=key, **options)
     for i in range(count):
         assert log.append("alert" if i % 5 == 0 else "finding", finding(i)) == log.last_seq
     log.close()

@@ -21,7 +21,7 @@ SECRET_BODY = json.dumps({"pad": "x" * 5000, "note": "card 4111 1111 1111 1111"}
 
 def wsgi_app(environ: dict, start_response: object) -> Iterator[bytes]:
     body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
-    start_response("200 OK", [("Content-Type", "application/json")])  # type: ignore[operator]
+    start_response("200 OK", [("Content-Type", "application/json")])
     yield b'{"received": %d, ' % len(body)
     yield b'"owner": "erin.owner@example.com"}'
 
@@ -38,15 +38,15 @@ def test_plain_wsgi_app_request_and_streamed_response_are_captured() -> None:
 async def asgi_app(scope: dict, receive: object, send: object) -> None:
     body = b""
     while True:
-        message = await receive()  # type: ignore[operator]
+        message = await receive()
         body += message.get("body", b"")
         if not message.get("more_body"):
             break
-    await send({"type": "http.response.start", "status": 201,  # type: ignore[operator]
+    await send({"type": "http.response.start", "status": 201,
                 "headers": [(b"content-type", b"application/json")]})
     for part in (b'{"received": %d,' % len(body), b' "owner": "erin.owner@example.com"}'):
-        await send({"type": "http.response.body", "body": part, "more_body": True})  # type: ignore[operator]
-    await send({"type": "http.response.body", "body": b""})  # type: ignore[operator]
+        await send({"type": "http.response.body", "body": part, "more_body": True})
+    await send({"type": "http.response.body", "body": b""})
 
 
 def test_plain_asgi_app_bodies_are_captured_from_receive_and_send_messages() -> None:

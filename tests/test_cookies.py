@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from http.cookies import _unquote as stdlib_unquote  # type: ignore[attr-defined]
+from http.cookies import _unquote as stdlib_unquote
 
 import pytest
 from hypothesis import example, given, settings

@@ -67,7 +67,7 @@ def scenario(kind: str) -> Scenario:
 
 
 def call(t: float, path: str, route: str | None = None, **fields: object) -> Observation:
-    return Observation(time_s=START + t, path=path, route=route or path, service="shop-api", **fields)  # type: ignore[arg-type]
+    return Observation(time_s=START + t, path=path, route=route or path, service="shop-api", **fields)
 
 
 def failed_login(t: float, account: str, client: str) -> Observation:
@@ -99,7 +99,7 @@ class TestConfig:
     )
     def test_bad_value_names_the_field(self, options: dict[str, object], named: str) -> None:
         with pytest.raises(ValueError, match=f"correlation config: {named}="):
-            CorrelationConfig(**options)  # type: ignore[arg-type]
+            CorrelationConfig(**options)
 
     def test_from_mapping_rejects_unknown_keys_and_takes_lists(self) -> None:
         with pytest.raises(ValueError, match="unknown option 'brute_force_windows'"):

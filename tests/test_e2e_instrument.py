@@ -376,12 +376,12 @@ def _wait_metric(run: Run, name: str, predicate: Callable[[object], bool]) -> li
 
 
 def test_metrics(run: Run) -> None:
-    _wait_metric(run, A.METRIC_FINDINGS, lambda p: bool(p.attributes.get(A.RULE_ID)))  # type: ignore[attr-defined]
+    _wait_metric(run, A.METRIC_FINDINGS, lambda p: bool(p.attributes.get(A.RULE_ID)))
     assert run.sink.metric_total(A.METRIC_FINDINGS) > 0
     failures = _wait_metric(
         run, A.METRIC_AUTH_OUTCOMES,
-        lambda p: p.attributes.get(A.AUTH_OUTCOME) == AuthOutcome.FAILURE.value  # type: ignore[attr-defined]
-        and bool(p.attributes.get(A.HTTP_ROUTE)),  # type: ignore[attr-defined]
+        lambda p: p.attributes.get(A.AUTH_OUTCOME) == AuthOutcome.FAILURE.value
+        and bool(p.attributes.get(A.HTTP_ROUTE)),
     )
     assert failures
     assert run.sink.metric_total(A.METRIC_INTERNAL_ERRORS) == 0

@@ -194,7 +194,7 @@ class TestValidation:
         doc = copy.deepcopy(GOOD)
         doc["exporters"]["apisec/ocsf"] = {"path": "o.jsonl", "validate": True}
         config = parse_config(doc).exporters["apisec/ocsf"]
-        assert config.config.validate_events is True and config.options["validate"] is True  # type: ignore[attr-defined]
+        assert config.config.validate_events is True and config.options["validate"] is True
 
 
 class TestEnvExpansion:
@@ -338,10 +338,10 @@ class TestComponents:
         doc["service"]["telemetry"] = {"metrics": {"address": "off"}}
         gateway = Gateway(parse_config(doc))
         memory, disk = gateway.exporters["otlp"], gateway.exporters["otlp/backup"]
-        assert (memory.max_backoff_s, memory.max_elapsed_s) == (2.0, 60.0)  # type: ignore[attr-defined]
-        assert (memory.queue.max_items, memory.queue.max_bytes) == (7, 4096)  # type: ignore[attr-defined]
-        assert disk.queue.persistent and disk.queue.max_bytes == 1 << 20  # type: ignore[attr-defined]
-        disk.queue.close()  # type: ignore[attr-defined]
+        assert (memory.max_backoff_s, memory.max_elapsed_s) == (2.0, 60.0)
+        assert (memory.queue.max_items, memory.queue.max_bytes) == (7, 4096)
+        assert disk.queue.persistent and disk.queue.max_bytes == 1 << 20
+        disk.queue.close()
 
     def test_every_exporter_type_is_in_the_table(self) -> None:
         """The registries hold the types the README documents, in its order."""

@@ -53,7 +53,7 @@ class Counter:
 @contextmanager
 def http_receiver(**options: float) -> Iterator[tuple[HttpReceiver, Counter]]:
     counter = Counter()
-    receiver = HttpReceiver(counter, "127.0.0.1:0", **options).start()  # type: ignore[arg-type]
+    receiver = HttpReceiver(counter, "127.0.0.1:0", **options).start()
     try:
         yield receiver, counter
     finally:
@@ -169,7 +169,7 @@ def test_connections_past_the_limit_get_a_fast_503_and_service_resumes() -> None
     with http_receiver(max_connections=limit, header_timeout_s=2.0) as (receiver, counter), ExitStack() as stack:
         address = receiver.address
         held = [stack.enter_context(raw(address, HALF_HEADERS)) for _ in range(limit)]
-        wait_until(lambda: len(receiver._server.connections) == limit, 2.0)  # type: ignore[union-attr]
+        wait_until(lambda: len(receiver._server.connections) == limit, 2.0)
         started = time.monotonic()
         waits = []
         for _ in range(extra):
@@ -184,7 +184,7 @@ def test_connections_past_the_limit_get_a_fast_503_and_service_resumes() -> None
         assert request(address)[0] == 503
         assert receiver.connection_counts()["refused"] == extra + 1
         # The slow senders hit the header deadline; the refused sockets are still open on the client side.
-        wait_until(lambda: not receiver._server.connections, 3.5)  # type: ignore[union-attr]
+        wait_until(lambda: not receiver._server.connections, 3.5)
         assert request(address)[0] == 200 and post_traces(address) == 200
         for sock in held:
             assert read_until_closed(sock, 1.0)[0] == b""  # closed by the header deadline, no answer
@@ -204,7 +204,7 @@ def test_keep_alive_clients_past_the_limit_are_all_served() -> None:
             for count, connection in enumerate(idle, 1):  # one after the other: the idle order is known
                 connection.request("GET", "/health")
                 assert connection.getresponse().read() == b"ok\n"
-                wait_until(lambda n=count: len(receiver._server.idle) == n, 1.0)  # type: ignore[misc, union-attr]
+                wait_until(lambda n=count: len(receiver._server.idle) == n, 1.0)
             started = time.monotonic()
             for connection in newcomers:  # each keeps its connection, so each needs a slot
                 connection.request("POST", "/v1/traces", TRACE_BODY, {"Content-Type": "application/x-protobuf"})
@@ -405,7 +405,7 @@ def test_sigterm_exits_in_time_whatever_the_clients_do(tmp_path: Path) -> None:
     http_address = ("127.0.0.1", http_port)
     try:
         deadline = time.monotonic() + 30
-        while "listening" not in (line := process.stderr.readline()):  # type: ignore[union-attr]
+        while "listening" not in (line := process.stderr.readline()):
             assert (line or process.poll() is None) and time.monotonic() < deadline, "the gateway did not start"
         with ExitStack() as stack:
             keep_alive = stack.enter_context(raw(http_address))

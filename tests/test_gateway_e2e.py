@@ -158,7 +158,7 @@ def test_backend_outage_and_gateway_restart_lose_nothing_with_the_persistent_que
     def start() -> subprocess.Popen[str]:
         process = subprocess.Popen([sys.executable, "-m", "otel_apisec.cli.main", "gateway", "--config", str(config)],
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        while "listening" not in (line := process.stderr.readline()):  # type: ignore[union-attr]
+        while "listening" not in (line := process.stderr.readline()):
             assert line or process.poll() is None, "the gateway exited"
         return process
 

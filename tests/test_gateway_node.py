@@ -105,8 +105,8 @@ def node_run(node_app_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> It
     with OtlpSink("grpc") as sink, tempfile.TemporaryFile("w+") as gateway_log, tempfile.TemporaryFile("w+") as app_log:
 
         def read(log: object) -> str:
-            log.seek(0)  # type: ignore[attr-defined]
-            return log.read()  # type: ignore[attr-defined]
+            log.seek(0)
+            return log.read()
 
         grpc_port, http_port, metrics_port = free_port(), free_port(), free_port()
         gateway = subprocess.Popen(

@@ -42,7 +42,7 @@ def test_plain_wsgi_middleware_from_the_api() -> None:
     provider, exporter = provider_and_exporter()
 
     def app(environ: dict, start_response: object) -> list[bytes]:
-        start_response("401 Unauthorized", [("Content-Type", "application/json")])  # type: ignore[operator]
+        start_response("401 Unauthorized", [("Content-Type", "application/json")])
         return [b'{"error": "bad credentials"}']
 
     wrapped = OpenTelemetryMiddleware(apisec.wsgi_middleware(app), tracer_provider=provider)

@@ -193,7 +193,7 @@ class TestTokenDetector:
 
 
 def budget_config(rate: float | None, **kwargs: object) -> DetectConfig:
-    return DetectConfig(max_weak_secret_hmacs_per_s=rate, **kwargs)  # type: ignore[arg-type]
+    return DetectConfig(max_weak_secret_hmacs_per_s=rate, **kwargs)
 
 
 class TestWeakSecretBudget:

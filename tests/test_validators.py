@@ -118,7 +118,7 @@ class TestNationalIds:
     )
     def test_national_id(self, check: object, text: str, valid: bool) -> None:
         """Each national identifier's check digit or allocation rule confirms or vetoes."""
-        assert check(text) is valid  # type: ignore[operator]
+        assert check(text) is valid
 
 
 class TestIp:
