@@ -25,7 +25,7 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsSer
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue, ArrayValue, KeyValue
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 from opentelemetry.proto.logs.v1 import logs_pb2
 from opentelemetry.proto.metrics.v1 import metrics_pb2
 from opentelemetry.proto.trace.v1 import trace_pb2
@@ -38,7 +38,7 @@ from otel_apisec.gateway.finding_exporters import ConsoleExporter, FindingsFileE
 from otel_apisec.gateway.queue import BoundedQueue, PersistentQueue
 from otel_apisec.gateway.receivers import GrpcReceiver, HttpReceiver
 from otel_apisec.gateway.tls import grpc_server_credentials, server_ssl_context
-from otel_apisec.testing import make_exchange
+from otel_apisec.testing import key_values, make_exchange
 from tests.otlp_sink import OtlpSink
 
 PROTOCOLS = ("http/protobuf", "grpc")
@@ -48,22 +48,6 @@ REPO = Path(__file__).resolve().parents[1]
 
 # ---------------------------------------------------------------------------------------------------------------
 # Requests
-
-
-def _any(value: Any) -> AnyValue:
-    if isinstance(value, bool):
-        return AnyValue(bool_value=value)
-    if isinstance(value, int):
-        return AnyValue(int_value=value)
-    if isinstance(value, float):
-        return AnyValue(double_value=value)
-    if isinstance(value, (tuple, list)):
-        return AnyValue(array_value=ArrayValue(values=[_any(v) for v in value]))
-    return AnyValue(string_value=str(value))
-
-
-def _kvs(attributes: dict[str, Any]) -> list[KeyValue]:
-    return [KeyValue(key=key, value=_any(value)) for key, value in attributes.items()]
 
 
 _ids = iter(range(1, 1 << 40))
@@ -80,7 +64,7 @@ def _span(name: str = "GET /x", **kwargs: Any) -> trace_pb2.Span:
 def _traces(spans: int = 3, service: str = "shop") -> ExportTraceServiceRequest:
     request = ExportTraceServiceRequest()
     resource_spans = request.resource_spans.add()
-    resource_spans.resource.attributes.extend(_kvs({"service.name": service}))
+    resource_spans.resource.attributes.extend(key_values({"service.name": service}))
     scope_spans = resource_spans.scope_spans.add()
     scope_spans.spans.extend(_span(f"span {i}") for i in range(spans))
     return request
@@ -174,7 +158,7 @@ def sink(request: pytest.FixtureRequest) -> Iterator[OtlpSink]:
 
 
 def _exporter(endpoint: str, protocol: str, **kwargs: Any) -> OtlpExporter:
-    return OtlpExporter(endpoint, protocol, **{**FAST, **kwargs})  # type: ignore[arg-type]
+    return OtlpExporter(endpoint, protocol, **{**FAST, **kwargs})
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -253,7 +237,7 @@ class TestDelivery:
         assert exporter.sent == 40 and exporter.queue_depth == 0
 
     def test_credentials_in_the_url_are_sent_as_basic_auth(self, sink: OtlpSink) -> None:
-        """The one rule of `delivery.urls`, over HTTP and gRPC: userinfo becomes `Authorization: Basic`."""
+        """The one rule of `otel_apisec.urls`, over HTTP and gRPC: userinfo becomes `Authorization: Basic`."""
         exporter = _exporter(sink.endpoint.replace("://", "://tenant:p%40ss@"), sink.protocol)
         exporter.start()
         exporter.submit(Signal.TRACES, _traces(1))
@@ -415,7 +399,7 @@ class TestFailures:
     def test_grpc_retry_info_is_honoured(self, rich_status: bool) -> None:
         """RESOURCE_EXHAUSTED with RetryInfo, then UNAVAILABLE: retried as told, then delivered."""
         script = [(grpc.StatusCode.RESOURCE_EXHAUSTED, 0.8), (grpc.StatusCode.UNAVAILABLE, None), None]
-        backend = ScriptedGrpc(script, rich_status)  # type: ignore[arg-type]
+        backend = ScriptedGrpc(script, rich_status)
         exporter = _exporter(backend.endpoint, "grpc", max_backoff_s=5)
         try:
             exporter.start()
@@ -446,15 +430,15 @@ class TestFailures:
 
     def test_bad_arguments(self) -> None:
         with pytest.raises(ValueError, match="protocol"):
-            OtlpExporter("http://127.0.0.1:1", "http/json")  # type: ignore[arg-type]
+            OtlpExporter("http://127.0.0.1:1", "http/json")
         with pytest.raises(ValueError, match="endpoint"):
             OtlpExporter("ftp://example.com", "http/protobuf")
         for protocol in PROTOCOLS:  # errors show the safe form of the URL only
             with pytest.raises(ValueError, match="scheme must be") as refused:
-                OtlpExporter("ftp://user:s3cret@example.com/p?token=t0k", protocol)  # type: ignore[arg-type]
+                OtlpExporter("ftp://user:s3cret@example.com/p?token=t0k", protocol)
             assert "s3cret" not in str(refused.value) and "t0k" not in str(refused.value)
             with pytest.raises(ValueError, match="credentials both in the URL") as refused:
-                OtlpExporter("http://user:s3cret@127.0.0.1:1", protocol, headers={"Authorization": "Bearer x"})  # type: ignore[arg-type]
+                OtlpExporter("http://user:s3cret@127.0.0.1:1", protocol, headers={"Authorization": "Bearer x"})
             assert "s3cret" not in str(refused.value)
         exporter = OtlpExporter("127.0.0.1:1", "grpc", signals=frozenset({Signal.LOGS}))
         with pytest.raises(ValueError, match="does not take"):
@@ -611,12 +595,12 @@ ANALYZER = Analyzer(DetectConfig(hmac_key=b"exporters"))
 
 def _enriched_request() -> tuple[ExportTraceServiceRequest, list[dict[str, object]]]:
     """A span enriched as in-process enrichment does it, and the findings `scan` would report for the exchange."""
-    analysis = ANALYZER.analyze(make_exchange(  # type: ignore[arg-type]
+    analysis = ANALYZER.analyze(make_exchange(
         "https://api.example.com/search?q=1'+OR+'1'='1", response_json={"email": "jane.doe@example.org"}))
-    span = _span("GET /search", attributes=_kvs({**span_attributes(analysis), "http.route": "/search",
+    span = _span("GET /search", attributes=key_values({**span_attributes(analysis), "http.route": "/search",
                                                   "http.request.method": "GET"}))
     for name, attributes in finding_events(analysis):
-        span.events.add(name=name, time_unix_nano=span.end_time_unix_nano, attributes=_kvs(attributes))
+        span.events.add(name=name, time_unix_nano=span.end_time_unix_nano, attributes=key_values(attributes))
     request = _traces(1, service="search-api")
     request.resource_spans[0].scope_spans[0].spans.append(span)
     return request, [finding.to_dict() for finding in analysis.findings]

@@ -23,7 +23,6 @@ import jwt
 import orjson
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue, ArrayValue, KeyValue
 from opentelemetry.proto.trace.v1 import trace_pb2
 
 import otel_apisec
@@ -39,7 +38,7 @@ from otel_apisec.pseudonym import keyed_hash
 from otel_apisec.siem import OCSF_VERSION, OcsfFileSink, OcsfWebhookSink, to_ocsf
 from otel_apisec.siem.schema import OcsfValidationError, ocsf_schema
 from otel_apisec.siem.sinks import NDJSON
-from otel_apisec.testing import make_exchange
+from otel_apisec.testing import key_values, make_exchange
 
 SCHEMA = ocsf_schema()
 ANALYZER = Analyzer(DetectConfig(hmac_key=b"ocsf-test-key"))
@@ -57,23 +56,6 @@ RULE = BRUTE_FORCE
 # Records, built the way the gateway builds them
 
 
-def _kvs(attributes: dict[str, Any]) -> list[KeyValue]:
-    out = []
-    for key, value in attributes.items():
-        if isinstance(value, bool):
-            any_value = AnyValue(bool_value=value)
-        elif isinstance(value, int):
-            any_value = AnyValue(int_value=value)
-        elif isinstance(value, float):
-            any_value = AnyValue(double_value=value)
-        elif isinstance(value, tuple):
-            any_value = AnyValue(array_value=ArrayValue(values=[AnyValue(string_value=str(v)) for v in value]))
-        else:
-            any_value = AnyValue(string_value=str(value))
-        out.append(KeyValue(key=key, value=any_value))
-    return out
-
-
 EXCHANGES = (
     ("POST /login", make_exchange("https://api.example.com/login", "POST", headers={"Authorization": f"Bearer {TOKEN}"},
                                   status=401, route="/login")),
@@ -86,18 +68,18 @@ def _span_request() -> ExportTraceServiceRequest:
     """Two enriched server spans, as in-process enrichment sends them to the gateway."""
     request = ExportTraceServiceRequest()
     resource_spans = request.resource_spans.add()
-    resource_spans.resource.attributes.extend(_kvs({"service.name": "shop-api"}))
+    resource_spans.resource.attributes.extend(key_values({"service.name": "shop-api"}))
     scope = resource_spans.scope_spans.add()
     for (name, exchange), span_id in zip(EXCHANGES, SPAN_IDS, strict=True):
         analysis = ANALYZER.analyze(exchange)
         span = trace_pb2.Span(
             trace_id=TRACE_ID, span_id=span_id, name=name, kind=trace_pb2.Span.SPAN_KIND_SERVER,
             start_time_unix_nano=END_NANOS - 5_000_000, end_time_unix_nano=END_NANOS,
-            attributes=_kvs({**span_attributes(analysis), "http.route": exchange.route,
+            attributes=key_values({**span_attributes(analysis), "http.route": exchange.route,
                              "http.request.method": exchange.method}),
         )
         for event_name, attributes in finding_events(analysis):
-            span.events.add(name=event_name, time_unix_nano=END_NANOS, attributes=_kvs(attributes))
+            span.events.add(name=event_name, time_unix_nano=END_NANOS, attributes=key_values(attributes))
         scope.spans.append(span)
     return request
 
@@ -281,11 +263,11 @@ class TestCorrelationMapping:
         key = b"ocsf-test-key"
         span = trace_pb2.Span(trace_id=TRACE_ID, span_id=SPAN_IDS[0], name="POST /login",
                               end_time_unix_nano=1_700_000_000_500_000_000,
-                              attributes=_kvs({"http.route": "/login", "http.request.method": "POST"}))
+                              attributes=key_values({"http.route": "/login", "http.request.method": "POST"}))
         span.events.append(correlation_event(finding, span.end_time_unix_nano, functools.partial(keyed_hash, key)))
         request = ExportTraceServiceRequest()
         resource_spans = request.resource_spans.add()
-        resource_spans.resource.attributes.extend(_kvs({"service.name": "auth-api"}))
+        resource_spans.resource.attributes.extend(key_values({"service.name": "auth-api"}))
         resource_spans.scope_spans.add().spans.append(span)
         (record,) = findings_from_request(request)
         via_span, direct = to_ocsf(record), to_ocsf(finding.record())

@@ -9,7 +9,7 @@ import pytest
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
@@ -21,6 +21,7 @@ from otel_apisec.gateway.processors import EnrichProcessor
 from otel_apisec.gateway.redact_processor import RedactProcessor
 from otel_apisec.model import HttpExchange
 from otel_apisec.siem.ocsf import to_ocsf
+from otel_apisec.testing import key_values
 from tests.otlp_sink import decode_attributes
 
 
@@ -47,18 +48,10 @@ def values() -> Analyzer:
     return Analyzer(DetectConfig(enabled=frozenset({"pii", "secrets"})))
 
 
-def _kvs(attributes: dict[str, object]) -> list[KeyValue]:
-    out = []
-    for key, value in attributes.items():
-        any_value = AnyValue(bytes_value=value) if isinstance(value, bytes) else AnyValue(string_value=str(value))
-        out.append(KeyValue(key=key, value=any_value))
-    return out
-
-
 def _traces(span: Span, resource: dict[str, object] | None = None) -> ExportTraceServiceRequest:
     request = ExportTraceServiceRequest()
     resource_spans = request.resource_spans.add()
-    resource_spans.resource.attributes.extend(_kvs(resource or {"service.name": "shop"}))
+    resource_spans.resource.attributes.extend(key_values(resource or {"service.name": "shop"}))
     resource_spans.scope_spans.add().spans.append(span)
     return request
 
@@ -72,7 +65,7 @@ def _logs(*records: LogRecord) -> ExportLogsServiceRequest:
 def _span(attributes: dict[str, object] | None = None, **fields: object) -> Span:
     return Span(trace_id=b"\x01" * 16, span_id=b"\x02" * 8, name=str(fields.pop("name", "work")),
                 start_time_unix_nano=1_700_000_000_000_000_000, end_time_unix_nano=1_700_000_000_010_000_000,
-                attributes=_kvs(attributes or {}), **fields)
+                attributes=key_values(attributes or {}), **fields)
 
 
 def _raw(request: object, *planted: str) -> list[str]:
@@ -120,7 +113,7 @@ class TestItem6EmbeddedJwts:
                                       f"Bearer%20{JWT}", f"a JWE {JWT}.c2Vn.dGFn"])
     def test_a_jwt_anywhere_in_span_event_and_log_text(self, processor: RedactProcessor, text: str) -> None:
         """Any three (or five) base64url segments after a JSON header, in any text."""
-        event = Span.Event(name="auth", attributes=_kvs({"detail": text}))
+        event = Span.Event(name="auth", attributes=key_values({"detail": text}))
         request = _traces(_span({"app.note": text}, events=[event]))
         processor.process(Signal.TRACES, request)
         logs = _logs(LogRecord(body=AnyValue(string_value=text)))
@@ -175,7 +168,7 @@ class TestItem9PasswordPairs:
         (f"q=token%3D{PASSWORD}&page=2", "q=token%3D***&page=2"),
     ])  # fmt: skip
     def test_sensitive_pairs_in_span_and_event_attributes(self, processor: RedactProcessor, text: str, expected: str) -> None:
-        event = Span.Event(name="login", attributes=_kvs({"detail": text}))
+        event = Span.Event(name="login", attributes=key_values({"detail": text}))
         request = _traces(_span({"app.note": text}, events=[event]))
         processor.process(Signal.TRACES, request)
         span = request.resource_spans[0].scope_spans[0].spans[0]
@@ -257,7 +250,7 @@ class TestManyValuesInOneRequest:
 class TestAllSignalsAndPlaces:
     def test_names_keys_statuses_links_metrics_and_exemplars(self, processor: RedactProcessor) -> None:
         """Names, keys, status messages, links, trace states, metric descriptions and exemplars."""
-        link = Span.Link(trace_id=b"\x03" * 16, span_id=b"\x04" * 8, attributes=_kvs({"why": f"for {EMAIL}"}))
+        link = Span.Link(trace_id=b"\x03" * 16, span_id=b"\x04" * 8, attributes=key_values({"why": f"for {EMAIL}"}))
         span = _span({EMAIL: "key holds it"}, name=f"mail {EMAIL}", links=[link], trace_state=f"v={EMAIL}",
                      status=Status(code=Status.STATUS_CODE_ERROR, message=f"card {CARD}"))
         request = _traces(span)
@@ -265,13 +258,13 @@ class TestAllSignalsAndPlaces:
         metrics = ExportMetricsServiceRequest()
         metric = metrics.resource_metrics.add().scope_metrics.add().metrics.add(name="logins", description=f"by {EMAIL}")
         point = metric.sum.data_points.add(as_int=1)
-        point.exemplars.add(as_int=1).filtered_attributes.extend(_kvs({"user": f"u {EMAIL}"}))
+        point.exemplars.add(as_int=1).filtered_attributes.extend(key_values({"user": f"u {EMAIL}"}))
         processor.process(Signal.METRICS, metrics)
         assert _raw(request, EMAIL, CARD) == [] and _raw(metrics, EMAIL) == []
 
     def test_own_hashes_are_untouched_and_own_free_text_is_scanned(self, processor: RedactProcessor) -> None:
         """Pseudonyms and rule ids stay; a finding location or subject route repeating request text does not."""
-        event = Span.Event(name=A.FINDING_EVENT, attributes=_kvs({
+        event = Span.Event(name=A.FINDING_EVENT, attributes=key_values({
             A.RULE_ID: "APISEC-PII-001", A.FINDING_LOCATION: f"response.body.$.{EMAIL}",
             A.FINDING_SUBJECT_PREFIX + "http.route": f"/users/{EMAIL}",
             A.FINDING_SUBJECT_PREFIX + A.CLIENT_PSEUDO_ID: "4111111111111111"}))
