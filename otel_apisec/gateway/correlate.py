@@ -7,16 +7,16 @@ its subject and evidence; client addresses as keyed hashes), so the exporters ha
 it on the span and as a log record, alerts and the audit trail get its record. The client's
 country, from the packaged offline GeoIP database, is added as `geo.country.iso_code`.
 
-Never breaks the pipeline: a store that fails (Redis down) or a correlator bug is counted, and
-the spans go on unchanged.
+Never breaks the pipeline: a store that fails (Redis down) or a correlator bug is counted (the
+engine), a span this processor fails on is counted by the runner, and the spans go on unchanged.
 """
 
 from __future__ import annotations
 
 import functools
-import logging
 import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
@@ -27,15 +27,11 @@ from otel_apisec.correlate.engine import Correlation
 from otel_apisec.findings import traffic_event
 from otel_apisec.gateway.anyvalue import set_value
 from otel_apisec.gateway.api import Request, Signal
-from otel_apisec.gateway.finding_records import resource_service
+from otel_apisec.gateway.runner import ProcessorCounts, SpanHandler, SpanView, TraceBatch, process_spans
 from otel_apisec.gateway.security_metrics import SecurityTally
-from otel_apisec.gateway.span_observation import observation_from_span
 from otel_apisec.pseudonym import keyed_hash
 
 __all__ = ["CorrelateProcessor", "correlation_event", "exported_subject"]
-
-log = logging.getLogger(__name__)
-
 
 _PSEUDONYMIZED = {CLIENT: A.CLIENT_PSEUDO_ID, NETWORK: A.CLIENT_NETWORK_PSEUDO_ID}
 """Subject keys whose values are client addresses or networks, and the keys of their keyed hashes."""
@@ -64,6 +60,8 @@ def correlation_event(finding: CorrelationFinding, time_unix_nano: int, pseudony
 class CorrelateProcessor:
     """Runs `correlation` (the correlators over their store) on every HTTP server span."""
 
+    mask_strictly = None
+
     def __init__(
         self,
         correlation: Correlation,
@@ -76,46 +74,38 @@ class CorrelateProcessor:
         self._country_of = country_of
         self._tally = tally
         self.observed = 0
-        self._bugs = 0  # spans whose observation could not be read (the engine counts its own failures)
+        self.counts = ProcessorCounts()
+        """Spans this processor raised on (the engine counts its own failures)."""
         self._lock = threading.Lock()
 
     @property
     def errors(self) -> int:
         """Spans correlation failed on, a bug (they went on unchanged)."""
-        return self._bugs + self.correlation.internal_errors
+        return self.counts.errors + self.correlation.internal_errors
 
     def process(self, signal: Signal, request: Request) -> Request | None:
-        if signal is not Signal.TRACES:
-            return request
-        for resource_spans in request.resource_spans:  # type: ignore[union-attr]
-            service = resource_service(resource_spans.resource.attributes)
-            for scope_spans in resource_spans.scope_spans:
-                for span in scope_spans.spans:
-                    self._span(span, service)
-        return request
+        return process_spans(self, signal, request)
 
-    def _span(self, span: Span, service: str) -> None:
-        try:
-            observation = observation_from_span(span, service, self._country_of)
-        except Exception:  # noqa: BLE001 - the span goes on without correlation
-            with self._lock:
-                self._bugs += 1
-            log.exception("correlate: could not read a span")
-            return
+    def spans(self, batch: TraceBatch) -> AbstractContextManager[SpanHandler]:
+        return nullcontext(self._span)
+
+    def _span(self, view: SpanView) -> bool:
+        observation = view.observation(self._country_of)
         if observation is None:
-            return
+            return True
+        span = view.span
         if observation.country:
             set_value(span.attributes.add(key=A.GEO_COUNTRY).value, observation.country)
         findings = self.correlation.observe(observation)  # never raises: it counts store and correlator failures
         with self._lock:
             self.observed += 1
-        if not findings:
-            return
-        if self._tally is not None:
-            route = self._tally.route(observation.route)
-            for finding in findings:
-                self._tally.finding(finding.rule.id, finding.rule.kind, finding.effective_severity.label, route)
-        span.events.extend(correlation_event(finding, span.end_time_unix_nano, self._pseudonym) for finding in findings)
+        if findings:
+            if self._tally is not None:
+                route = self._tally.route(observation.route)
+                for finding in findings:
+                    self._tally.finding(finding.rule.id, finding.rule.kind, finding.effective_severity.label, route)
+            span.events.extend(correlation_event(finding, span.end_time_unix_nano, self._pseudonym) for finding in findings)
+        return True
 
     def stats(self) -> dict[str, int]:
         return {"observed": self.observed, "store_errors": self.correlation.store_errors}

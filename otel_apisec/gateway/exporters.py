@@ -32,6 +32,7 @@ from otel_apisec.delivery import DeliveryError, HttpSession, RetryPolicy, check_
 from otel_apisec.gateway.api import QueueFullError, Request, Signal
 from otel_apisec.gateway.finding_records import finding_logs
 from otel_apisec.gateway.queue import BoundedQueue, PersistentQueue, QueueItem
+from otel_apisec.gateway.runner import iter_items, iter_scopes
 from otel_apisec.gateway.tls import grpc_channel_credentials
 
 __all__ = ["OtlpExporter", "count_items"]
@@ -61,17 +62,14 @@ _RETRY_INFO_TYPE = "type.googleapis.com/google.rpc.RetryInfo"
 
 def count_items(signal: Signal, request: Request) -> int:
     """Spans, metric data points or log records in a request."""
-    if signal is Signal.TRACES:
-        return sum(len(ss.spans) for rs in request.resource_spans for ss in rs.scope_spans)  # type: ignore[union-attr]
-    if signal is Signal.LOGS:
-        return sum(len(sl.log_records) for rl in request.resource_logs for sl in rl.scope_logs)  # type: ignore[union-attr]
+    if signal is not Signal.METRICS:
+        items = "spans" if signal is Signal.TRACES else "log_records"
+        return sum(len(getattr(scope, items)) for _resource, scope in iter_scopes(signal, request))
     total = 0
-    for rm in request.resource_metrics:  # type: ignore[union-attr]
-        for sm in rm.scope_metrics:
-            for metric in sm.metrics:
-                data = metric.WhichOneof("data")
-                if data:
-                    total += len(getattr(metric, data).data_points)
+    for _resource, _scope, metric in iter_items(signal, request):
+        data = metric.WhichOneof("data")
+        if data:
+            total += len(getattr(metric, data).data_points)
     return total
 
 

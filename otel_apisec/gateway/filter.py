@@ -21,11 +21,14 @@ trace: the finding matters more than the trace being whole.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
 from otel_apisec import attributes as A
 from otel_apisec.gateway.api import Request, Signal
+from otel_apisec.gateway.runner import ProcessorCounts, SpanHandler, SpanView, TraceBatch, process_spans
 
 __all__ = ["FilterProcessor", "has_finding", "trace_hash"]
 
@@ -64,6 +67,8 @@ class FilterProcessor:
     error status. Empty scope and resource containers are removed; a request with no span left
     is dropped (None). Metrics and logs pass through untouched."""
 
+    mask_strictly = None
+
     def __init__(self, sample_ratio: float = 1.0, keep_errors: bool = True, hash_seed: int = 0) -> None:
         if not 0.0 <= sample_ratio <= 1.0:
             raise ValueError(f"sample_ratio must be within [0, 1], got {sample_ratio!r}")
@@ -76,6 +81,7 @@ class FilterProcessor:
         self._threshold = int(self.sample_ratio * _HASH_BUCKETS)
         self._lock = threading.Lock()
         self._kept = self._dropped = self._kept_for_finding = self._kept_for_error = 0
+        self.counts = ProcessorCounts()
 
     def sampled(self, trace_id: bytes) -> bool:
         """The sampler's decision for a trace (findings and errors aside)."""
@@ -89,44 +95,55 @@ class FilterProcessor:
                     "kept_for_finding": self._kept_for_finding, "kept_for_error": self._kept_for_error}
 
     def process(self, signal: Signal, request: Request) -> Request | None:
-        if signal is not Signal.TRACES:
-            return request
+        return process_spans(self, signal, request)
+
+    @contextmanager
+    def spans(self, batch: TraceBatch) -> Iterator[SpanHandler]:
         if self._threshold >= _HASH_BUCKETS:  # every trace sampled: nothing to look at but the count
-            count = sum(len(scope.spans) for resource in request.resource_spans for scope in resource.scope_spans)  # type: ignore[union-attr]
             with self._lock:
-                self._kept += count
-            return request
-        kept = dropped = for_finding = for_error = 0
+                self._kept += len(batch.views)
+            yield _keep
+            return
+        tally = [0, 0, 0, 0]  # kept, dropped, kept for a finding, kept for an error
         decisions: dict[bytes, bool] = {}  # a request usually holds several spans of one trace
-        resources = request.resource_spans  # type: ignore[union-attr]
-        for r_index in range(len(resources) - 1, -1, -1):
-            scopes = resources[r_index].scope_spans
-            for s_index in range(len(scopes) - 1, -1, -1):
-                spans = scopes[s_index].spans
-                for index in range(len(spans) - 1, -1, -1):  # backwards: deleting keeps earlier indexes
-                    span = spans[index]
-                    trace_id = span.trace_id
-                    sampled = decisions.get(trace_id)
-                    if sampled is None:
-                        sampled = decisions[trace_id] = self.sampled(trace_id)
-                    if sampled:
-                        kept += 1
-                    elif has_finding(span):
-                        kept += 1
-                        for_finding += 1
-                    elif self.keep_errors and span.status.code == _ERROR:
-                        kept += 1
-                        for_error += 1
-                    else:
-                        dropped += 1
-                        del spans[index]
-                if not spans:
-                    del scopes[s_index]
-            if not scopes:
-                del resources[r_index]
+
+        def span(view: SpanView) -> bool:
+            trace_id = view.span.trace_id
+            sampled = decisions.get(trace_id)
+            if sampled is None:
+                sampled = decisions[trace_id] = self.sampled(trace_id)
+            if sampled:
+                tally[0] += 1
+            elif _view_has_finding(view):
+                tally[0] += 1
+                tally[2] += 1
+            elif self.keep_errors and view.span.status.code == _ERROR:
+                tally[0] += 1
+                tally[3] += 1
+            else:
+                tally[1] += 1
+                return False
+            return True
+
+        yield span
         with self._lock:
-            self._kept += kept
-            self._dropped += dropped
-            self._kept_for_finding += for_finding
-            self._kept_for_error += for_error
-        return request if len(resources) else None
+            self._kept += tally[0]
+            self._dropped += tally[1]
+            self._kept_for_finding += tally[2]
+            self._kept_for_error += tally[3]
+
+
+def _keep(view: SpanView) -> bool:
+    return True
+
+
+def _view_has_finding(view: SpanView) -> bool:
+    """`has_finding`, with the attribute from the view's one read."""
+    for event in view.span.events:
+        if event.name == A.FINDING_EVENT:
+            return True
+    attrs = view.attributes().attrs
+    if A.FINDINGS not in attrs:
+        return False
+    findings = attrs[A.FINDINGS]  # a string, or an array's first item
+    return bool(findings) if isinstance(findings, str) else has_finding(view.span)  # rare kinds: the exact test

@@ -20,7 +20,8 @@ from opentelemetry.proto.trace.v1 import trace_pb2
 from otel_apisec import attributes as A
 from otel_apisec.correlate.api import FindingSink
 from otel_apisec.gateway.api import Request, Signal
-from otel_apisec.gateway.finding_records import attribute_dict, findings_from_request, iso_from_nanos, resource_service
+from otel_apisec.gateway.finding_records import attribute_dict, findings_from_request, iso_from_nanos
+from otel_apisec.gateway.runner import iter_spans, resource_service
 from otel_apisec.model import Severity
 
 __all__ = ["ConsoleExporter", "FindingsFileExporter", "SinkExporter"]
@@ -48,13 +49,13 @@ class FindingsFileExporter:
     def _open(self) -> Any:
         if self._file is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._file = open(self.path, "ab")  # noqa: SIM115 (held open for the exporter's life)
+            self._file = open(self.path, "ab")  # held open for the exporter's life
         return self._file
 
     def submit(self, signal: Signal, request: Request) -> None:
         if signal is not Signal.TRACES:
             return
-        lines = [orjson.dumps(finding) + b"\n" for finding in findings_from_request(request)]  # type: ignore[arg-type]
+        lines = [orjson.dumps(finding) + b"\n" for finding in findings_from_request(request)]
         if not lines:
             return
         with self._lock:
@@ -95,13 +96,13 @@ class SinkExporter:
     def submit(self, signal: Signal, request: Request) -> None:
         if signal is not Signal.TRACES:
             return
-        for record in findings_from_request(request):  # type: ignore[arg-type]
+        for record in findings_from_request(request):
             if record["severity"] not in self._severities:
                 continue
             try:
                 self.sink.emit(record)
                 self.emitted += 1
-            except Exception:  # noqa: BLE001 - a sink bug loses that record, never the spans
+            except Exception:  # a sink bug loses that record, never the spans
                 self.errors += 1
                 log.exception("finding sink %s failed", self.name)
 
@@ -149,10 +150,11 @@ class ConsoleExporter:
         if signal is not Signal.TRACES:
             return
         lines = []
-        for resource_spans in request.resource_spans:  # type: ignore[union-attr]
-            service = _printable(resource_service(resource_spans.resource.attributes) or "-", 60)
-            for scope_spans in resource_spans.scope_spans:
-                lines.extend(self._line(service, span) for span in scope_spans.spans)
+        last, service = None, ""
+        for resource_spans, _scope, span in iter_spans(request):
+            if resource_spans is not last:
+                last, service = resource_spans, _printable(resource_service(resource_spans.resource.attributes) or "-", 60)
+            lines.append(self._line(service, span))
         if lines:
             with self._lock:
                 self.stream.write("\n".join(lines) + "\n")

@@ -24,6 +24,7 @@ from opentelemetry.proto.trace.v1 import trace_pb2
 from otel_apisec import __version__
 from otel_apisec import attributes as A
 from otel_apisec.findings import Seen, log_summary, record_from_event
+from otel_apisec.gateway.runner import iter_spans, resource_service
 
 __all__ = ["attribute_dict", "finding_logs", "findings_from_request", "iso_from_nanos", "resource_service"]
 
@@ -61,21 +62,12 @@ def iso_from_nanos(unix_nano: int) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def resource_service(attributes: Any) -> str:
-    for kv in attributes:
-        if kv.key == "service.name":
-            return kv.value.string_value
-    return ""
-
-
 def _finding_spans(request: ExportTraceServiceRequest) -> Iterator[tuple[Any, trace_pb2.Span, list[trace_pb2.Span.Event]]]:
     """(resource_spans, span, its finding events) for every span with at least one."""
-    for resource_spans in request.resource_spans:
-        for scope_spans in resource_spans.scope_spans:
-            for span in scope_spans.spans:
-                events = [event for event in span.events if event.name == A.FINDING_EVENT]
-                if events:
-                    yield resource_spans, span, events
+    for resource_spans, _scope, span in iter_spans(request):
+        events = [event for event in span.events if event.name == A.FINDING_EVENT]
+        if events:
+            yield resource_spans, span, events
 
 
 def findings_from_request(request: ExportTraceServiceRequest) -> Iterator[dict[str, Any]]:

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import struct
 import threading
-from typing import TYPE_CHECKING
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
@@ -23,9 +25,11 @@ from otel_apisec.detect import Analysis, Analyzer
 from otel_apisec.detect.exposed import exposed_values
 from otel_apisec.enrich import span_attributes
 from otel_apisec.findings import request_event
+from otel_apisec.gateway.anyvalue import set_value
 from otel_apisec.gateway.api import Request, Signal
+from otel_apisec.gateway.runner import ProcessorCounts, SpanHandler, SpanView, TraceBatch, process_spans
 from otel_apisec.gateway.security_metrics import SecurityTally
-from otel_apisec.gateway.span_exchange import BODY_ATTRIBUTES, SpanView, read_span
+from otel_apisec.gateway.span_exchange import BODY_ATTRIBUTES, SpanAttributes, _scalar, read_span
 from otel_apisec.model import Finding, HttpExchange, Severity
 from otel_apisec.redaction.attributes import Redactor
 from otel_apisec.redaction.otlp import MASK, TEXT, URL, walk_kvs, walk_value
@@ -36,9 +40,7 @@ if TYPE_CHECKING:
 
     KeyValues = RepeatedCompositeFieldContainer[KeyValue]
 
-from otel_apisec.gateway.anyvalue import set_value
-
-__all__ = ["EnrichProcessor", "redact_span"]
+__all__ = ["EnrichProcessor", "mask_strictly", "redact_span"]
 
 _PLAIN = Redactor()
 _STRICT = Redactor(strict=True)
@@ -106,7 +108,7 @@ class _Encoded:
         head, content = head_and_content
         return head + time_field + content
 
-    def _store(self, cache: dict[object, object], key: object, value: object) -> None:
+    def _store(self, cache: dict[object, Any], key: object, value: object) -> None:
         if len(cache) >= self._capacity:
             cache.clear()  # locations come from requests: bound what they can make us keep
         cache[key] = value
@@ -122,7 +124,7 @@ class _SpanRules:
     __slots__ = ("redactor", "strict")
 
     clean = None
-    actions: dict[str, int] = {}  # noqa: RUF012 - never written: `action` is cheap here
+    actions: dict[str, int] = {}  # never written: `action` is cheap here
 
     def __init__(self, redactor: Redactor, strict: bool) -> None:
         self.redactor = redactor
@@ -155,16 +157,20 @@ class _SpanRules:
         pass
 
 
-def redact_span(span: Span, redactor: Redactor, strict: bool = False, view: SpanView | None = None) -> None:
+def redact_span(span: Span, redactor: Redactor, strict: bool = False, view: SpanAttributes | None = None) -> None:
     """The Redactor's rules over a span's attributes, events, links, name and status message.
-    `strict` also masks body attributes whole (their exposed values are unknown). `view`, from
-    `read_span`, spares a second walk over the attributes."""
-    if view is None:
+    `strict` also masks body attributes whole (their exposed values are unknown). `view`, the
+    attributes as read already (`read_span`, `SpanView.attributes()`), spares a second walk over
+    them, and its values are kept current with what is masked."""
+    if view is None or view.dropped:
         view = read_span(span)
+    attrs = view.attrs
     # Key rules first (credential headers whole, URL query values), then exposed values: they
     # are looked for in all texts at once, and per text only when one is there.
-    texts = []
-    for key, value, text in view.strings:
+    texts: list[str] = []
+    changed: list[int] = []  # indexes of strings masked: the read is kept current with them
+    strings = view.strings
+    for key, value, text in strings:
         new = text
         if key.startswith(A.CAPTURED_HEADER_PREFIXES):
             if is_credential_header_attribute(key):
@@ -175,16 +181,26 @@ def redact_span(span: Span, redactor: Redactor, strict: bool = False, view: Span
             new = A.REDACTED
         if new != text:
             value.string_value = new
+            _edited(attrs, key, text, new)
+            changed.append(len(texts))
         texts.append(new)
     joined = "\x00".join(texts)
     if redactor.text(joined) != joined:
-        for (_key, value, _text), text in zip(view.strings, texts, strict=True):
+        for index, ((key, value, _text), text) in enumerate(zip(strings, texts, strict=True)):
             new = redactor.text(text)
             if new != text:
                 value.string_value = new
+                texts[index] = new
+                _edited(attrs, key, text, new)
+                changed.append(index)
+    for index in changed:
+        key, value, _text = strings[index]
+        strings[index] = (key, value, texts[index])
     rules = _SpanRules(redactor, strict)
     for key, value in view.nested:
         walk_value(key, value, rules.action(key), rules, 0)
+        if key in attrs:
+            attrs[key] = _scalar(value)
     for event in span.events:
         walk_kvs(event.attributes, rules, 0)
         name = redactor.text(event.name)
@@ -201,13 +217,26 @@ def redact_span(span: Span, redactor: Redactor, strict: bool = False, view: Span
             span.status.message = message
 
 
+def _edited(attrs: dict[str, object], key: str, old: str, new: str) -> None:
+    """Keep the read attributes current: `key`'s value (or an array's first item) went from `old` to `new`."""
+    if attrs.get(key) == old:
+        attrs[key] = new
+
+
+def mask_strictly(span: Span) -> None:
+    """What a span gets when a processor that had to mask it failed: credential headers and bodies
+    whole, URL query values, embedded credentials (the `Redactor`'s strict rules)."""
+    redact_span(span, _STRICT, strict=True)
+
+
 class EnrichProcessor:
     """Detection for spans that arrive without it: HTTP server spans from any agent.
 
     Spans that already carry `apisec.auth.outcome` (enriched in-process) are left alone. Other
     spans only get the always-on masking (credential headers, sensitive query keys in URLs),
     unless `redact_others` is off. A span whose enrichment fails is counted in `errors` and
-    masked strictly; a span that cannot even be masked is counted in `dropped` and not forwarded.
+    masked strictly by the runner; a span that cannot even be masked is counted in `dropped` and
+    not forwarded.
     """
 
     def __init__(
@@ -219,58 +248,54 @@ class EnrichProcessor:
         """Findings, auth outcomes and detector failures, for the gateway's security metrics."""
         self.event_min_severity = event_min_severity
         self.redact_others = redact_others
-        self.errors = 0
-        """Spans whose enrichment raised (masked strictly, forwarded without analysis)."""
-        self.dropped = 0
-        """Spans that could not be masked at all, so were not forwarded."""
+        self.counts = ProcessorCounts()
         # Receivers call from several threads; one Analyzer (scratch space, memo) at a time.
         self._analysis_lock = threading.Lock()
-        self._count_lock = threading.Lock()
         self._encoded = _Encoded()
 
+    mask_strictly = staticmethod(mask_strictly)
+    """A span it fails on has not been masked: the runner masks it strictly."""
+
+    @property
+    def errors(self) -> int:
+        """Spans whose enrichment raised (masked strictly, forwarded without analysis)."""
+        return self.counts.errors
+
+    @property
+    def dropped(self) -> int:
+        """Spans that could not be masked at all, so were not forwarded."""
+        return self.counts.dropped
+
     def process(self, signal: Signal, request: Request) -> Request | None:
-        if signal is not Signal.TRACES:
-            return request
+        return process_spans(self, signal, request)
+
+    @contextmanager
+    def spans(self, batch: TraceBatch) -> Iterator[SpanHandler]:
         # One lock hold per request, not per span: handing the lock (and the GIL) between receiver
         # threads at every span cost as much CPU as the analysis itself; the GIL serializes them anyway.
         with self._analysis_lock:
-            for resource_spans in request.resource_spans:  # type: ignore[union-attr]
-                for scope_spans in resource_spans.scope_spans:
-                    spans = scope_spans.spans
-                    lost = [index for index, span in enumerate(spans) if not self._span(span)]
-                    for index in reversed(lost):
-                        del spans[index]
-        return request
+            yield self._span
 
-    def _span(self, span: Span) -> bool:
-        """Enrich and mask one span in place; False when it must be dropped."""
-        try:
-            view = read_span(span)
-            if view.enriched:
-                return True
-            exchange = view.exchange
-            if exchange is None:
-                if self.redact_others:
-                    redact_span(span, _PLAIN, view=view)
-                return True
-            analysis = self.analyzer.analyze(exchange)  # under the request's lock (process)
-            if self.tally is not None:
-                self._count(exchange, analysis, self.tally)
-            redactor = Redactor(exposed_values(exchange, analysis))
-            added = self._additions(analysis, span.end_time_unix_nano)
-            redact_span(span, redactor, view=view)
-            span.MergeFromString(added)
+    def _span(self, view: SpanView) -> bool:
+        """Enrich and mask one span in place (the runner masks it strictly if this raises)."""
+        if view.enriched:
             return True
-        except Exception:  # noqa: BLE001 - the span still goes on, masked strictly, without analysis
-            with self._count_lock:
-                self.errors += 1
-        try:
-            redact_span(span, _STRICT, strict=True)
+        span = view.span
+        exchange = view.exchange
+        if exchange is None:
+            if self.redact_others:
+                redact_span(span, _PLAIN, view=view.attributes())
+                view.masked()
             return True
-        except Exception:  # noqa: BLE001
-            with self._count_lock:
-                self.dropped += 1
-            return False
+        analysis = self.analyzer.analyze(exchange)  # under the request's lock (spans)
+        if self.tally is not None:
+            self._count(exchange, analysis, self.tally)
+        redactor = Redactor(exposed_values(exchange, analysis))
+        added = self._additions(analysis, span.end_time_unix_nano)
+        redact_span(span, redactor, view=view.attributes())
+        view.masked()
+        span.MergeFromString(added)
+        return True
 
     @staticmethod
     def _count(exchange: HttpExchange, analysis: Analysis, tally: SecurityTally) -> None:

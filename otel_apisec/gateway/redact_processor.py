@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import re2
@@ -21,6 +22,17 @@ from otel_apisec.detect import Analyzer, DetectConfig
 from otel_apisec.detect.sensitive_keys import is_sensitive_key
 from otel_apisec.gateway.anyvalue import add_count
 from otel_apisec.gateway.api import Request, Signal
+from otel_apisec.gateway.processors import mask_strictly
+from otel_apisec.gateway.runner import (
+    ProcessorCounts,
+    SpanHandler,
+    SpanView,
+    TraceBatch,
+    iter_items,
+    iter_resources,
+    iter_scopes,
+    process_spans,
+)
 from otel_apisec.gateway.span_exchange import BODY_ATTRIBUTES
 from otel_apisec.pseudonym import deployment_key
 from otel_apisec.redaction.otlp import BYTES, HASH, KEEP, MASK, STRING, TEXT, URL, hash_value, walk_kvs, walk_value
@@ -78,10 +90,10 @@ class _Run:
     def __init__(self, processor: RedactProcessor, scan: bool, clean: dict[str, None] | None) -> None:
         # The rules are the processor's, the counts and texts this run's.
         self._processor = processor
-        self.action = processor._action_of  # noqa: SLF001
-        self.actions = processor._actions  # noqa: SLF001
-        self._masker = processor._masker  # noqa: SLF001
-        self._strict_urls = processor._strict_urls  # noqa: SLF001
+        self.action = processor._action_of
+        self.actions = processor._actions
+        self._masker = processor._masker
+        self._strict_urls = processor._strict_urls
         self.masked: list[int] = [0]
         self.removed: list[int] = [0]
         self.scan = scan
@@ -110,7 +122,7 @@ class _Run:
 
     # --- redaction.otlp.Rules -----------------------------------------------------------------
     def key(self, kv: KeyValue, owner: int) -> None:
-        if self.clean is not None or not self._processor._plain_key(kv.key):  # noqa: SLF001
+        if self.clean is not None or not self._processor._plain_key(kv.key):
             self.text(kv, "key", owner)
 
     def string(self, key: str, value: AnyValue, text: str, action: int, owner: int) -> None:
@@ -135,7 +147,7 @@ class _Run:
             self.slots.append((value, BYTES, text, owner, False))
 
     def hashed(self, value: AnyValue, owner: int) -> None:
-        self.masked[owner] += hash_value(value, self._processor._hmac)  # noqa: SLF001
+        self.masked[owner] += hash_value(value, self._processor._hmac)
 
     def masked_whole(self, owner: int, count: int) -> None:
         self.masked[owner] += count
@@ -207,36 +219,58 @@ class RedactProcessor:
         # Built now when needed: compiling its patterns takes a second, not to be paid by a request.
         analyzer = value_analyzer or (build_value_analyzer() if value_detectors else None)
         self._masker = ValueMasker(analyzer, window=window_chars) if analyzer is not None else None
+        self.counts = ProcessorCounts()
 
     # --- signals ------------------------------------------------------------------------------
+    mask_strictly = staticmethod(mask_strictly)
+    """A span it fails on may hold what it should have masked: the runner masks it strictly."""
+
     def process(self, signal: Signal, request: Request) -> Request | None:
+        if signal is Signal.TRACES:
+            return process_spans(self, signal, request)
+        run = self._start()
+        owners: list[KeyValues] = []  # attribute lists that get the summary counts, by owner index - 1
+        self._containers(signal, request, run)
+        for _resource, _scope, item in iter_items(signal, request):
+            if signal is Signal.LOGS:
+                owners.append(item.attributes)
+                self._log(item, run.owner(), run)
+            else:
+                self._metric(item, run)
+        self._finish(run, owners)
+        return request
+
+    @contextmanager
+    def spans(self, batch: TraceBatch) -> Iterator[SpanHandler]:
+        run = self._start()
+        self._containers(Signal.TRACES, batch.request, run)
+        views: list[SpanView] = []  # by owner index - 1
+
+        def span(view: SpanView) -> bool:
+            views.append(view)
+            self._span(view.span, run.owner(), run)
+            return True
+
+        yield span
+        self._finish(run, [view.span.attributes for view in views])
+        for index, view in enumerate(views, start=1):
+            if run.masked[index] or run.removed[index]:
+                view.edited()  # keys may be gone or renamed: a later reader reads again
+
+    def _start(self) -> _Run:
         if self.value_detectors and self._masker is None:  # switched on after construction
             self._masker = ValueMasker(build_value_analyzer(), window=self._window)
-        run = _Run(self, self.value_detectors, self._masker.clean if self._masker is not None else None)
-        owners: list[KeyValues] = []  # attribute lists that get the summary counts, by owner index - 1
-        if signal is Signal.TRACES:
-            for resource_spans in request.resource_spans:  # type: ignore[union-attr]
-                self._resource(resource_spans, resource_spans.resource, run)
-                for scope_spans in resource_spans.scope_spans:
-                    self._scope(scope_spans, scope_spans.scope, run)
-                    for span in scope_spans.spans:
-                        owners.append(span.attributes)
-                        self._span(span, run.owner(), run)
-        elif signal is Signal.LOGS:
-            for resource_logs in request.resource_logs:  # type: ignore[union-attr]
-                self._resource(resource_logs, resource_logs.resource, run)
-                for scope_logs in resource_logs.scope_logs:
-                    self._scope(scope_logs, scope_logs.scope, run)
-                    for record in scope_logs.log_records:
-                        owners.append(record.attributes)
-                        self._log(record, run.owner(), run)
-        elif signal is Signal.METRICS:
-            for resource_metrics in request.resource_metrics:  # type: ignore[union-attr]
-                self._resource(resource_metrics, resource_metrics.resource, run)
-                for scope_metrics in resource_metrics.scope_metrics:
-                    self._scope(scope_metrics, scope_metrics.scope, run)
-                    for metric in scope_metrics.metrics:
-                        self._metric(metric, run)
+        return _Run(self, self.value_detectors, self._masker.clean if self._masker is not None else None)
+
+    def _containers(self, signal: Signal, request: Request, run: _Run) -> None:
+        """Resources and scopes: what sits on no owner."""
+        for holder in iter_resources(signal, request):
+            self._resource(holder, holder.resource, run)
+        for _resource, holder in iter_scopes(signal, request):
+            self._scope(holder, holder.scope, run)
+
+    def _finish(self, run: _Run, owners: list[KeyValues]) -> None:
+        """The value detectors over every text left, then the summary counts."""
         if run.slots:
             self._scan_values(run)
         if self._summary:
@@ -245,7 +279,6 @@ class RedactProcessor:
                     add_count(attributes, A.REDACTION_MASKED_COUNT, run.masked[index])
                 if run.removed[index]:
                     add_count(attributes, A.REDACTION_REMOVED_COUNT, run.removed[index])
-        return request
 
     def _resource(self, holder: object, resource: Resource, run: _Run) -> None:
         run.text(holder, "schema_url", 0)

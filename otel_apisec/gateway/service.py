@@ -143,5 +143,5 @@ class Gateway:
             for component in self.components[section].values():
                 try:
                     component.shutdown(1.0)
-                except Exception:  # noqa: BLE001 - already failing to start: report that, not this
+                except Exception:  # already failing to start: report that, not this
                     _logger.exception("stopping a half-built component failed")

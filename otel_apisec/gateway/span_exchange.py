@@ -11,16 +11,20 @@ and Node keep `-`, so `_` is read as `-`. Bodies come from `http.request.body` a
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from collections.abc import Iterable
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
-from otel_apisec.attributes import AUTH_OUTCOME as _ENRICHED
+from otel_apisec import attributes as A
 from otel_apisec.model import Body, Headers, HttpExchange
 
-__all__ = ["BODY_ATTRIBUTES", "MAX_BODY_BYTES", "MAX_HEADER_VALUES", "SpanView", "exchange_from_span", "parse_query", "read_span"]
+__all__ = [
+    "BODY_ATTRIBUTES", "MAX_BODY_BYTES", "MAX_HEADER_VALUES", "WANTED", "SpanAttributes", "exchange_from_span", "exchange_of",
+    "parse_query", "read_span",
+]
 
 MAX_BODY_BYTES = 1 << 20
 """A body attribute longer than this is cut here and marked truncated."""
@@ -44,11 +48,15 @@ _URL = ("url.full", "http.url")
 _STATUS = ("http.response.status_code", "http.status_code")
 _CLIENT = ("client.address", "http.client_ip", "net.sock.peer.addr", "net.peer.ip", "network.peer.address")
 _USER_AGENT = ("user_agent.original", "http.user_agent")
-_WANTED = frozenset({
+_ENRICHED = A.AUTH_OUTCOME
+WANTED = frozenset({
     *_METHOD, *_SCHEME, *_TARGET, *_URL, *_STATUS, *_CLIENT, *_USER_AGENT,
     "http.request.method_original", "http.host", "server.address", "server.port", "net.host.name", "net.host.port",
     "url.path", "url.query", "http.route", *BODY_ATTRIBUTES, _ENRICHED,
+    # for the correlators' Observation (span_observation) and the filter
+    A.ENDUSER_PSEUDO_ID, A.TOKEN_HASH, A.AUTH_LOGIN, A.AUTH_LOGIN_SUCCEEDED, A.FINDINGS,
 })
+"""The keys whose values a reader of spans wants: enrichment, correlation, the filter."""
 # Without any of these a SERVER span is not an HTTP one (gRPC, messaging, ...).
 _HTTP_MARKERS = frozenset({*_METHOD, *_TARGET, *_URL, "url.path", "http.route"})
 _LOCATORS = frozenset({*_TARGET, *_URL, "url.path"})
@@ -142,61 +150,104 @@ def _path_and_query(attrs: dict[str, object]) -> tuple[str, str, str, str]:
     return "/", "", "", ""
 
 
-@dataclass(slots=True)
-class SpanView:
-    """What one pass over a span's attributes found, so enrichment and masking never walk them again."""
+class SpanAttributes:
+    """One pass over a span's attributes: what every reader of them needs, so none walks them again.
 
-    exchange: HttpExchange | None
-    """The HTTP exchange the span describes, or None (not an HTTP server span, or `enriched`)."""
-    enriched: bool
-    """The span carries `apisec.auth.outcome`: it was enriched in-process already."""
-    strings: list[tuple[str, AnyValue, str]]
-    """Every string value of the attributes as (key, the AnyValue holding it, the string),
-    array items included; an AnyValue may be assigned a new string in place."""
-    nested: list[tuple[str, AnyValue]]
-    """Values that are neither strings nor arrays of them: maps and bytes."""
+    `attrs` holds the values of the keys some reader wants (`WANTED`), as they are now: whoever
+    edits one in place updates it here too (`redact_span` does), and attributes appended later are
+    read on demand (`read_appended`)."""
 
+    __slots__ = ("attrs", "count", "header_keys", "headers", "nested", "strings")
 
-def read_span(span: Span) -> SpanView:
-    """One pass over the attributes of `span` (see `exchange_from_span` for what is an exchange)."""
-    attrs: dict[str, object] = {}
-    headers: list[tuple[str, str]] = []  # (attribute key, one value)
-    strings: list[tuple[str, AnyValue, str]] = []
-    nested: list[tuple[str, AnyValue]] = []
-    for kv in span.attributes:
-        key = kv.key
-        value = kv.value
-        text = value.string_value  # "" for other kinds: the common case costs one access
-        if text:
-            strings.append((key, value, text))
-            if key in _WANTED:
-                attrs[key] = text
-            elif key.startswith(_HEADER_STEM):
-                headers.append((key, text))
-            continue
-        which = value.WhichOneof("value")
-        if which == "array_value":
-            header = key.startswith(_HEADER_STEM) and key not in _WANTED
-            for item in value.array_value.values:
-                item_text = item.string_value
-                if item_text:
-                    strings.append((key, item, item_text))
-                    if header:
-                        headers.append((key, item_text))
-            if key in _WANTED:
+    def __init__(self) -> None:
+        self.attrs: dict[str, object] = {}
+        """Wanted keys -> their scalar value (an array: its first item; the last of repeated keys)."""
+        self.headers: list[tuple[str, str]] = []
+        """(captured header attribute key, one string value)."""
+        self.header_keys: list[str] = []
+        """Header attribute keys whose value is not a non-empty string (arrays included)."""
+        self.strings: list[tuple[str, AnyValue, str]] = []
+        """Every string value as (key, the AnyValue holding it, the string), array items included;
+        an AnyValue may be assigned a new string in place."""
+        self.nested: list[tuple[str, AnyValue]] = []
+        """Values that are neither strings nor arrays of them: maps and bytes."""
+        self.count = 0
+        """Attributes read so far."""
+
+    @property
+    def enriched(self) -> bool:
+        """The span carries `apisec.auth.outcome`: enriched in-process (or by the gateway) already."""
+        return _ENRICHED in self.attrs
+
+    def read_appended(self, span: Span) -> None:
+        """Read the attributes appended to `span` since the last read."""
+        kvs = span.attributes
+        if len(kvs) > self.count:
+            self._read(kvs[self.count:] if self.count else kvs)
+            self.count = len(kvs)
+
+    def drop_values(self) -> None:
+        """Let go of `strings` and `nested` (the AnyValues, for masking) once the span is masked: a
+        batch keeps its reads until its last processor, and thousands of live tuples and message
+        wrappers cost every garbage collection. A later `redact_span` reads the span again."""
+        self.strings = self.nested = _DROPPED
+
+    @property
+    def dropped(self) -> bool:
+        return self.strings is _DROPPED
+
+    def _read(self, kvs: Iterable[KeyValue]) -> None:
+        attrs, headers = self.attrs, self.headers
+        strings, nested = (self.strings, self.nested) if not self.dropped else ([], [])
+        for kv in kvs:
+            key = kv.key
+            value = kv.value
+            text = value.string_value  # "" for other kinds: the common case costs one access
+            if text:
+                strings.append((key, value, text))
+                if key in WANTED:
+                    attrs[key] = text
+                elif key.startswith(_HEADER_STEM):
+                    headers.append((key, text))
+                continue
+            header = key.startswith(_HEADER_STEM) and key not in WANTED
+            if header:
+                self.header_keys.append(key)
+            which = value.WhichOneof("value")
+            if which == "array_value":
+                for item in value.array_value.values:
+                    item_text = item.string_value
+                    if item_text:
+                        strings.append((key, item, item_text))
+                        if header:
+                            headers.append((key, item_text))
+                if key in WANTED:
+                    attrs[key] = _scalar(value)
+            elif which == "kvlist_value" or which == "bytes_value":
+                nested.append((key, value))
+                if key in WANTED:
+                    attrs[key] = _scalar(value)
+            elif which is not None and key in WANTED:
                 attrs[key] = _scalar(value)
-        elif which == "kvlist_value" or which == "bytes_value":
-            nested.append((key, value))
-            if key in _WANTED:
-                attrs[key] = _scalar(value)
-        elif which is not None and key in _WANTED:
-            attrs[key] = _scalar(value)
-    enriched = _ENRICHED in attrs
+
+
+_DROPPED: list[Any] = []
+"""What `strings` and `nested` are once dropped (never appended to: see `_read`)."""
+
+
+def read_span(span: Span) -> SpanAttributes:
+    """One pass over the attributes of `span`."""
+    read = SpanAttributes()
+    read.read_appended(span)
+    return read
+
+
+def exchange_of(span: Span, read: SpanAttributes) -> HttpExchange | None:
+    """The exchange `span` describes, from its attributes as `read` (see `exchange_from_span`)."""
     kind = span.kind
-    exchange = None
-    if not enriched and (kind == _SERVER or kind == _INTERNAL or kind == _UNSPECIFIED):
-        exchange = _exchange(span, kind, attrs, headers)
-    return SpanView(exchange, enriched, strings, nested)
+    if read.enriched or not (kind == _SERVER or kind == _INTERNAL or kind == _UNSPECIFIED):
+        return None
+    return _exchange(span, kind, read.attrs, read.headers)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -275,4 +326,4 @@ def exchange_from_span(span: Span) -> HttpExchange | None:
     method and a target, URL or path. CLIENT, PRODUCER and CONSUMER spans are never exchanges,
     nor are spans already enriched in-process (they carry `apisec.auth.outcome`).
     """
-    return read_span(span).exchange
+    return exchange_of(span, read_span(span))

@@ -8,6 +8,7 @@ Object IDs come from the path and, when an agent captured it, from the JSON resp
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import orjson
@@ -21,14 +22,15 @@ from otel_apisec.gateway.span_exchange import (
     _METHOD,
     _STATUS,
     RESPONSE_BODY,
+    SpanAttributes,
     _first,
     _int,
     _path_and_query,
-    _scalar,
     _text,
+    read_span,
 )
 
-__all__ = ["RATE_LIMIT_HEADERS", "observation_from_span"]
+__all__ = ["RATE_LIMIT_HEADERS", "observation_from_span", "observation_of"]
 
 RATE_LIMIT_HEADERS = frozenset({
     "retry-after", "ratelimit", "ratelimit-policy", "ratelimit-limit", "ratelimit-remaining", "ratelimit-reset",
@@ -40,26 +42,31 @@ common X- variants); only visible when the agent captures response headers."""
 _RESPONSE_HEADER = "http.response.header."
 _MAX_RESPONSE_BODY = 256 << 10
 """Larger captured bodies are not parsed for IDs (bounded work per span)."""
-_WANTED = frozenset({
-    *_METHOD, *_STATUS, *_CLIENT, "http.target", "url.path", "url.query", "url.full", "http.url", "http.route",
-    A.ENDUSER_PSEUDO_ID, A.TOKEN_HASH, A.AUTH_OUTCOME, A.AUTH_LOGIN, A.AUTH_LOGIN_SUCCEEDED, RESPONSE_BODY,
-})
 _HTTP_MARKERS = frozenset({*_METHOD, "http.target", "url.path", "url.full", "http.url", "http.route"})
 _KINDS = frozenset({Span.SPAN_KIND_SERVER, Span.SPAN_KIND_INTERNAL, Span.SPAN_KIND_UNSPECIFIED})
 
 
 def observation_from_span(span: Span, service: str, country_of: Callable[[str], str | None] | None = None) -> Observation | None:
     """The call `span` describes, or None when it is not an HTTP server span."""
+    return observation_of(span, read_span(span), service, country_of)
+
+
+@functools.lru_cache(maxsize=4096)
+def _rate_limit_header(key: str) -> bool:
+    return key.startswith(_RESPONSE_HEADER) and key[len(_RESPONSE_HEADER):].replace("_", "-").lower() in RATE_LIMIT_HEADERS
+
+
+def _rate_limit_header_seen(read: SpanAttributes) -> bool:
+    return any(_rate_limit_header(key) for key, _ in read.headers) or any(_rate_limit_header(key) for key in read.header_keys)
+
+
+def observation_of(
+    span: Span, read: SpanAttributes, service: str, country_of: Callable[[str], str | None] | None = None,
+) -> Observation | None:
+    """`observation_from_span` from the span's attributes as `read` (shared with the other processors)."""
     if span.kind not in _KINDS:
         return None
-    attrs: dict[str, object] = {}
-    rate_limit_header = False
-    for kv in span.attributes:
-        key = kv.key
-        if key in _WANTED:
-            attrs[key] = _scalar(kv.value)
-        elif key.startswith(_RESPONSE_HEADER) and key[len(_RESPONSE_HEADER):].replace("_", "-").lower() in RATE_LIMIT_HEADERS:
-            rate_limit_header = True
+    attrs = read.attrs
     if not attrs.keys() & _HTTP_MARKERS or (span.kind != Span.SPAN_KIND_SERVER and not attrs.keys() & _METHOD):
         return None
     path = _path_and_query(attrs)[0]
@@ -82,7 +89,7 @@ def observation_from_span(span: Span, service: str, country_of: Callable[[str], 
         login_succeeded=login_succeeded if isinstance(login_succeeded, bool) else None,
         object_ids=object_ids(path),
         response_ids=_response_ids(attrs.get(RESPONSE_BODY)),
-        rate_limited=status == 429 or rate_limit_header,
+        rate_limited=status == 429 or _rate_limit_header_seen(read),
         country=country_of(client) if client and country_of is not None else None,
         service=service,
         trace_id=span.trace_id.hex(),

@@ -65,7 +65,7 @@ def _create(config: CorrelateConfig, ctx: BuildContext) -> Built[Processor]:
     country_of = CountryLookup().country if config.geoip else None
     processor = CorrelateProcessor(Correlation(config.correlation, store), deployment_key(config.hmac_key),
                                    country_of=country_of, tally=ctx.tally)
-    return Built(processor, stats=lambda: {"errors": processor.errors, **processor.stats()},
+    return Built(processor, stats=lambda: {**processor.counts.stats(), "errors": processor.errors, **processor.stats()},
                  shutdown=lambda timeout_s: processor.close())
 
 

@@ -59,7 +59,7 @@ def _create(config: EnrichConfig, ctx: BuildContext) -> Built[Processor]:
                           max_body_bytes=config.max_body_bytes, time_budget_ms=config.time_budget_ms or None)
     analyzer = Analyzer(detect, compiled_cache=default_cache())  # a restart loads, not compiles, its patterns
     processor = EnrichProcessor(analyzer, event_min_severity=Severity.parse(config.event_min_severity), tally=ctx.tally)
-    return Built(processor, stats=lambda: {"errors": processor.errors})
+    return Built(processor, stats=processor.counts.stats)
 
 
 FACTORY = Factory("apisec/enrich", EnrichConfig, _create)

@@ -25,7 +25,7 @@ def _create(config: FilterConfig, ctx: BuildContext) -> Built[Processor]:
     from otel_apisec.gateway.filter import FilterProcessor
 
     processor = FilterProcessor(sample_ratio=config.sample_ratio, keep_errors=config.keep_errors, hash_seed=config.hash_seed)
-    return Built(processor, stats=processor.stats)
+    return Built(processor, stats=lambda: {**processor.stats(), **processor.counts.stats()})
 
 
 FACTORY = Factory("apisec/filter", FilterConfig, _create)

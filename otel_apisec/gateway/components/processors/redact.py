@@ -42,9 +42,10 @@ class RedactConfig(ConfigBase):
 def _create(config: RedactConfig, ctx: BuildContext) -> Built[Processor]:
     from otel_apisec.gateway.redact_processor import RedactProcessor
 
-    return Built(RedactProcessor(
+    processor = RedactProcessor(
         blocked_key_patterns=config.blocked_key_patterns, allowed_keys=config.allowed_keys,
-        value_detectors=config.value_detectors, hash_keys=config.hash_keys, hmac_key=config.hmac_key))
+        value_detectors=config.value_detectors, hash_keys=config.hash_keys, hmac_key=config.hmac_key)
+    return Built(processor, stats=processor.counts.stats)
 
 
 FACTORY = Factory("apisec/redact", RedactConfig, _create)
