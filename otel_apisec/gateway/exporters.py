@@ -43,7 +43,8 @@ ALL_SIGNALS = frozenset(Signal)
 Protocol = Literal["grpc", "http/protobuf"]
 
 # The OTLP services: gRPC method path and the response type (its partial_success field).
-_SERVICES = {
+# signal -> (service module, service name, response type, rejected-count field)
+_SERVICES: dict[Signal, tuple[Any, str, Any, str]] = {
     Signal.TRACES: (trace_service_pb2, "TraceService", trace_service_pb2.ExportTraceServiceResponse, "rejected_spans"),
     Signal.METRICS: (metrics_service_pb2, "MetricsService", metrics_service_pb2.ExportMetricsServiceResponse,
                      "rejected_data_points"),
@@ -104,7 +105,7 @@ def _url(endpoint: str) -> str:
 def _retry_info(error: grpc.RpcError) -> float | None:
     """The server's RetryInfo delay, as a bare trailer or inside grpc-status-details-bin."""
     try:
-        trailers = dict(error.trailing_metadata() or ())  # type: ignore[attr-defined]
+        trailers = dict(error.trailing_metadata() or ())
     except Exception:  # noqa: BLE001 (a failed call may carry no metadata at all)
         return None
     info = error_details_pb2.RetryInfo()
@@ -160,8 +161,8 @@ class _GrpcTransport:
         try:
             response = self._calls[signal](payload, timeout=timeout_s, metadata=self._metadata, compression=self._compression)
         except grpc.RpcError as error:
-            code = error.code()  # type: ignore[attr-defined]
-            details = (error.details() or "")[:200]  # type: ignore[attr-defined]
+            code = error.code()
+            details = (error.details() or "")[:200]
             retryable = code in _RETRYABLE_GRPC
             raise DeliveryError(f"gRPC {code.name}: {details}", retryable, _retry_info(error) if retryable else None) from None
         return _accepted(signal, response)
@@ -311,7 +312,7 @@ class OtlpExporter:
         except QueueFullError:
             raise QueueFullError(self._retry_after()) from None
         if signal is Signal.TRACES and self.findings_as_logs:
-            self._submit_finding_logs(request)  # type: ignore[arg-type]
+            self._submit_finding_logs(request)
 
     def _submit_finding_logs(self, request: trace_service_pb2.ExportTraceServiceRequest) -> None:
         logs = finding_logs(request)

@@ -7,7 +7,7 @@ import hashlib
 import hmac
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeAlias
 
 import re2
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, InstrumentationScope, KeyValue
@@ -42,7 +42,7 @@ from otel_apisec.redaction.text import ValueMasker
 if TYPE_CHECKING:
     from google.protobuf.internal.containers import RepeatedCompositeFieldContainer
 
-    KeyValues = RepeatedCompositeFieldContainer[KeyValue]
+    KeyValues: TypeAlias = RepeatedCompositeFieldContainer[KeyValue]
 
 __all__ = ["IDENTITY_PREFIXES", "RedactProcessor", "build_value_analyzer"]
 

@@ -62,12 +62,12 @@ class GatewayCollector(Collector):
                                      "header_timeout, body_timeout, idle_timeout, idle_evicted (to make room)",
                                      labels=["receiver", "reason"])
         for name, receiver in self.gateway.components["receivers"].items():
-            for key, count in sorted(receiver.stats().items()):
+            for key, value in sorted(receiver.stats().items()):
                 counter, _, reason = key.partition("/")
                 if counter == "refused_connections":
-                    refused_connections.add_metric([name], count)
+                    refused_connections.add_metric([name], value)
                 elif counter == "closed_connections":
-                    closed.add_metric([name, reason], count)
+                    closed.add_metric([name, reason], value)
         yield from (accepted, refused, refused_connections, closed)
 
     def _exporters(self) -> Iterator[Metric]:

@@ -4,6 +4,8 @@ one protocol the service starts, stops and reads its counters through."""
 
 from __future__ import annotations
 
+import builtins
+
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
@@ -98,7 +100,7 @@ class Factory(Generic[C, B]):
     the function that builds it from a validated config."""
 
     type: str
-    config_class: type[C]
+    config_class: builtins.type[C]  # `type` is the field above inside this class body
     create: Callable[[C, BuildContext], B]
 
     def default_config(self) -> C:
