@@ -5,7 +5,6 @@ one protocol the service starts, stops and reads its counters through."""
 from __future__ import annotations
 
 import builtins
-
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
