@@ -16,20 +16,16 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-import otel_apisec.detect.catalog  # noqa: E402,F401 (declares the rules)
-from otel_apisec.alerts import AlertmanagerAlerter, AlertPolicy, AlertRouter, WebhookAlerter  # noqa: E402
-from otel_apisec.correlate.api import CorrelationFinding, Observation  # noqa: E402
-from otel_apisec.detect.rule import get_rule  # noqa: E402
-from otel_apisec.model import Severity  # noqa: E402
-from tests.servers import WebhookRecorder, run_alertmanager  # noqa: E402
+import otel_apisec.detect.catalog  # noqa: F401 (declares the rules)
+from otel_apisec.alerts import AlertmanagerAlerter, AlertPolicy, AlertRouter, WebhookAlerter
+from otel_apisec.correlate.api import CorrelationFinding, Observation
+from otel_apisec.detect.rule import get_rule
+from otel_apisec.model import Severity
+from otel_apisec.testing.servers import WebhookRecorder, run_alertmanager
 
 RULE = get_rule("APISEC-AUTH-001")
 

@@ -15,23 +15,18 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import random
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable
-from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from otel_apisec.correlate.api import CorrelationFinding, Observation, StateStore  # noqa: E402
-from otel_apisec.correlate.config import CORRELATOR_NAMES, CorrelationConfig  # noqa: E402
-from otel_apisec.correlate.engine import Correlation  # noqa: E402
-from otel_apisec.correlate.simulate import attack_scenarios, benign_traffic, merge  # noqa: E402
-from otel_apisec.correlate.state_memory import MemoryStore  # noqa: E402
+from otel_apisec.correlate.api import CorrelationFinding, Observation, StateStore
+from otel_apisec.correlate.config import CORRELATOR_NAMES, CorrelationConfig
+from otel_apisec.correlate.engine import Correlation
+from otel_apisec.correlate.stores.memory import MemoryStore
+from otel_apisec.testing.traffic import attack_scenarios, benign_traffic, merge
 
 
 def _run(correlation: Correlation, observations: list[Observation]) -> tuple[list[CorrelationFinding], float]:
@@ -43,7 +38,7 @@ def _run(correlation: Correlation, observations: list[Observation]) -> tuple[lis
 def _store_factory(redis_url: str | None) -> Callable[[], StateStore]:
     if redis_url is None:
         return MemoryStore
-    from otel_apisec.correlate.state_redis import RedisStore
+    from otel_apisec.correlate.stores.redis import RedisStore
 
     counter = iter(range(1_000_000))
     # A fresh prefix per run, so runs do not see each other's state.

@@ -32,7 +32,7 @@ import time
 from otel_apisec.correlate.api import Observation
 from otel_apisec.correlate.config import CorrelationConfig
 from otel_apisec.correlate.engine import Correlation
-from otel_apisec.correlate.state_memory import DEFAULT_MAX_KEYS, MemoryStore
+from otel_apisec.correlate.stores.memory import DEFAULT_MAX_KEYS, MemoryStore
 
 T0 = 1_700_000_000.0
 ARRIVALS_S = 60.0

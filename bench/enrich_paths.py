@@ -22,8 +22,8 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
+from apps.flask_bench_app import create_app, order_body
 from flask import Flask
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.instrumentation.flask import FlaskInstrumentor
@@ -33,20 +33,17 @@ from opentelemetry.trace import SpanKind
 from rich.console import Console
 from rich.table import Table
 
-sys.path.insert(0, str(Path(__file__).resolve().parent / "apps"))
-from flask_bench_app import create_app, order_body
-
-from otel_apisec.capture.record import Capture
-from otel_apisec.capture.registry import CaptureRegistry
-from otel_apisec.capture.wsgi import flask_hooks
 from otel_apisec.detect import Analyzer
 from otel_apisec.detect.exposed import exposed_values
 from otel_apisec.enrich import finding_events, span_attributes
 from otel_apisec.model import Severity
-from otel_apisec.processors.rebuild import rebuilt_span
-from otel_apisec.processors.redact import Redactor
-from otel_apisec.settings import load_settings
-from otel_apisec.telemetry import ApisecMetrics
+from otel_apisec.redaction import Redactor
+from otel_apisec.sdk.capture.record import Capture
+from otel_apisec.sdk.capture.registry import CaptureRegistry
+from otel_apisec.sdk.capture.wsgi import flask_hooks
+from otel_apisec.sdk.rebuild import rebuilt_span
+from otel_apisec.sdk.settings import load_settings
+from otel_apisec.sdk.telemetry import ApisecMetrics
 
 ROUTE = "/api/orders/<int:order_id>"
 

@@ -18,17 +18,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+from benign import benign_values
 from rich.console import Console
 from rich.progress import track
 from rich.table import Table
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from otel_apisec.detect import Analyzer, DetectConfig
+from otel_apisec.model import HttpExchange
+from otel_apisec.testing import make_exchange
 
-from bench.benign import benign_values  # noqa: E402
-from otel_apisec.detect import Analyzer, DetectConfig  # noqa: E402
-from otel_apisec.model import HttpExchange  # noqa: E402
-from otel_apisec.testing import make_exchange  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
 
 EXPECTED: dict[str, str] = {
     "sqli": "sqli",

@@ -5,7 +5,7 @@ brute-force attack to the alert's arrival at a webhook.
     .venv/bin/python bench/gateway_alert_latency.py --attacks 300
 
 A real gateway subprocess (OTLP/HTTP receiver -> apisec/enrich -> apisec/correlate -> apisec/redact
--> apisec/alerts) and a real loopback webhook receiver (tests/servers.py). Each attack is five
+-> apisec/alerts) and a real loopback webhook receiver (otel_apisec/testing/servers.py). Each attack is five
 failed logins from a new client address (the threshold is lowered to five), each its own
 OTLP/HTTP protobuf request; the clock starts when the fifth request is sent and stops when the
 webhook receives the alert naming that client. The issue's target is under 2 s.
@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -25,13 +24,9 @@ import orjson
 import yaml
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from otel_apisec import attributes as A  # noqa: E402
-from otel_apisec.pseudonym import keyed_hash  # noqa: E402
-from tests.e2e_harness import free_port, gateway_process  # noqa: E402
-from tests.servers import webhook_recorder  # noqa: E402
+from otel_apisec import attributes as A
+from otel_apisec.pseudonym import keyed_hash
+from otel_apisec.testing.servers import free_port, gateway_process, webhook_recorder
 
 KEY = "bench-key"
 FAILURES = 5

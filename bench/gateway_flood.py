@@ -27,8 +27,7 @@ from pathlib import Path
 
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 
-sys.path.insert(0, str(Path.cwd()))
-from tests.e2e_harness import free_port
+from otel_apisec.testing.servers import free_port
 
 REFUSALS = 5000
 POSTS = 2000

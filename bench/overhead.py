@@ -57,6 +57,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import httpx
+from apps.flask_bench_app import create_app, order_body
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
@@ -64,8 +65,6 @@ from rich.table import Table
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
 APP_SCRIPT = BENCH_DIR / "apps" / "flask_bench_app.py"
-sys.path.insert(0, str(APP_SCRIPT.parent))
-from flask_bench_app import create_app, order_body  # noqa: E402
 
 VARIANTS = ("bare", "plain", "background", "inline")
 INSTRUMENTED = VARIANTS[1:]
@@ -412,11 +411,11 @@ def build_variant(name: str, endpoint: str) -> InProcessVariant:
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-    from otel_apisec.capture.wsgi import flask_hooks
-    from otel_apisec.processors.enrich import ApisecSpanProcessor
-    from otel_apisec.runtime import Runtime
-    from otel_apisec.settings import load_settings
-    from otel_apisec.telemetry import ApisecMetrics
+    from otel_apisec.sdk.capture.wsgi import flask_hooks
+    from otel_apisec.sdk.runtime import Runtime
+    from otel_apisec.sdk.settings import load_settings
+    from otel_apisec.sdk.span_processor import ApisecSpanProcessor
+    from otel_apisec.sdk.telemetry import ApisecMetrics
 
     app = create_app()
     if name == "bare":

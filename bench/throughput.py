@@ -18,11 +18,8 @@ import random
 import statistics
 import sys
 import time
-from pathlib import Path
 
 import orjson
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benign import benign_json_body
 
 from otel_apisec.detect import Analyzer, DetectConfig

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,9 +25,13 @@ from typing import IO
 
 import httpx
 
-from tests.otlp_sink import OtlpSink
+from otel_apisec.testing.servers import (  # gateway_process: kept for tests/test_gateway_*.py until they move
+    free_port,
+    gateway_process,
+)
+from otel_apisec.testing.sink import OtlpSink
 
-__all__ = ["APPS_DIR", "FRAMEWORKS", "AppProcess", "free_port", "run_app"]
+__all__ = ["APPS_DIR", "FRAMEWORKS", "AppProcess", "free_port", "gateway_process", "run_app"]
 
 APPS_DIR = Path(__file__).resolve().parent / "apps"
 FRAMEWORKS = ("flask", "django", "fastapi", "starlette")
@@ -36,12 +39,6 @@ REPO_ROOT = APPS_DIR.parent.parent
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 15.0
 _LOG_TAIL_CHARS = 6000
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _instrument_command() -> str:
@@ -147,28 +144,3 @@ def run_app(framework: str, sink: OtlpSink, extra_env: dict[str, str | None] | N
             raise AssertionError(f"{error}\n{app.describe()}") from error
         finally:
             _stop(app)
-
-
-@contextmanager
-def gateway_process(*args: str, env: dict[str, str] | None = None, timeout_s: float = 30.0) -> Iterator[subprocess.Popen[str]]:
-    """`otel-apisec gateway ARGS` in a subprocess, once it says it is listening; SIGTERM at the end,
-    and the test fails unless it then drains and exits 0."""
-    command = [sys.executable, "-m", "otel_apisec.cli.main", "gateway", *args]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env={**os.environ, **(env or {})})
-    try:
-        deadline = time.monotonic() + timeout_s
-        line = ""
-        while time.monotonic() < deadline and "listening" not in line:
-            line = process.stderr.readline()
-            if not line and process.poll() is not None:
-                raise AssertionError(f"gateway exited: {process.stderr.read()}")
-        yield process
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
-    assert process.returncode == 0, process.stderr.read()

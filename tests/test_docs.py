@@ -42,7 +42,7 @@ class TestReadme:
 
 def test_every_apisec_setting_is_documented_with_its_default() -> None:
     """The README's OTEL_APISEC_* table is SETTINGS, row for row."""
-    from otel_apisec.settings import SETTINGS
+    from otel_apisec.sdk.settings import SETTINGS
 
     section = README.split("### Settings (`OTEL_APISEC_*`)", 1)[1].split("\n### ", 1)[0]
     rows = [line.split("|")[1:3] for line in section.splitlines() if line.startswith("| `")]

@@ -29,8 +29,8 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from otel_apisec.gateway.api import Signal
 from otel_apisec.gateway.redact_processor import RedactProcessor
-from tests.e2e_harness import free_port, gateway_process
-from tests.otlp_sink import OtlpSink
+from otel_apisec.testing.servers import free_port, gateway_process
+from otel_apisec.testing.sink import OtlpSink
 from tests.planted import (
     Plant,
     Planted,

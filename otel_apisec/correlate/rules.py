@@ -1,12 +1,13 @@
 """The cross-request rules (kind `abuse.*`), one per correlator, and the correlator that emits each.
 
-The rules themselves are declared in the catalog (`otel_apisec.detect.abuse_rules`); they are
+The rules themselves are declared in the catalog (`otel_apisec.detect.rules.abuse`); they are
 re-exported here, beside the correlators that fire them.
 """
 
 from __future__ import annotations
 
-from otel_apisec.detect.abuse_rules import (
+from otel_apisec.detect.rule import Rule
+from otel_apisec.detect.rules.abuse import (
     ALL_RULES,
     BFLA,
     BRUTE_FORCE,
@@ -17,7 +18,6 @@ from otel_apisec.detect.abuse_rules import (
     RATE_SPIKE,
     TOKEN_REUSE,
 )
-from otel_apisec.detect.rule import Rule
 
 __all__ = [
     "ALL_RULES",

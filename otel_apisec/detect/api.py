@@ -52,7 +52,7 @@ __all__ = [
 ExchangeOutput = Finding | AuthFacts | TokenFacts
 T = TypeVar("T")
 
-# The one set of detection defaults: in-process settings (`otel_apisec.settings`), the gateway's
+# The one set of detection defaults: in-process settings (`otel_apisec.sdk.settings`), the gateway's
 # `apisec/enrich` and `otel-apisec scan` import these, so a limit means the same everywhere.
 DETECTOR_NAMES = ("injection", "pii", "secrets", "tokens", "auth", "posture", "exposure")
 """Every detector family, the names `DetectConfig.enabled` takes."""

@@ -15,22 +15,15 @@ import re2
 from otel_apisec.detect.api import DetectContext, ExchangeOutput
 from otel_apisec.detect.auth_login import LOGIN_SEGMENTS, login_attempt
 from otel_apisec.detect.fields import json_path
-from otel_apisec.detect.rule import define
+from otel_apisec.detect.rules.exposure import (
+    BULK_RECORDS,
+    SENSITIVE_FIELD,
+)
 from otel_apisec.detect.sensitive_keys import SENSITIVE_KEYS, normalize_key
 from otel_apisec.model import HttpExchange, Severity
 
 __all__ = ["DETECTOR", "ExposureDetector"]
 
-SENSITIVE_FIELD = define(
-    "APISEC-EXP-001", "exposure.sensitive_field", "Response returns a sensitive field",
-    Severity.MEDIUM, "API3:2023", "CWE-213",
-    "Return only the properties the client needs (response DTOs / allow-lists), never secrets.",
-)
-BULK_RECORDS = define(
-    "APISEC-EXP-002", "exposure.bulk_records", "Response returns many records at once",
-    Severity.LOW, "API4:2023", "CWE-770",
-    "Paginate list endpoints with a server-enforced maximum page size.",
-)
 
 _CREDENTIAL_KEYS = frozenset(
     {"password", "pwd", "passwd", "pass", "passphrase", "secret", "passwordhash", "hashedpassword", "salt",

@@ -22,13 +22,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from otel_apisec.detect import pii_rules as R
 from otel_apisec.detect import validators as V
 from otel_apisec.detect import validators_ids as N
 from otel_apisec.detect.api import DetectContext
 from otel_apisec.detect.engine import Trigger
 from otel_apisec.detect.fields import Direction, Field, Source
 from otel_apisec.detect.pii_shapes import MAX_CONTEXT_WORDS, Shape, compile_re2, find, subject, tokens_of
+from otel_apisec.detect.rules import pii as R
 from otel_apisec.model import Finding
 
 __all__ = ["DETECTOR", "PiiDetector"]

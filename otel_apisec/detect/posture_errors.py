@@ -5,7 +5,7 @@ the body. No counted repetitions (they multiply RE2's program size and exhaust i
 
 RE2 still costs ~1-2 ms per MB, so `error_markers` first looks for literals in the raw bytes with
 one Hyperscan literal scan (~0.2 ms/MB): every alternative of both patterns contains one of them
-(tests/test_posture.py checks that against a positive example of each alternative).
+(tests/detect/test_posture.py checks that against a positive example of each alternative).
 """
 
 from __future__ import annotations

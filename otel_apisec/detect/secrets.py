@@ -20,12 +20,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from itertools import chain, islice
 
-from otel_apisec.detect import secret_rules as R
 from otel_apisec.detect import validators as V
 from otel_apisec.detect.api import DetectContext
 from otel_apisec.detect.engine import Trigger
 from otel_apisec.detect.fields import Direction, Field, Source
 from otel_apisec.detect.pii_shapes import MAX_CONTEXT_WORDS, Match, Shape, compile_re2, find, subject
+from otel_apisec.detect.rules import secrets as R
 from otel_apisec.detect.sensitive_keys import normalize_key
 from otel_apisec.model import Finding, Severity
 

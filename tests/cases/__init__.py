@@ -1,6 +1,6 @@
 """Rule regression cases, one module per detector family (like CRS's per-rule YAML files).
 
-Every family module exposes `CASES: list[Case]`. `tests/test_rules.py` runs them all through the
+Every family module exposes `CASES: list[Case]`. `tests/detect/test_rules.py` runs them all through the
 real `Analyzer` and checks that every catalog rule has at least one firing and one non-firing case.
 """
 

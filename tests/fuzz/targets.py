@@ -31,7 +31,7 @@ from otel_apisec.gateway.redact_processor import RedactProcessor
 from otel_apisec.gateway.span_exchange import parse_query
 from otel_apisec.ingest.har import HarReader, NotHarError
 from otel_apisec.model import Body, Headers, HttpExchange
-from otel_apisec.processors.redact import mask_sensitive_pairs
+from otel_apisec.redaction import mask_sensitive_pairs
 
 __all__ = ["SEEDS", "TARGETS"]
 

@@ -20,7 +20,6 @@ from otel_apisec.detect.injection import (
     ldap,
     nosql,
     redirect,
-    rules,
     sql,
     ssrf,
     template,
@@ -29,6 +28,7 @@ from otel_apisec.detect.injection import (
 )
 from otel_apisec.detect.injection.view import View, make_view
 from otel_apisec.detect.rule import Rule
+from otel_apisec.detect.rules import injection as rules
 from otel_apisec.model import Finding
 
 __all__ = ["DETECTOR", "InjectionDetector"]

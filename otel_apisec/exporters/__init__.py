@@ -1,1 +1,0 @@
-"""Exporters for findings and enriched telemetry: thin adapters around `otel_apisec.detect`."""
