@@ -54,7 +54,7 @@ def batch(spans: int = 512, bad: bool = False, all_bad: bool = False) -> ExportT
 def main() -> None:
     good = batch().SerializeToString()
     bad = batch(bad=True).SerializeToString().replace(PLACEHOLDER.encode(), b"Mozilla/5.0 PLACE\xffOLDER")
-    from otel_apisec.gateway.otlp_json import to_json
+    from otel_apisec.gateway.receivers.otlp.json import to_json
     good_json = to_json(Signal.TRACES, batch())
     bad_json = to_json(Signal.TRACES, batch(bad=True)).replace(PLACEHOLDER.encode(), b"Mozilla/5.0 PLACE\xffOLDER")
     kb, kb_json = len(good) / 1024, len(good_json) / 1024
@@ -62,8 +62,8 @@ def main() -> None:
     def best(fn, number: int) -> float:  # µs per call, best of 7
         return min(timeit.repeat(fn, number=number, repeat=7)) / number * 1e6
 
-    from otel_apisec.gateway.otlp_json import parse_json_request
-    from otel_apisec.gateway.otlp_repair import decode_protobuf, repair_protobuf
+    from otel_apisec.gateway.receivers.otlp.json import parse_json_request
+    from otel_apisec.gateway.receivers.otlp.repair import decode_protobuf, repair_protobuf
 
     def plain() -> object:  # what the receivers called before: one bad value refused the batch
         return ExportTraceServiceRequest.FromString(good)
@@ -84,7 +84,7 @@ def main() -> None:
     all_bad = batch(all_bad=True).SerializeToString().replace(PLACEHOLDER.encode(), b"Mozilla/5.0 PLACE\xffOLDER")
     t = best(lambda: repair_protobuf(Signal.TRACES, all_bad), 3)
     print(f"protobuf repair (512 bad attrs): {t:8.1f} µs  = {t / kb:6.2f} µs/KB (worst case: every probe fails)")
-    from otel_apisec.gateway import otlp_repair
+    from otel_apisec.gateway.receivers.otlp import repair as otlp_repair
     otlp_repair._PROBE_MIN_BYTES = 1 << 30
     t = best(lambda: repair_protobuf(Signal.TRACES, bad), 3)
     print(f"protobuf repair, no probing:     {t:8.1f} µs  = {t / kb:6.2f} µs/KB (the walk alone)")

@@ -32,8 +32,8 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsSer
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from otel_apisec.detect import Analyzer
 from otel_apisec.gateway.api import Signal
-from otel_apisec.gateway.processors import EnrichProcessor
-from otel_apisec.gateway.redact_processor import RedactProcessor
+from otel_apisec.gateway.processors.enrich.processor import EnrichProcessor
+from otel_apisec.gateway.processors.redact.processor import RedactProcessor
 import otel_apisec
 assert otel_apisec.__file__.startswith({src!r}), otel_apisec.__file__
 

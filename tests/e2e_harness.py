@@ -25,13 +25,10 @@ from typing import IO
 
 import httpx
 
-from otel_apisec.testing.servers import (  # gateway_process: kept for tests/test_gateway_*.py until they move
-    free_port,
-    gateway_process,
-)
+from otel_apisec.testing.servers import free_port
 from otel_apisec.testing.sink import OtlpSink
 
-__all__ = ["APPS_DIR", "FRAMEWORKS", "AppProcess", "free_port", "gateway_process", "run_app"]
+__all__ = ["APPS_DIR", "FRAMEWORKS", "AppProcess", "run_app"]
 
 APPS_DIR = Path(__file__).resolve().parent / "apps"
 FRAMEWORKS = ("flask", "django", "fastapi", "starlette")

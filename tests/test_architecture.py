@@ -44,9 +44,6 @@ LAYERS: dict[str, int] = {
     "otel_apisec.audit": 5,
     "otel_apisec.siem": 5,
     "otel_apisec.gateway": 5,
-    # Old paths the gateway still imports, re-exporting their new homes until it moves.
-    "otel_apisec.settings": 5,
-    "otel_apisec.telemetry": 5,
     # 6 entry points and configuration.
     "otel_apisec.gateway.config": 6,
     "otel_apisec.gateway.service": 6,

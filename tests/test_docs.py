@@ -75,8 +75,8 @@ def test_gateway_config_example_is_valid(
 
 def test_gateway_options_table_is_rendered_from_the_config_classes() -> None:
     """The README's gateway options table is `options_table()`, row for row (regenerate it with
-    `python -m otel_apisec.gateway.components.docs`)."""
-    from otel_apisec.gateway.components.docs import options_table
+    `python -m otel_apisec.gateway.docs`)."""
+    from otel_apisec.gateway.docs import options_table
 
     section = _gateway_section()
     start = section.index("| section | component | option | meaning |")

@@ -28,7 +28,7 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from otel_apisec.gateway.api import Signal
-from otel_apisec.gateway.redact_processor import RedactProcessor
+from otel_apisec.gateway.processors.redact.processor import RedactProcessor
 from otel_apisec.testing.servers import free_port, gateway_process
 from otel_apisec.testing.sink import OtlpSink
 from tests.planted import (

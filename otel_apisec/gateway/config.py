@@ -8,9 +8,9 @@
         traces: {receivers: [otlp], processors: [apisec/enrich, apisec/redact], exporters: [otlp]}
 
 Components are named `type` or `type/name`. Each type's options, defaults and checks are its config
-class in `gateway/components/` (the README table is rendered from them). `load_config` is the one
-validation: `--check-config` and start-up both run it, and nothing it accepts fails at start for a
-reason of config. An error names the bad key by its path and says why.
+class in its folder under `gateway/receivers/`, `processors/` or `exporters/` (the README table is
+rendered from them). `load_config` is the one validation: `--check-config` and start-up both run
+it, and nothing it accepts fails at start for a reason of config. An error names the bad key by its path and says why.
 """
 
 from __future__ import annotations
@@ -24,8 +24,9 @@ from typing import Any
 import yaml
 
 from otel_apisec.gateway.api import Signal
-from otel_apisec.gateway.components import FACTORIES, ConfigBase, ConfigError, expand_env
-from otel_apisec.gateway.receiver_base import parse_endpoint
+from otel_apisec.gateway.components import ConfigBase, ConfigError, expand_env
+from otel_apisec.gateway.factories import FACTORIES
+from otel_apisec.gateway.receivers.otlp.base import parse_endpoint
 
 __all__ = ["DEFAULT_METRICS_ADDRESS", "ConfigError", "ConfiguredComponent", "GatewayConfig", "Pipeline", "load_config",
            "parse_config"]

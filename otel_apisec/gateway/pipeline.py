@@ -6,7 +6,7 @@ import logging
 from collections.abc import Sequence
 
 from otel_apisec.gateway.api import Exporter, Processor, QueueFullError, Request, Signal
-from otel_apisec.gateway.exporters import count_items
+from otel_apisec.gateway.exporters.otlp.exporter import count_items
 from otel_apisec.gateway.runner import ProcessorCounts, SpanProcessor, TraceBatch, iter_spans, run_spans
 
 __all__ = ["PipelineRunner", "ReceiverRouter"]

@@ -18,7 +18,7 @@ from opentelemetry.sdk.resources import Resource
 from otel_apisec import attributes as A
 from otel_apisec.correlate.ids import route_template
 from otel_apisec.gateway.api import QueueFullError
-from otel_apisec.telemetry import AttributeKey, Tally
+from otel_apisec.sdk.telemetry import AttributeKey, Tally
 
 __all__ = ["EXPORT_INTERVAL_S", "SecurityTally", "security_meter_provider"]
 

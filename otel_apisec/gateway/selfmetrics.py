@@ -12,9 +12,9 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from otel_apisec import attributes as A
-from otel_apisec.gateway.otlp_repair import CUT_VALUE, MAX_DEPTH, REPAIRS
-from otel_apisec.gateway.receiver_base import parse_endpoint
-from otel_apisec.telemetry import Tally
+from otel_apisec.gateway.receivers.otlp.base import parse_endpoint
+from otel_apisec.gateway.receivers.otlp.repair import CUT_VALUE, MAX_DEPTH, REPAIRS
+from otel_apisec.sdk.telemetry import Tally
 
 if TYPE_CHECKING:
     from otel_apisec.gateway.service import Gateway
@@ -122,7 +122,7 @@ def _family(name: str, help_text: str, tally: Tally, labels: dict[str, str]) -> 
 
 
 def _repaired_values() -> CounterMetricFamily:
-    """Values the receivers repaired so as not to refuse a whole request for them (otlp_repair)."""
+    """Values the receivers repaired so as not to refuse a whole request for them (receivers/otlp/repair.py)."""
     family = CounterMetricFamily(
         "otel_apisec_gateway_repaired_values",
         "Values repaired instead of refusing their request: invalid_utf8 (strings with invalid UTF-8, now holding U+FFFD), "

@@ -15,9 +15,10 @@ from otel_apisec.alerts.alert import Alert
 from otel_apisec.alerts.router import AlertRouter
 from otel_apisec.audit.chain import AuditLog
 from otel_apisec.gateway.api import Exporter, Processor, Signal
-from otel_apisec.gateway.components import EXPORTERS, PROCESSORS, RECEIVERS, BuildContext, Component, ReceiverComponent
+from otel_apisec.gateway.components import BuildContext, Component, ReceiverComponent
 from otel_apisec.gateway.config import ConfiguredComponent, GatewayConfig
-from otel_apisec.gateway.finding_exporters import SinkExporter
+from otel_apisec.gateway.exporters.sink import SinkExporter
+from otel_apisec.gateway.factories import EXPORTERS, PROCESSORS, RECEIVERS
 from otel_apisec.gateway.pipeline import PipelineRunner, ReceiverRouter
 from otel_apisec.gateway.security_metrics import SecurityTally, security_meter_provider
 from otel_apisec.gateway.selfmetrics import serve_metrics

@@ -24,10 +24,10 @@ from otel_apisec.detect import Analyzer, DetectConfig
 from otel_apisec.detect.fields import parse_cookies
 from otel_apisec.detect.token_jwt import parse_jwt
 from otel_apisec.gateway.api import Signal
-from otel_apisec.gateway.otlp_json import parse_json_request
-from otel_apisec.gateway.otlp_repair import decode_protobuf
-from otel_apisec.gateway.processors import EnrichProcessor
-from otel_apisec.gateway.redact_processor import RedactProcessor
+from otel_apisec.gateway.processors.enrich.processor import EnrichProcessor
+from otel_apisec.gateway.processors.redact.processor import RedactProcessor
+from otel_apisec.gateway.receivers.otlp.json import parse_json_request
+from otel_apisec.gateway.receivers.otlp.repair import decode_protobuf
 from otel_apisec.gateway.span_exchange import parse_query
 from otel_apisec.ingest.har import HarReader, NotHarError
 from otel_apisec.model import Body, Headers, HttpExchange

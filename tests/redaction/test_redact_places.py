@@ -17,8 +17,8 @@ from otel_apisec import attributes as A
 from otel_apisec.detect import Analyzer, DetectConfig
 from otel_apisec.gateway.api import Signal
 from otel_apisec.gateway.finding_records import finding_logs, findings_from_request
-from otel_apisec.gateway.processors import EnrichProcessor
-from otel_apisec.gateway.redact_processor import RedactProcessor
+from otel_apisec.gateway.processors.enrich.processor import EnrichProcessor
+from otel_apisec.gateway.processors.redact.processor import RedactProcessor
 from otel_apisec.model import HttpExchange
 from otel_apisec.siem.ocsf import to_ocsf
 from otel_apisec.testing import key_values

@@ -13,7 +13,7 @@ import pytest
 from otel_apisec import attributes as A
 from otel_apisec.detect import Analyzer, DetectConfig
 from otel_apisec.detect.api import TextScan
-from otel_apisec.gateway.redact_processor import build_value_analyzer
+from otel_apisec.gateway.processors.redact.processor import build_value_analyzer
 from otel_apisec.redaction import ValueMasker, mask_credentials, mask_sensitive_pairs, percent_decoded
 
 EMAIL = "alice.planted@example.com"

@@ -31,8 +31,8 @@ from otel_apisec.correlate.api import CorrelationFinding, Observation
 from otel_apisec.correlate.rules import BRUTE_FORCE, TOKEN_REUSE
 from otel_apisec.detect import Analyzer, DetectConfig, get_rule
 from otel_apisec.enrich import finding_events, span_attributes
-from otel_apisec.gateway.correlate import correlation_event
 from otel_apisec.gateway.finding_records import findings_from_request
+from otel_apisec.gateway.processors.correlate.processor import correlation_event
 from otel_apisec.model import Severity
 from otel_apisec.pseudonym import keyed_hash
 from otel_apisec.siem import OCSF_VERSION, OcsfFileSink, OcsfWebhookSink, to_ocsf
