@@ -24,11 +24,11 @@ from hypothesis import HealthCheck, given, settings
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from otel_apisec.gateway.api import Signal
 from otel_apisec.gateway.processors.redact.processor import RedactProcessor
+from otel_apisec.testing import key_values
 from otel_apisec.testing.servers import free_port, gateway_process
 from otel_apisec.testing.sink import OtlpSink
 from tests.planted import (
@@ -111,27 +111,18 @@ def _every_leak_request() -> tuple[ExportTraceServiceRequest, list[Plant]]:
     plants = [jwt, basic, card, long_card, email, key, password]
     request = ExportTraceServiceRequest()
     resource_spans = request.resource_spans.add()
-    resource_spans.resource.attributes.extend(_kvs({
+    resource_spans.resource.attributes.extend(key_values({
         "service.name": "shop", "host.name": f"build {email.text}", "app.deploy_token": jwt.text,
         "app.billing": f"card {card.text}"}))
     span = resource_spans.scope_spans.add().spans.add(
         trace_id=b"\x0a" * 16, span_id=b"\x0b" * 8, kind=Span.SPAN_KIND_SERVER, name=f"GET /users/{email.text}/x",
         start_time_unix_nano=1_700_000_000_000_000_000, end_time_unix_nano=1_700_000_000_010_000_000)
-    span.attributes.extend(_kvs({
+    span.attributes.extend(key_values({
         "http.request.method": "GET", "http.target": f"/users/u-17/x?card={card.text}", "http.status_code": 200,
         "app.note": f"jwt={jwt.text}", "app.upstream": basic.text, "app.dump": "x" * 70_000 + f" {long_card.text}",
         "app.login": f"retry {password.text} ok", "app.blob": f"\x00key {key.text}".encode()}))
-    span.events.add(name="login", time_unix_nano=1).attributes.extend(_kvs({"detail": f"with {password.text}"}))
+    span.events.add(name="login", time_unix_nano=1).attributes.extend(key_values({"detail": f"with {password.text}"}))
     return request, plants
-
-
-def _kvs(attributes: dict[str, str | bytes | int]) -> list[KeyValue]:
-    def any_value(value: str | bytes | int) -> AnyValue:
-        if isinstance(value, int):
-            return AnyValue(int_value=value)
-        return AnyValue(bytes_value=value) if isinstance(value, bytes) else AnyValue(string_value=value)
-
-    return [KeyValue(key=key, value=any_value(value)) for key, value in attributes.items()]
 
 
 def _finding_logs(message: object) -> bool:

@@ -13,7 +13,7 @@ import pytest
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue, ArrayValue, KeyValue, KeyValueList
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
@@ -25,6 +25,7 @@ from otel_apisec.gateway.processors.enrich.processor import EnrichProcessor
 from otel_apisec.gateway.processors.redact.processor import RedactProcessor
 from otel_apisec.gateway.span_exchange import MAX_BODY_BYTES, exchange_from_span, parse_query
 from otel_apisec.model import HttpExchange, Severity
+from otel_apisec.testing import any_value, key_values
 from otel_apisec.testing.sink import decode_attributes
 
 
@@ -47,28 +48,10 @@ END = START + 12_500_000
 
 
 # --- building requests by hand ------------------------------------------------------------------
-def _any(value: object) -> AnyValue:
-    if isinstance(value, str):
-        return AnyValue(string_value=value)
-    if isinstance(value, bool):
-        return AnyValue(bool_value=value)
-    if isinstance(value, int):
-        return AnyValue(int_value=value)
-    if isinstance(value, bytes):
-        return AnyValue(bytes_value=value)
-    if isinstance(value, dict):
-        return AnyValue(kvlist_value=KeyValueList(values=_kvs(value)))
-    return AnyValue(array_value=ArrayValue(values=[_any(item) for item in value]))  # type: ignore[attr-defined]
-
-
-def _kvs(attributes: dict[str, object]) -> list[KeyValue]:
-    return [KeyValue(key=key, value=_any(value)) for key, value in attributes.items()]
-
-
 def _span(attributes: dict[str, object], kind: int = Span.SPAN_KIND_SERVER, name: str = "GET /x", **extra: object) -> Span:
     return Span(
         trace_id=b"\x01" * 16, span_id=b"\x02" * 8, name=name, kind=kind,  # type: ignore[arg-type]
-        start_time_unix_nano=START, end_time_unix_nano=END, attributes=_kvs(attributes), **extra,  # type: ignore[arg-type]
+        start_time_unix_nano=START, end_time_unix_nano=END, attributes=key_values(attributes), **extra,  # type: ignore[arg-type]
     )
 
 
@@ -423,7 +406,7 @@ class TestRedactProcessor:
             {"app.note": f"contact {EMAIL} about the order", "app.tags": ["ok", f"card {CARD}"],
              "app.config": {"aws": f"key={AWS_KEY}"}, "app.plain": "nothing here", A.TOKEN_HASH: "0123abcd" * 4},
             name=f"notify {EMAIL}",
-            events=[Span.Event(name="retry", time_unix_nano=END, attributes=_kvs({"why": f"bad card {CARD}"}))],
+            events=[Span.Event(name="retry", time_unix_nano=END, attributes=key_values({"why": f"bad card {CARD}"}))],
             status=Status(code=Status.STATUS_CODE_ERROR, message=f"failed for {EMAIL}"),
         )
         request = _request(span)
@@ -443,9 +426,9 @@ class TestRedactProcessor:
         logs = ExportLogsServiceRequest()
         records = logs.resource_logs.add().scope_logs.add().log_records
         records.append(LogRecord(body=AnyValue(string_value=f"login failed for {EMAIL} password=hunter2x"),
-                                 attributes=_kvs({"http.request.header.cookie": f"sessionid={SESSION}",
+                                 attributes=key_values({"http.request.header.cookie": f"sessionid={SESSION}",
                                                   "detail": f"api_key={API_KEY}", "n": 1})))
-        records.append(LogRecord(body=_any({"event": "paid", "card": CARD, "user": {"mail": EMAIL}})))
+        records.append(LogRecord(body=any_value({"event": "paid", "card": CARD, "user": {"mail": EMAIL}})))
         records.append(LogRecord(body=AnyValue(string_value="all quiet")))
         RedactProcessor(value_detectors=True, value_analyzer=value_analyzer).process(Signal.LOGS, logs)
         first, second, third = records
@@ -463,7 +446,7 @@ class TestRedactProcessor:
         metric.name = "app.logins"
         point = metric.sum.data_points.add()
         point.as_int = 5
-        point.attributes.extend(_kvs({"user": EMAIL, "app.api_token": "t0k3n-value-123", "region": "eu"}))
+        point.attributes.extend(key_values({"user": EMAIL, "app.api_token": "t0k3n-value-123", "region": "eu"}))
         RedactProcessor(blocked_key_patterns=["token"], value_detectors=True,
                         value_analyzer=value_analyzer).process(Signal.METRICS, metrics)
         attrs = decode_attributes(metrics.resource_metrics[0].scope_metrics[0].metrics[0].sum.data_points[0].attributes)
