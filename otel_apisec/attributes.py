@@ -43,7 +43,6 @@ RULE_REFERENCE: Final = security_rule_attributes.SECURITY_RULE_REFERENCE
 FINDING_KIND: Final = "apisec.finding.kind"
 FINDING_SEVERITY: Final = "apisec.finding.severity"
 FINDING_LOCATION: Final = "apisec.finding.location"
-FINDING_OWASP_ID: Final = "apisec.finding.owasp.id"
 """The OWASP API Security Top 10 2023 category (`API8:2023`), structured; `security_rule.category`
 keeps the readable "<id> <name>" for people and older readers."""
 """The category's name (`Security Misconfiguration`). The CWE is `security_rule.reference`, whole."""

@@ -37,11 +37,12 @@ def _declared(attributes: dict[str, Any]) -> bool:
 
 
 class TestRequestEvent:
-    def test_structured_owasp_and_the_readable_category(self) -> None:
-        """The OWASP id and name are attributes of their own; the category text stays for people."""
+    def test_structured_owasp_category(self) -> None:
+        """The category is the OWASP id alone, nothing to split; the record names it too."""
         attributes = request_event(SQLI.finding("request.query.q"))
-        assert attributes[A.FINDING_OWASP_ID] == SQLI.owasp and A.RULE_CATEGORY in attributes
-        assert attributes[A.RULE_CATEGORY] == f"{SQLI.owasp} {OWASP[SQLI.owasp]}"
+        assert attributes[A.RULE_CATEGORY] == SQLI.owasp
+        record = record_from_event(attributes, SEEN)
+        assert (record["owasp"], record["owasp_title"]) == (SQLI.owasp, OWASP[SQLI.owasp])
         assert attributes[A.RULE_REFERENCE] == SQLI.cwe and attributes[A.RULE_NAME] == SQLI.title
         assert _declared(attributes)
 
@@ -63,9 +64,9 @@ class TestRequestEvent:
         assert "route" not in record and "method" not in record and record["span_name"] == "GET"
 
     def test_events_of_older_senders_still_read(self) -> None:
-        """An event with only `security_rule.category` (no structured OWASP attributes) gives the same record."""
+        """An event whose category is the older "<id> <name>" text gives the same record."""
         attributes = request_event(SQLI.finding("request.query.q"))
-        legacy = {k: v for k, v in attributes.items() if k != A.FINDING_OWASP_ID}
+        legacy = {**attributes, A.RULE_CATEGORY: f"{SQLI.owasp} {OWASP[SQLI.owasp]}"}
         assert record_from_event(legacy, SEEN) == record_from_event(attributes, SEEN)
 
 
