@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 import grpc
 
-__all__ = ["client_ssl_context", "grpc_channel_credentials", "grpc_server_credentials", "server_ssl_context"]
+__all__ = ["grpc_channel_credentials", "grpc_server_credentials", "server_ssl_context"]  # HTTPS clients: delivery.http
 
 
 def _read(path: str) -> bytes:
@@ -33,15 +33,6 @@ def grpc_server_credentials(tls: Mapping[str, str]) -> grpc.ServerCredentials:
     client_ca = _read(tls["client_ca_file"]) if tls.get("client_ca_file") else None
     return grpc.ssl_server_credentials([(_read(tls["key_file"]), _read(tls["cert_file"]))],
                                        root_certificates=client_ca, require_client_auth=client_ca is not None)
-
-
-def client_ssl_context(tls: Mapping[str, str] | None) -> ssl.SSLContext:
-    """Verifies the server against `ca_file` (else the system store); presents `cert_file` when set."""
-    tls = tls or {}
-    context = ssl.create_default_context(cafile=tls.get("ca_file"))
-    if tls.get("cert_file"):
-        context.load_cert_chain(tls["cert_file"], tls["key_file"])
-    return context
 
 
 def grpc_channel_credentials(tls: Mapping[str, str] | None) -> grpc.ChannelCredentials:
