@@ -121,11 +121,11 @@ class TestOneWalk:
 
         def exchange_of(*args: object) -> object:
             derived["exchange"] += 1
-            return original_exchange(*args)  # type: ignore[arg-type]
+            return original_exchange(*args)
 
         def observation_of(*args: object) -> object:
             derived["observation"] += 1
-            return original_observation(*args)  # type: ignore[arg-type]
+            return original_observation(*args)
 
         monkeypatch.setattr(span_exchange.SpanAttributes, "_read", counted_read)
         monkeypatch.setattr(runner, "exchange_of", exchange_of)

@@ -295,7 +295,7 @@ class ScriptedHttp:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 outer.arrivals.append(time.monotonic())
                 status, headers, body = outer.script[min(len(outer.arrivals), len(outer.script)) - 1]
@@ -331,7 +331,7 @@ class ScriptedGrpc(trace_service_pb2_grpc.TraceServiceServicer):
         self.endpoint = f"127.0.0.1:{self.server.add_insecure_port('127.0.0.1:0')}"
         self.server.start()
 
-    def Export(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+    def Export(self, request: Any, context: grpc.ServicerContext) -> Any:
         self.arrivals.append(time.monotonic())
         step = self.script[min(len(self.arrivals), len(self.script)) - 1]
         if step is None:

@@ -50,8 +50,8 @@ END = START + 12_500_000
 # --- building requests by hand ------------------------------------------------------------------
 def _span(attributes: dict[str, object], kind: int = Span.SPAN_KIND_SERVER, name: str = "GET /x", **extra: object) -> Span:
     return Span(
-        trace_id=b"\x01" * 16, span_id=b"\x02" * 8, name=name, kind=kind,  # type: ignore[arg-type]
-        start_time_unix_nano=START, end_time_unix_nano=END, attributes=key_values(attributes), **extra,  # type: ignore[arg-type]
+        trace_id=b"\x01" * 16, span_id=b"\x02" * 8, name=name, kind=kind,
+        start_time_unix_nano=START, end_time_unix_nano=END, attributes=key_values(attributes), **extra,
     )
 
 
@@ -281,7 +281,7 @@ class TestEnrichProcessor:
 
     def test_enrichment_failure_keeps_the_span_masked_strictly(self) -> None:
         class Broken(Analyzer):
-            def analyze(self, exchange: HttpExchange) -> object:  # type: ignore[override]
+            def analyze(self, exchange: HttpExchange) -> object:
                 raise RuntimeError("boom")
 
         processor = EnrichProcessor(Broken(field_detectors=[], exchange_detectors=[]))
@@ -473,8 +473,8 @@ class TestRedactCaches:
             attrs = _attrs(_spans(request)[0])
             assert attrs["app.note"] == "shipping to the usual address"
             assert EMAIL not in str(attrs["app.mail"])  # masked every time, never cached as clean
-        assert "shipping to the usual address" in processor._masker.clean  # type: ignore[union-attr]
-        assert not any(EMAIL in text for text in processor._masker.clean)  # type: ignore[union-attr]
+        assert "shipping to the usual address" in processor._masker.clean
+        assert not any(EMAIL in text for text in processor._masker.clean)
 
 
 class TestEnrichConcurrency:

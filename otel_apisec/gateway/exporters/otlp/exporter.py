@@ -106,7 +106,7 @@ def _retry_info(error: grpc.RpcError) -> float | None:
     """The server's RetryInfo delay, as a bare trailer or inside grpc-status-details-bin."""
     try:
         trailers = dict(error.trailing_metadata() or ())
-    except Exception:  # noqa: BLE001 (a failed call may carry no metadata at all)
+    except Exception:  # a failed call may carry no metadata at all
         return None
     info = error_details_pb2.RetryInfo()
     try:
