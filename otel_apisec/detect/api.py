@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar, runtime_checkable
 
@@ -391,34 +391,23 @@ class Analyzer:
         except Exception:  # the engine itself failed: nothing is known about any text
             scan.failed.append("fields.text")
             return scan
-        broken: set[int] = set()
+        def text_field(index: int) -> Field:
+            return Field(_TEXT_LOCATION, texts[index], Direction.REQUEST, Source.TEXT)
+
         seen: set[tuple[str, int, tuple[tuple[int, int], ...]]] = set()
         kept = 0
-        for (text_index, d_index), triggers in sorted(grouped.items()):
-            if d_index in broken:
+        for text_index, _field, finding in self._run_field_detectors(
+            plan, grouped, text_field, ctx, deadline, scan.failed, scan.skipped
+        ):
+            key = (finding.rule_id, text_index, finding.spans)
+            if key in seen:
                 continue
-            detector = plan.detectors[d_index]
-            if deadline is not None and time.thread_time() > deadline:
-                if detector.name not in scan.skipped:
-                    scan.skipped.append(detector.name)
-                continue
-            text_field = Field(_TEXT_LOCATION, texts[text_index], Direction.REQUEST, Source.TEXT)
-            try:
-                found = list(detector.scan(text_field, frozenset(triggers), ctx))
-            except Exception:  # a broken detector must not lose the others' results
-                broken.add(d_index)
-                scan.failed.append(detector.name)
-                continue
-            for finding in found:
-                key = (finding.rule_id, text_index, finding.spans)
-                if key in seen:
-                    continue
-                seen.add(key)
-                if kept >= self.config.max_findings:
-                    scan.dropped_findings += 1
-                else:
-                    kept += 1
-                    scan.spans.append((text_index, finding.spans))
+            seen.add(key)
+            if kept >= self.config.max_findings:
+                scan.dropped_findings += 1
+            else:
+                kept += 1
+                scan.spans.append((text_index, finding.spans))
         scan.failed.extend(ctx.failed)  # steps cut short by a bound (`pii.email.candidates`)
         return scan
 
@@ -531,29 +520,47 @@ class Analyzer:
         except Exception:
             analysis.failed.append(f"fields.{direction.value}")
             return
-        broken: set[int] = set()
         seen: set[tuple[str, str, tuple[tuple[int, int], ...]]] = set()
+        for _index, scanned, finding in self._run_field_detectors(
+            plan, grouped, field_at, ctx, deadline, analysis.failed, analysis.skipped
+        ):
+            key = (finding.rule_id, finding.location, finding.spans)
+            if key not in seen:
+                seen.add(key)
+                self._add(analysis, finding)
+                # Spans index the value at the finding's location: a key field's value, else the text.
+                text = scanned.value if scanned.is_key and scanned.value is not None else scanned.text
+                for start, end in finding.spans:
+                    analysis.exposed.add(text[start - scanned.offset:end - scanned.offset])
+
+    @staticmethod
+    def _run_field_detectors(
+        plan: _Plan,
+        grouped: dict[tuple[int, int], set[int]],
+        field_at: Callable[[int], Field],
+        ctx: DetectContext,
+        deadline: float | None,
+        failed: list[str],
+        skipped: list[str],
+    ) -> Iterator[tuple[int, Field, Finding]]:
+        """(text index, field, finding) of each detector over the fields its triggers hit, in text
+        order. A detector that raises is named in `failed` and not run again (a broken detector must
+        not lose the others' results); past the deadline the rest are named in `skipped`."""
+        broken: set[int] = set()
         for (text_index, d_index), triggers in sorted(grouped.items()):
             if d_index in broken:
                 continue
             detector = plan.detectors[d_index]
             if deadline is not None and time.thread_time() > deadline:
-                if detector.name not in analysis.skipped:
-                    analysis.skipped.append(detector.name)
+                if detector.name not in skipped:
+                    skipped.append(detector.name)
                 continue
             scanned = field_at(text_index)
             try:
                 found = list(detector.scan(scanned, frozenset(triggers), ctx))
             except Exception:
                 broken.add(d_index)
-                analysis.failed.append(detector.name)
+                failed.append(detector.name)
                 continue
             for finding in found:
-                key = (finding.rule_id, finding.location, finding.spans)
-                if key not in seen:
-                    seen.add(key)
-                    self._add(analysis, finding)
-                    # Spans index the value at the finding's location: a key field's value, else the text.
-                    text = scanned.value if scanned.is_key and scanned.value is not None else scanned.text
-                    for start, end in finding.spans:
-                        analysis.exposed.add(text[start - scanned.offset:end - scanned.offset])
+                yield text_index, scanned, finding
