@@ -25,7 +25,8 @@ from otel_apisec.correlate.api import CorrelationFinding, Observation, StateStor
 from otel_apisec.correlate.base import METHOD, PRINCIPAL, ROUTE, endpoint, fire, state_key
 from otel_apisec.correlate.config import CorrelationConfig
 from otel_apisec.correlate.ids import ID_PLACEHOLDER
-from otel_apisec.correlate.rules import BFLA, correlator_name
+from otel_apisec.correlate.rules import correlator_name
+from otel_apisec.detect.rules.abuse import BFLA
 from otel_apisec.model import Severity
 
 __all__ = ["Bfla", "is_parameter"]

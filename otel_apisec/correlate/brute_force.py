@@ -17,7 +17,8 @@ from otel_apisec.correlate.api import CorrelationFinding, Observation, StateStor
 from otel_apisec.correlate.base import CLIENT, NETWORK, PRINCIPAL, client_of, fire, is_failed_login, state_key
 from otel_apisec.correlate.config import CorrelationConfig
 from otel_apisec.correlate.geo import parse_address
-from otel_apisec.correlate.rules import BRUTE_FORCE, CREDENTIAL_STUFFING, correlator_name
+from otel_apisec.correlate.rules import correlator_name
+from otel_apisec.detect.rules.abuse import BRUTE_FORCE, CREDENTIAL_STUFFING
 
 __all__ = ["BruteForce", "CredentialStuffing", "network_of"]
 

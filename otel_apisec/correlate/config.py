@@ -13,7 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from otel_apisec.correlate.rules import ALL_RULES, correlator_name
+from otel_apisec.correlate.rules import correlator_name
+from otel_apisec.detect.rules.abuse import ALL_RULES
 
 __all__ = ["CORRELATOR_NAMES", "CorrelationConfig"]
 

@@ -22,7 +22,8 @@ import itertools
 from otel_apisec.correlate.api import CorrelationFinding, Observation, StateStore
 from otel_apisec.correlate.base import caller, endpoint, fire, state_key
 from otel_apisec.correlate.config import CorrelationConfig
-from otel_apisec.correlate.rules import ENUMERATION, correlator_name
+from otel_apisec.correlate.rules import correlator_name
+from otel_apisec.detect.rules.abuse import ENUMERATION
 
 __all__ = ["Enumeration", "constant_step"]
 

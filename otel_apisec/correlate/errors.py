@@ -7,7 +7,8 @@ from __future__ import annotations
 from otel_apisec.correlate.api import CorrelationFinding, Observation, StateStore
 from otel_apisec.correlate.base import CLIENT, client_of, endpoint, fire, state_key
 from otel_apisec.correlate.config import CorrelationConfig
-from otel_apisec.correlate.rules import ERROR_STORM, correlator_name
+from otel_apisec.correlate.rules import correlator_name
+from otel_apisec.detect.rules.abuse import ERROR_STORM
 
 __all__ = ["ErrorStorm", "error_class"]
 

@@ -18,7 +18,8 @@ from __future__ import annotations
 from otel_apisec.correlate.api import CorrelationFinding, Observation, StateStore
 from otel_apisec.correlate.base import CLIENT, client_of, endpoint, fire, state_key
 from otel_apisec.correlate.config import CorrelationConfig
-from otel_apisec.correlate.rules import NO_RATE_LIMIT, RATE_SPIKE, correlator_name
+from otel_apisec.correlate.rules import correlator_name
+from otel_apisec.detect.rules.abuse import NO_RATE_LIMIT, RATE_SPIKE
 
 __all__ = ["NoRateLimit", "RateSpike"]
 

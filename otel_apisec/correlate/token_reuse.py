@@ -8,7 +8,8 @@ from __future__ import annotations
 from otel_apisec.correlate.api import CorrelationFinding, Observation, StateStore
 from otel_apisec.correlate.base import TOKEN, client_of, fire, state_key
 from otel_apisec.correlate.config import CorrelationConfig
-from otel_apisec.correlate.rules import TOKEN_REUSE, correlator_name
+from otel_apisec.correlate.rules import correlator_name
+from otel_apisec.detect.rules.abuse import TOKEN_REUSE
 
 __all__ = ["TokenReuse"]
 

@@ -17,10 +17,10 @@ from otel_apisec.correlate.config import CORRELATOR_NAMES, CorrelationConfig
 from otel_apisec.correlate.engine import CORRELATOR_TYPES, Correlation
 from otel_apisec.correlate.geo import CountryLookup
 from otel_apisec.correlate.ids import object_ids, response_object_ids, route_template
-from otel_apisec.correlate.rules import ALL_RULES
 from otel_apisec.correlate.stores.memory import MemoryStore
 from otel_apisec.correlate.stores.redis import RedisStore
 from otel_apisec.detect.rule import OWASP
+from otel_apisec.detect.rules.abuse import ALL_RULES
 from otel_apisec.testing.redis import RedisServer, redis_server  # noqa: F401
 from otel_apisec.testing.servers import free_port
 from otel_apisec.testing.traffic import START, Scenario, attack_scenarios, benign_traffic, merge

@@ -28,8 +28,8 @@ from opentelemetry.proto.trace.v1 import trace_pb2
 import otel_apisec
 from otel_apisec import attributes as A
 from otel_apisec.correlate.api import CorrelationFinding, Observation
-from otel_apisec.correlate.rules import BRUTE_FORCE, TOKEN_REUSE
 from otel_apisec.detect import Analyzer, DetectConfig, get_rule
+from otel_apisec.detect.rules.abuse import BRUTE_FORCE, TOKEN_REUSE
 from otel_apisec.enrich import finding_events, span_attributes
 from otel_apisec.gateway.finding_records import findings_from_request
 from otel_apisec.gateway.processors.correlate.processor import correlation_event
