@@ -500,11 +500,10 @@ def profile_processors(batches: Sequence[bytes], count: int, top: int) -> None:
     from otel_apisec.gateway.api import Signal
     from otel_apisec.gateway.config import parse_config
     from otel_apisec.gateway.security_metrics import SecurityTally
-    from otel_apisec.gateway.service import PROCESSOR_FACTORIES
+    from otel_apisec.gateway.service import build_processor
 
     config = parse_config(gateway_config("http://127.0.0.1:9", PIPELINES["enrich"]))
-    processors = [PROCESSOR_FACTORIES[config.processors[name].type](config.processors[name].options, SecurityTally())
-                  for name in PIPELINES["enrich"]]
+    processors = [build_processor(config.processors[name], SecurityTally()) for name in PIPELINES["enrich"]]
 
     def run(n: int) -> None:
         for index in range(n):

@@ -6,7 +6,6 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from collections.abc import Callable, Mapping
 from typing import Any, cast
 
 from opentelemetry.sdk.metrics import MeterProvider
@@ -18,28 +17,20 @@ from otel_apisec.gateway.api import Exporter, Processor, Signal
 from otel_apisec.gateway.components import BuildContext, Component, ReceiverComponent
 from otel_apisec.gateway.config import ConfiguredComponent, GatewayConfig
 from otel_apisec.gateway.exporters.sink import SinkExporter
-from otel_apisec.gateway.factories import EXPORTERS, PROCESSORS, RECEIVERS
+from otel_apisec.gateway.factories import FACTORIES, PROCESSORS
 from otel_apisec.gateway.pipeline import PipelineRunner, ReceiverRouter
 from otel_apisec.gateway.security_metrics import SecurityTally, security_meter_provider
 from otel_apisec.gateway.selfmetrics import serve_metrics
 
-__all__ = ["PROCESSOR_FACTORIES", "Gateway"]
+__all__ = ["Gateway", "build_processor"]
 
 _logger = logging.getLogger("otel_apisec.gateway")
 _RECEIVER_GRACE_S = 5.0  # for exports in progress when SIGTERM comes; then every connection is closed
 
 
-def _legacy_processor(kind: str) -> Callable[[Mapping[str, Any], SecurityTally], Processor]:
-    def build(options: Mapping[str, Any], tally: SecurityTally) -> Processor:
-        factory = PROCESSORS[kind]
-        return cast(Processor, factory.create(factory.config(f"processors.{kind}", options), BuildContext(kind, tally)).impl)
-
-    return build
-
-
-PROCESSOR_FACTORIES = {kind: _legacy_processor(kind) for kind in PROCESSORS}
-"""`(options, tally) -> processor` by type, for callers that predate `gateway.components` (the
-throughput bench, tests); the options are validated as in a config."""
+def build_processor(component: ConfiguredComponent, tally: SecurityTally) -> Processor:
+    """One configured processor on its own, outside a Gateway (tests, the throughput bench)."""
+    return cast(Processor, PROCESSORS[component.type].create(component.config, BuildContext(component.id, tally)).impl)
 
 
 def _audit_alert(audit: AuditLog, alert: Alert) -> None:
@@ -87,8 +78,7 @@ class Gateway:
             self.receivers[cid] = self._create("receivers", component, BuildContext(cid, self.security, router))
 
     def _create(self, section: str, component: ConfiguredComponent, context: BuildContext) -> Any:
-        factories = {"receivers": RECEIVERS, "processors": PROCESSORS, "exporters": EXPORTERS}[section]
-        built = factories[component.type].create(component.config, context)
+        built = FACTORIES[section][component.type].create(component.config, context)
         self.components[section][component.id] = built
         return built
 

@@ -26,7 +26,7 @@ from otel_apisec.gateway.processors.enrich.processor import EnrichProcessor
 from otel_apisec.gateway.processors.filter.processor import FilterProcessor, trace_hash
 from otel_apisec.gateway.receivers.otlp.http import HttpReceiver
 from otel_apisec.gateway.security_metrics import SecurityTally
-from otel_apisec.gateway.service import PROCESSOR_FACTORIES
+from otel_apisec.gateway.service import build_processor
 from otel_apisec.testing.sink import OtlpSink
 
 RNG = random.Random(20240611)
@@ -152,7 +152,7 @@ def test_config_builds_the_processor_with_defaults_and_options() -> None:
     default = parse_config(_config(None)).processors["apisec/filter"]
     assert default.options == {"sample_ratio": 1.0, "keep_errors": True, "hash_seed": 0}
     component = parse_config(_config({"sample_ratio": 0, "keep_errors": False, "hash_seed": 42})).processors["apisec/filter"]
-    processor = PROCESSOR_FACTORIES[component.type](component.options, SecurityTally())
+    processor = build_processor(component, SecurityTally())
     assert isinstance(processor, FilterProcessor)
     assert (processor.sample_ratio, processor.keep_errors, processor.hash_seed) == (0.0, False, 42)
 
