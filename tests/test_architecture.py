@@ -18,6 +18,7 @@ LAYERS: dict[str, int] = {
     "otel_apisec.attributes": 1,
     "otel_apisec.pseudonym": 1,
     "otel_apisec.urls": 1,
+    "otel_apisec.paths": 1,
     # 2 detect: the detectors and the rule catalog. The finding model reads rule titles and OWASP
     # names from the catalog, and the package's own __init__ re-exports the analyzer.
     "otel_apisec": 2,
@@ -25,7 +26,8 @@ LAYERS: dict[str, int] = {
     "otel_apisec.findings": 2,
     # 3 correlate: stateful detectors over streams of calls, and their state stores.
     "otel_apisec.correlate": 3,
-    # 4 estate: none yet.
+    # 4 estate: the inventory, spec drift and governance grade.
+    "otel_apisec.estate": 4,
     # 5 the plumbing: the SDK side (capture, the span processor, the log exporter, settings and
     # metrics), the gateway side, the pieces they share, and the finding sinks.
     "otel_apisec.sdk.capture": 5,
