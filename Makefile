@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo demo-spans test lint bench bench-overhead bench-gateway bench-correlation eval fuzz clean
+.PHONY: demo demo-spans test lint bench bench-overhead bench-gateway bench-correlation bench-estate bench-routes eval fuzz clean
 
 $(BIN)/otel-apisec: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,7 @@ $(BIN)/otel-apisec: pyproject.toml
 
 demo: $(BIN)/otel-apisec
 	$(BIN)/otel-apisec scan otel_apisec/examples/demo.har
+	$(BIN)/otel-apisec inventory otel_apisec/examples/demo.har
 
 demo-spans: $(BIN)/otel-apisec
 	$(BIN)/python -m otel_apisec.examples.show_spans
@@ -46,6 +47,15 @@ bench-correlation: $(BIN)/otel-apisec
 	$(BIN)/python bench/alert_latency.py
 	$(BIN)/python bench/audit_throughput.py
 	$(BIN)/python bench/ocsf_export.py
+
+# The estate: findings per request with posture per endpoint on and off, and route inference
+# against its ground truth (public OpenAPI documents from npm packages, installed by npm ci).
+bench-estate: $(BIN)/otel-apisec
+	$(BIN)/python bench/findings_per_request.py
+
+bench-routes: $(BIN)/otel-apisec
+	cd bench/routes && npm ci --no-audit --no-fund
+	$(BIN)/python bench/route_inference.py
 
 # Every parser under atheris (coverage-guided): FUZZ_RUNS inputs per target, crash inputs kept in fuzz-artifacts/.
 FUZZ_RUNS ?= 150000

@@ -32,6 +32,10 @@ SEVERITY_MAX: Final = "apisec.severity.max"
 RISK_SCORE: Final = "apisec.risk.score"
 DETECTORS_FAILED: Final = "apisec.detectors.failed"
 DETECTORS_SKIPPED: Final = "apisec.detectors.skipped"
+POSTURE_CHECKED: Final = "apisec.posture.checked"
+"""True on a span whose exchange had the endpoint-scope (posture) checks run: a new endpoint or a
+response shape it had not shown lately. Its endpoint facts, none included, are the endpoint's
+posture from then on. Absent on the other spans of the endpoint."""
 ENDUSER_PSEUDO_ID: Final = enduser_attributes.ENDUSER_PSEUDO_ID
 
 # --- one span event per finding -------------------------------------------------------------
@@ -46,6 +50,9 @@ FINDING_LOCATION: Final = "apisec.finding.location"
 """The OWASP API Security Top 10 2023 category (`API8:2023`), structured; `security_rule.category`
 keeps the readable "<id> <name>" for people and older readers."""
 """The category's name (`Security Misconfiguration`). The CWE is `security_rule.reference`, whole."""
+FINDING_SCOPE: Final = "apisec.finding.scope"
+"""`endpoint` on a finding that describes the endpoint (its posture), not this request; absent
+on findings about the request."""
 # Findings across requests (the gateway's correlators) also carry these:
 FINDING_MESSAGE: Final = "apisec.finding.message"
 FINDING_GROUP_KEY: Final = "apisec.finding.group_key"
@@ -70,11 +77,20 @@ METRIC_DETECTOR_FAILURES: Final = "apisec.detector.failures"
 METRIC_UNANALYZED: Final = "apisec.spans.unanalyzed"
 METRIC_INTERNAL_ERRORS: Final = "apisec.internal.errors"
 METRIC_ALERTS_ACTIVE: Final = "apisec.alerts.active"
+METRIC_ESTATE_ENDPOINTS: Final = "apisec.estate.endpoints"
+"""Endpoints per service and spec status (documented, shadow, zombie, orphan; unknown without a spec)."""
+METRIC_ESTATE_UNAUTHENTICATED: Final = "apisec.estate.unauthenticated_endpoints"
+"""Endpoints per service that answered a call without credentials successfully."""
+METRIC_ESTATE_GRADE_SCORE: Final = "apisec.estate.grade_score"
+"""The service's governance score, 0-100."""
 HTTP_ROUTE: Final = "http.route"
 DETECTOR: Final = "apisec.detector"
 FAILURE_REASON: Final = "apisec.failure.reason"
 UNANALYZED_REASON: Final = "apisec.unanalyzed.reason"
 COMPONENT: Final = "apisec.component"
+ESTATE_SERVICE: Final = "apisec.estate.service"
+"""The API's service (a data point attribute: the resource's `service.name` is the gateway's own)."""
+ESTATE_SPEC_STATUS: Final = "apisec.estate.spec_status"
 
 # --- attributes other instrumentation writes that may carry raw values ----------------------
 URL_ATTRIBUTES: Final = frozenset({"http.target", "http.url", "url.full", "url.query", "url.original"})

@@ -4,6 +4,12 @@ Pure functions over detection results, shared by in-process enrichment and the g
 
     attributes = span_attributes(analysis)      # {"apisec.auth.outcome": "failure", ...}
     for name, event_attributes in finding_events(analysis): ...
+
+Endpoint facts (`Finding.endpoint_scope`: the endpoint's posture, reported once per endpoint
+response shape) are events like any finding, marked `apisec.finding.scope=endpoint`, and listed
+in `apisec.findings`; they describe the endpoint, not this request, so they count in neither
+`apisec.severity.max` nor `apisec.risk.score`. `apisec.posture.checked` marks the span they
+were checked on.
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ def _types(findings: Sequence[Finding], prefix: str) -> tuple[str, ...]:
 def span_attributes(analysis: Analysis) -> dict[str, AttributeValue]:
     """The `apisec.*` (and `enduser.pseudo.id`) attributes for the span of this exchange."""
     findings = analysis.findings
+    about_request = [f for f in findings if not f.endpoint_scope]
     auth, token = analysis.auth, analysis.token
     attacks = tuple(sorted({f.kind for f in findings if f.kind in ATTACK_KINDS}))
     pii, secrets = _types(findings, "pii."), _types(findings, "secret.")
@@ -56,10 +63,12 @@ def span_attributes(analysis: Analysis) -> dict[str, AttributeValue]:
         A.ATTACK_DETECTED: bool(attacks),
         A.ATTACK_TYPES: attacks,
         A.FINDINGS: tuple(sorted({f.rule_id for f in findings})),
-        A.RISK_SCORE: risk_score(findings),
+        A.RISK_SCORE: risk_score(about_request),
     }
-    if findings:
-        out[A.SEVERITY_MAX] = max(f.severity for f in findings).label
+    if about_request:
+        out[A.SEVERITY_MAX] = max(f.severity for f in about_request).label
+    if analysis.posture_checked:
+        out[A.POSTURE_CHECKED] = True
     if auth.is_login:
         out[A.AUTH_LOGIN] = True
         if auth.login_succeeded is not None:

@@ -13,11 +13,13 @@ Event attributes (names from `otel_apisec.attributes`):
                                              name is `OWASP[id]` (senders before this wrote "id name")
     security_rule.reference                  the CWE, whole ("CWE-89")
     apisec.finding.kind, .severity, .location
+    apisec.finding.scope                     `endpoint` on a fact about the endpoint (its posture), else absent
     across requests also: apisec.finding.message, .group_key, .subject.<key>, .evidence.<key>
 
 The record keys `rule_id`, `kind`, `severity`, `owasp`, `cwe`, `location` and `message` mean what
 they mean in `scan --format jsonl` (`Finding.to_dict`); a record adds `owasp_title`, `rule_name`,
-where the finding was seen (`Seen`) and, across requests, `group_key`, `subject` and `evidence`.
+where the finding was seen (`Seen`), `scope` (`endpoint`) for an endpoint fact and, across requests,
+`group_key`, `subject` and `evidence`.
 
 Plain data only: no OpenTelemetry import (the gateway encodes these dicts as protobuf itself).
 """
@@ -29,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from otel_apisec import attributes as A
-from otel_apisec.detect.rule import OWASP, Rule, get_rule
+from otel_apisec.detect.rule import ENDPOINT, OWASP, Rule, get_rule
 from otel_apisec.model import Finding, Severity
 
 __all__ = [
@@ -50,6 +52,7 @@ AttributeValue = str | bool | int | float | tuple[str, ...]
 RECORD_KEYS = frozenset({
     "rule_id", "kind", "severity", "owasp", "owasp_title", "cwe", "location", "rule_name", "message", "time",
     "service_name", "trace_id", "span_id", "span_name", "route", "method", "group_key", "subject", "evidence",
+    "scope",
 })
 """Every key a finding record may have (consumers put any other key aside as unknown)."""
 
@@ -91,9 +94,13 @@ def _rule_attributes(rule_id: str, rule_name: str, owasp: str, cwe: str, kind: s
 
 
 def request_event(finding: Finding) -> dict[str, AttributeValue]:
-    """The event attributes of a finding made inside one request (its rule must be declared)."""
-    return _rule_attributes(finding.rule_id, get_rule(finding.rule_id).title, finding.owasp, finding.cwe,
-                            finding.kind, finding.severity, finding.location)
+    """The event attributes of a finding made inside one request (its rule must be declared); an
+    endpoint fact (`Finding.endpoint_scope`) is marked `apisec.finding.scope=endpoint`."""
+    attributes = _rule_attributes(finding.rule_id, get_rule(finding.rule_id).title, finding.owasp, finding.cwe,
+                                  finding.kind, finding.severity, finding.location)
+    if finding.endpoint_scope:
+        attributes[A.FINDING_SCOPE] = ENDPOINT
+    return attributes
 
 
 def traffic_event(
@@ -132,6 +139,7 @@ def record_from_event(attributes: Mapping[str, Any], seen: Seen) -> dict[str, An
         owasp=owasp, owasp_title=owasp_title, cwe=get(A.RULE_REFERENCE, ""), location=get(A.FINDING_LOCATION, ""),
         rule_name=get(A.RULE_NAME, ""), message=get(A.FINDING_MESSAGE), seen=seen, group_key=get(A.FINDING_GROUP_KEY),
         subject=_nested(attributes, A.FINDING_SUBJECT_PREFIX), evidence=_nested(attributes, A.FINDING_EVIDENCE_PREFIX),
+        scope=get(A.FINDING_SCOPE),
     )
 
 
@@ -151,6 +159,7 @@ def correlation_record(
 def _record(
     *, rule_id: Any, kind: Any, severity: Any, owasp: Any, owasp_title: Any, cwe: Any, location: Any, rule_name: Any,
     message: Any, seen: Seen, group_key: Any, subject: dict[str, Any] | None, evidence: dict[str, Any] | None,
+    scope: Any = None,
 ) -> dict[str, Any]:
     """The one record shape, in one key order; None leaves a key out."""
     record: dict[str, Any] = {
@@ -166,7 +175,7 @@ def _record(
     record["trace_id"] = seen.trace_id
     record["span_id"] = seen.span_id
     optional = {"span_name": seen.span_name, "route": seen.route, "method": seen.method, "group_key": group_key,
-                "subject": subject, "evidence": evidence}
+                "subject": subject, "evidence": evidence, "scope": scope}
     record.update({key: value for key, value in optional.items() if value is not None})
     return record
 

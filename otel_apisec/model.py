@@ -240,10 +240,15 @@ class Finding:
     message: str
     spans: tuple[tuple[int, int], ...] = ()
     """[start, end) offsets into the decoded text at `location` (PII and secrets)."""
+    endpoint_scope: bool = False
+    """A fact about the endpoint that answered (its posture: no HSTS, cookie flags), not about this
+    exchange alone; copied from the rule's scope. The analyzer reports these once per endpoint
+    response shape (`DetectConfig.posture_per_endpoint`)."""
 
     def to_dict(self) -> dict[str, object]:
-        """The machine-readable contract used by `scan --format json|jsonl`."""
-        return {
+        """The machine-readable contract used by `scan --format json|jsonl`; endpoint facts also
+        carry `"scope": "endpoint"`."""
+        record: dict[str, object] = {
             "rule_id": self.rule_id,
             "kind": self.kind,
             "severity": self.severity.label,
@@ -253,3 +258,6 @@ class Finding:
             "spans": [list(s) for s in self.spans],
             "message": self.message,
         }
+        if self.endpoint_scope:
+            record["scope"] = "endpoint"
+        return record

@@ -10,7 +10,17 @@ from __future__ import annotations
 import functools
 import hashlib
 
-__all__ = ["ID_PLACEHOLDER", "MAX_INT_DIGITS", "is_object_id", "normalize_id", "route_template"]
+__all__ = [
+    "ID_PLACEHOLDER",
+    "MAX_INT_DIGITS",
+    "is_date",
+    "is_mixed_id",
+    "is_object_id",
+    "is_variable_segment",
+    "is_version",
+    "normalize_id",
+    "route_template",
+]
 
 ID_PLACEHOLDER = "{id}"
 _HEX = frozenset("0123456789abcdefABCDEF")
@@ -100,6 +110,92 @@ def _is_personal(segment: str) -> bool:
         return True
     digits = sum(c.isdigit() for c in segment)
     return digits >= 7 and not (len(segment) == 10 and segment[4] == segment[7] == "-" and digits == 8)
+
+
+_MIN_MIXED = 5
+"""A letters-and-digits token shorter than this is a word (`i18n`, `a11y`, `s3`, `k8s`)."""
+_TOKEN_SEPARATORS = "-_.~"
+_VERSION_SUFFIXES = ("alpha", "beta", "rc")
+
+
+def _alnum_runs(token: str) -> tuple[int, int]:
+    """(letter/digit runs, digits) of an ASCII alphanumeric token: `a1b2` is (4, 2), `sha256` (2, 3)."""
+    runs, digits, previous = 0, 0, None
+    for c in token:
+        kind = c.isdigit()
+        digits += kind
+        if kind is not previous:
+            runs += 1
+            previous = kind
+    return runs, digits
+
+
+def is_version(segment: str) -> bool:
+    """`v1`, `v2.0`, `v2beta1`, `v1alpha2`, `v10rc1`: API versions, literals of every router."""
+    if len(segment) < 2 or segment[0] not in "vV" or not segment[1].isdigit():
+        return False
+    rest = segment[1:].lstrip("0123456789.")
+    for suffix in _VERSION_SUFFIXES:
+        if rest.startswith(suffix):
+            rest = rest[len(suffix):].lstrip("0123456789")
+            break
+    return rest == ""
+
+
+def _is_mixed_token(token: str) -> bool:
+    if len(token) < _MIN_MIXED or not token.isascii() or not token.isalnum() or is_version(token):
+        return False
+    runs, digits = _alnum_runs(token)
+    if digits == 0 or digits == len(token):
+        return False
+    # Letters and digits interleaved (`a1b2c3d4`, `8f3k2`, `x7k2p`) vary per object; one
+    # letters+digits pair is a word with a number (`sha256`, `iso8601`, `oauth2`, `user42`)
+    # unless the number is long (`ORD12345`).
+    return (runs >= 3 and digits >= 2) or (runs == 2 and digits >= 5)
+
+
+def is_mixed_id(segment: str) -> bool:
+    """A segment with a token of interleaved letters and digits: `a1b2c3d4`, `ord_8f3k2`,
+    `hello-world-x7k2p`, `INV20240`. Versions (`v2beta1`) and word+number tokens (`sha256`,
+    `oauth2`, `i18n`) are not."""
+    if not segment or len(segment) > _MAX_SEGMENT or not segment.isascii():
+        return False
+    token: list[str] = []
+    for c in segment + "-":
+        if c in _TOKEN_SEPARATORS:
+            if token and _is_mixed_token("".join(token)):
+                return True
+            token = []
+        else:
+            token.append(c)
+    return False
+
+
+def is_date(segment: str) -> bool:
+    """An ISO calendar date, `2024-05-17`: a value, never a route literal worth keeping."""
+    return (
+        len(segment) == 10
+        and segment[4] == segment[7] == "-"
+        and segment[:4].isdigit()
+        and segment[5:7].isdigit()
+        and segment[8:].isdigit()
+        and segment.isascii()
+        and 1 <= int(segment[5:7]) <= 12
+        and 1 <= int(segment[8:]) <= 31
+    )
+
+
+def is_variable_segment(segment: str) -> bool:
+    """A segment that is a value on sight: an object ID (`is_object_id`), a mixed alphanumeric ID,
+    a date, a token-like string or personal data (email, long digit run). String values (user
+    names, slugs) are not: only several of them side by side tell them from literals."""
+    return (
+        is_object_id(segment)
+        or is_mixed_id(segment)
+        or is_date(segment)
+        or _is_opaque(segment)
+        or _is_personal(segment)
+    )
 
 
 @functools.lru_cache(maxsize=4096)

@@ -12,7 +12,7 @@ import hashlib
 import heapq
 import itertools
 import math
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +27,7 @@ __all__ = ["AlertGrouper", "GroupingCounters"]
 
 _CORRELATION_GROUP = ("rule_id", "group_key")
 _PER_SPAN_GROUP = ("rule_id", "service_name", "route")
+_RESOLVED_KEPT = 100  # recently resolved groups kept for `incidents()` (the console), newest last
 
 
 @dataclass
@@ -74,6 +75,7 @@ class AlertGrouper:
         self._groups: OrderedDict[str, _Group] = OrderedDict()  # least recently updated first
         self._schedule: list[tuple[float, int, str]] = []  # (when, tiebreak, group id)
         self._tiebreak = itertools.count()
+        self._resolved: deque[dict[str, Any]] = deque(maxlen=_RESOLVED_KEPT)
 
     @property
     def open_groups(self) -> int:
@@ -130,6 +132,7 @@ class AlertGrouper:
             if now >= group.last_seen + self.policy.resolve_after_s:
                 del self._groups[group_id]
                 self.counters.resolved += 1
+                self._resolved.append(_incident(group, "resolved", now))
                 alerts.append(self._alert(group, "resolved", now))
                 continue
             if group.dirty and now >= group.last_sent + self.policy.repeat_interval_s:
@@ -138,6 +141,11 @@ class AlertGrouper:
             else:
                 self._reschedule(group)
         return alerts
+
+    def incidents(self) -> list[dict[str, Any]]:
+        """Read-only: the open groups (firing) and the last resolved ones, most recently seen first."""
+        open_groups = [_incident(group, "firing", None) for group in self._groups.values()]
+        return sorted([*open_groups, *self._resolved], key=lambda incident: -incident["last_seen"])
 
     # -- internals ------------------------------------------------------------------------------
 
@@ -204,6 +212,16 @@ class AlertGrouper:
         self._schedule = [entry for entry in self._schedule
                           if (group := self._groups.get(entry[2])) is not None and group.wake_at == entry[0]]
         heapq.heapify(self._schedule)
+
+
+def _incident(group: _Group, status: Status, resolved_at: float | None) -> dict[str, Any]:
+    return {
+        "group_id": group.group_id, "status": status, "rule_id": group.labels.get("rule_id", ""),
+        "severity": group.labels.get("severity", ""), "group_key": group.latest.get("group_key"),
+        "labels": dict(group.labels), "count": group.count,
+        "first_seen": group.first_seen, "last_seen": group.last_seen, "resolved_at": resolved_at,
+        "first_trace_id": group.first_trace_id, "first_span_id": group.first_span_id,
+    }
 
 
 def _field(record: Mapping[str, Any], name: str) -> str:

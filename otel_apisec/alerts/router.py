@@ -96,6 +96,11 @@ class AlertRouter:
         totals = {name: sum(int(r[name]) for r in receivers) for name in _TOTALS}
         return {**grouping, **totals, "receivers": receivers}
 
+    def incidents(self) -> list[dict[str, Any]]:
+        """Open alert groups and the recently resolved ones (`AlertGrouper.incidents`), for the console."""
+        with self._cond:
+            return self._grouper.incidents()
+
     def _dispatch(self, alert: Alert) -> None:
         # Under the router's lock, so each receiver queues a group's alerts in the order they were made.
         for listener in self.listeners:

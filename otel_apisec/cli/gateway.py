@@ -9,12 +9,15 @@ import sys
 import threading
 from typing import IO, Any
 
-from otel_apisec.gateway.config import ConfigError, GatewayConfig, load_config, parse_config
+from otel_apisec.gateway.config import ConfigError, GatewayConfig, is_loopback, load_config, parse_config
+from otel_apisec.gateway.receivers.otlp.base import parse_endpoint
 
-__all__ = ["HMAC_KEY_ENV", "add_gateway_parser", "config_from_flags", "run_gateway"]
+__all__ = ["CONSOLE_TOKEN_ENV", "HMAC_KEY_ENV", "add_gateway_parser", "config_from_flags", "run_gateway"]
 
 HMAC_KEY_ENV = "OTEL_APISEC_HMAC_KEY"
 """The deployment's pseudonym key in flag mode: the same variable in-process enrichment reads."""
+CONSOLE_TOKEN_ENV = "OTEL_APISEC_CONSOLE_TOKEN"
+"""The console's bearer token in flag mode (required when --console is not loopback)."""
 
 _DESCRIPTION = """\
 Receive OTLP (gRPC and HTTP) from any OpenTelemetry SDK or Collector, enrich the HTTP server
@@ -56,6 +59,14 @@ def add_gateway_parser(commands: Any) -> None:
     gateway.add_argument("--ocsf-file", metavar="PATH", help="findings as OCSF Detection Finding events, one JSON line each")
     gateway.add_argument("--metrics-endpoint", metavar="HOST:PORT", default="127.0.0.1:8888",
                          help="Prometheus /metrics of the gateway itself, or off (default: 127.0.0.1:8888)")
+    gateway.add_argument("--console", metavar="HOST:PORT", default="127.0.0.1:8890",
+                         help="console JSON API (/api/v1/inventory, governance, findings, incidents), or off; "
+                              f"off loopback it needs a bearer token in ${CONSOLE_TOKEN_ENV} (default: 127.0.0.1:8890)")
+    gateway.add_argument("--spec", metavar="SERVICE=FILE", action="append", default=[],
+                         help="OpenAPI document of SERVICE, for the inventory's drift classes (repeatable)")
+    gateway.add_argument("--inventory-file", metavar="PATH",
+                         help="save the API inventory to PATH every minute and at shutdown, load it at start "
+                              "(memory state store; with Redis the inventory lives in Redis)")
     gateway.add_argument("--config", metavar="FILE", help="pipeline config (YAML, shaped like a Collector config)")
     gateway.add_argument("--check-config", metavar="FILE", help="validate FILE and exit (0 valid, 2 invalid)")
 
@@ -89,16 +100,46 @@ def config_from_flags(args: argparse.Namespace) -> GatewayConfig:
         "receivers": {"otlp": {"protocols": {"grpc": {"endpoint": args.grpc_endpoint},
                                              "http": {"endpoint": args.http_endpoint}}}},
         "processors": {"apisec/enrich": {"hmac_key": key}, "apisec/correlate": {"store": args.state_store, "hmac_key": key},
-                       "apisec/redact": {}},
+                       "apisec/inventory": _inventory_options(args), "apisec/redact": {}},
         "exporters": exporters,
-        "service": {"telemetry": {"metrics": {"address": args.metrics_endpoint}}, "pipelines": {
-            "traces": {"receivers": receivers, "processors": ["apisec/enrich", "apisec/correlate", "apisec/redact"],
+        "service": {"telemetry": {"metrics": {"address": args.metrics_endpoint}}, "console": _console(args), "pipelines": {
+            "traces": {"receivers": receivers, "processors": ["apisec/enrich", "apisec/correlate", "apisec/inventory",
+                                                              "apisec/redact"],
                        "exporters": list(exporters)},
             "metrics": {"receivers": receivers, "processors": ["apisec/redact"], "exporters": forward},
             "logs": {"receivers": receivers, "processors": ["apisec/redact"], "exporters": forward},
         }},
     }
     return parse_config(doc)
+
+
+def _console(args: argparse.Namespace) -> dict[str, Any]:
+    console: dict[str, Any] = {"address": args.console}
+    if os.environ.get(CONSOLE_TOKEN_ENV):
+        console["bearer_token"] = os.environ[CONSOLE_TOKEN_ENV]
+    elif args.console != "off":  # say it in flag terms (the config's message names the YAML key)
+        try:
+            host = parse_endpoint(args.console)[0]
+        except ValueError:
+            host = "127.0.0.1"  # console_config reports the bad address
+        if not is_loopback(host):
+            raise ConfigError(f"--console {args.console} is not loopback: set {CONSOLE_TOKEN_ENV} to the console's "
+                              "bearer token, or listen on 127.0.0.1")
+    return console
+
+
+def _inventory_options(args: argparse.Namespace) -> dict[str, Any]:
+    """`apisec/inventory` in flag mode: in the state store, persisted to `--inventory-file`, with the `--spec`s."""
+    specs: dict[str, str] = {}
+    for given in getattr(args, "spec", None) or []:
+        service, sep, file = given.partition("=")
+        if not sep or not service.strip() or not file.strip():
+            raise ConfigError(f"--spec {given}: expected SERVICE=FILE")
+        specs[service.strip()] = file.strip()
+    options: dict[str, Any] = {"store": args.state_store, "specs": specs}
+    if getattr(args, "inventory_file", None):
+        options["persist_path"] = args.inventory_file
+    return options
 
 
 def run_gateway(args: argparse.Namespace, out: IO[str] = sys.stdout, err: IO[str] = sys.stderr) -> int:
@@ -135,6 +176,9 @@ def run_gateway(args: argparse.Namespace, out: IO[str] = sys.stdout, err: IO[str
     if gateway.metrics_server is not None:
         host, port = gateway.metrics_server.server_address[:2]
         addresses += f", metrics http://{host}:{port}/metrics"
+    if gateway.console_server is not None:
+        host, port = gateway.console_server.server_address
+        addresses += f", console http://{host}:{port}/api/v1/"
     print(f"otel-apisec gateway listening: {addresses}", file=err, flush=True)
     stop.wait()
     print("otel-apisec gateway: draining queues", file=err, flush=True)

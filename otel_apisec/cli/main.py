@@ -1,4 +1,5 @@
-"""Entry point of the `otel-apisec` console script (argparse subcommands `scan`, `rules`, `gateway` and `audit`)."""
+"""Entry point of the `otel-apisec` console script (argparse subcommands `scan`, `rules`, `inventory`, `openapi`,
+`report`, `gateway` and `audit`)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,9 @@ examples:
   otel-apisec scan - --format json < capture.jsonl
   otel-apisec scan session.har --fail-on high        # exit 1 in CI on high/critical
   otel-apisec rules
+  otel-apisec inventory session.har --spec openapi.yaml   # endpoints, drift, grade per service
+  otel-apisec openapi session.har -o openapi.yaml          # a spec rebuilt from the traffic
+  otel-apisec report session.har -o report.html            # one offline HTML report
   otel-apisec gateway --forward http://jaeger:4317
   otel-apisec audit verify audit.jsonl               # exit 1 if the audit trail was tampered with
 """
@@ -101,6 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
     rules.add_argument("--format", choices=("table", "json"), default="table",
                        help="table (default) or a JSON array of rules")
 
+    from otel_apisec.cli.estate import add_estate_parsers
+
+    add_estate_parsers(commands)
     from otel_apisec.cli.gateway import add_gateway_parser
 
     add_gateway_parser(commands)
@@ -117,6 +124,10 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         from otel_apisec.cli.rules import run_rules
 
         return run_rules(args.format, sys.stdout)
+    if args.command in ("inventory", "openapi", "report"):
+        from otel_apisec.cli.estate import run_estate
+
+        return run_estate(args)
     if args.command == "gateway":
         from otel_apisec.cli.gateway import run_gateway
 

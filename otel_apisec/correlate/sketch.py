@@ -24,7 +24,7 @@ def sketch_bytes(buckets: int) -> int:
     return REGISTERS * (buckets + 1) + 600
 
 
-def _register(fingerprint: int) -> tuple[int, int]:
+def register(fingerprint: int) -> tuple[int, int]:
     """Register index and value (leading zeros of the remaining 64 - p bits, plus one)."""
     bits = fingerprint & _MASK64
     return bits & (REGISTERS - 1), _Q + 1 - (bits >> PRECISION).bit_length()
@@ -85,7 +85,7 @@ class WindowedHLL:
             self._advance(bucket)
         elif bucket <= self.last - self.buckets:
             return
-        index, value = _register(fingerprint)
+        index, value = register(fingerprint)
         at = (bucket % self.buckets) * REGISTERS + index
         if value > self.registers[at]:
             self.registers[at] = value

@@ -9,18 +9,25 @@ Two kinds of detector:
 
 Detectors are pure: no I/O, no globals. The analyzer catches a failing detector, records it in
 `Analysis.failed` and goes on, so one bad detector never loses the others' results.
+
+Endpoint-scope rules (`Rule.scope`, the posture of an endpoint) are facts of the endpoint, not of
+each exchange: a detector asks `DetectContext.endpoint_due(shape)` before checking them, and the
+analyzer's `EndpointShapes` answers yes only for a new endpoint or a shape it has not shown lately
+(`DetectConfig.posture_per_endpoint`).
 """
 
 from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar, runtime_checkable
 
 import orjson
 
+from otel_apisec.detect.endpoint_shapes import DEFAULT_CAPACITY as DEFAULT_POSTURE_CACHE_SIZE
+from otel_apisec.detect.endpoint_shapes import EndpointShapes, endpoint_key
 from otel_apisec.detect.engine import CompiledCache, PatternSet, Trigger
 from otel_apisec.detect.fields import (
     BodyFields,
@@ -38,6 +45,7 @@ from otel_apisec.pseudonym import deployment_key, keyed_hash
 
 __all__ = [
     "DEFAULT_MAX_BODY_BYTES",
+    "DEFAULT_POSTURE_CACHE_SIZE",
     "DEFAULT_TIME_BUDGET_MS",
     "DETECTOR_NAMES",
     "Analysis",
@@ -101,6 +109,14 @@ class DetectConfig:
     """Basic-auth passwords shorter than this are reported."""
     now: float | None = None
     """Clock for token expiry; None uses the exchange's start time, else the current time."""
+    posture_per_endpoint: bool = True
+    """Endpoint-scope rules (response hygiene: HSTS, nosniff, CSP, cookie flags, banners, ...) are
+    checked once per endpoint (host, method, route template) and response shape, and reported on
+    that exchange as endpoint facts (`Finding.endpoint_scope`); later responses of the same shape
+    skip them. False checks and reports them on every response, as before."""
+    posture_cache_size: int = DEFAULT_POSTURE_CACHE_SIZE
+    """Endpoints whose recent response shapes the Analyzer remembers (least recently used out; an
+    endpoint that fell out is checked again at its next response)."""
 
 
 @dataclass(slots=True)
@@ -117,6 +133,10 @@ class DetectContext:
     memo: BoundedMemo = field(default_factory=lambda: BoundedMemo(1))
     """Shared by all analyses of one Analyzer: cache costly per-value results (weak-secret
     checks of a token seen before). Keys must be pseudonyms or hashes, never raw values."""
+    shapes: EndpointShapes | None = None
+    """The Analyzer's recent response shapes per endpoint; None checks endpoint facts every time."""
+    posture_checked: bool = False
+    """`endpoint_due` said yes in this analysis: the endpoint-scope checks ran."""
     failed: list[str] = field(default_factory=list)
     """Steps of a detector that raised (`tokens.window`): the analyzer adds them to `Analysis.failed`."""
     _once: dict[str, object] = field(default_factory=dict)
@@ -139,6 +159,23 @@ class DetectContext:
         so it is named in `Analysis.failed` like a step that raised, and maskers fail closed."""
         if step not in self.failed:
             self.failed.append(step)
+
+    def endpoint_due(self, shape: Hashable) -> bool:
+        """Whether the endpoint-scope checks are due on this exchange: its endpoint (host, method,
+        route template) is new, or has not answered in `shape` lately. `shape` must cover every
+        input of those checks (equal shapes, equal findings). A yes records the shape; call
+        `endpoint_failed` if the checks then fail, so the next response checks again.
+
+        >>> if ctx.endpoint_due(shape): yield from hygiene_checks(exchange)
+        """
+        due = self.shapes is None or self.shapes.claim(endpoint_key(self.exchange), shape)
+        self.posture_checked = self.posture_checked or due
+        return due
+
+    def endpoint_failed(self, shape: Hashable) -> None:
+        """The endpoint-scope checks `endpoint_due` allowed failed part-way: forget the shape."""
+        if self.shapes is not None:
+            self.shapes.release(endpoint_key(self.exchange), shape)
 
     def once(self, key: str, compute: Callable[[], T]) -> T:
         """`compute()` the first time `key` is asked for in this analysis, the stored result after:
@@ -245,6 +282,11 @@ class Analysis:
     exposed: set[str] = field(default_factory=set, repr=False)
     """The raw text each field finding's spans cover, kept so the export path can mask it
     wherever it appears. In-process only: never exported, never printed."""
+    posture_checked: bool = False
+    """The endpoint-scope checks ran on this exchange (a new endpoint, a response shape it has not
+    shown lately, or `posture_per_endpoint` off): its findings with `endpoint_scope`, none
+    included, are the endpoint's posture as of this response. False: they were skipped (same
+    shape as before), or the posture detector did not get that far."""
 
 
 @dataclass(slots=True)
@@ -321,6 +363,7 @@ class Analyzer:
         self._hmac_key = deployment_key(self.config.hmac_key)
         self._memo = BoundedMemo(4096)
         self._state: dict[str, object] = {}
+        self._shapes = EndpointShapes(self.config.posture_cache_size) if self.config.posture_per_endpoint else None
         enabled = self.config.enabled
         fields = catalog.FIELD_DETECTORS if field_detectors is None else field_detectors
         exchanges = catalog.EXCHANGE_DETECTORS if exchange_detectors is None else exchange_detectors
@@ -333,7 +376,7 @@ class Analyzer:
 
     def context(self, exchange: HttpExchange) -> DetectContext:
         now = self.config.now or exchange.started_at or time.time()
-        return DetectContext(self.config, now, self._hmac_key, exchange, self._state, self._memo)
+        return DetectContext(self.config, now, self._hmac_key, exchange, self._state, self._memo, self._shapes)
 
     def analyze(self, exchange: HttpExchange) -> Analysis:
         ctx = self.context(exchange)
@@ -367,6 +410,7 @@ class Analyzer:
             elif isinstance(output, TokenFacts):
                 analysis.token = output
         analysis.failed.extend(ctx.failed)  # detector steps that failed alone (`tokens.window`)
+        analysis.posture_checked = ctx.posture_checked
         return analysis
 
     def scan_texts(self, texts: Sequence[str]) -> TextScan:

@@ -3,11 +3,22 @@
 Treblle's 13 API security checks are the floor. At most one finding per check per exchange;
 response-header checks run only when the exchange has a response (`status` is not None).
 Missing-header findings point at the header that should be there (`response.header.<name>`).
+
+Two kinds of check (`detect/rules/posture.py` gives each rule its scope):
+
+* endpoint facts (transport, security and rate-limit headers, banners, cookie flags, CORS `*` with
+  credentials, an Allow list naming TRACE) run only when `DetectContext.endpoint_due` says the
+  endpoint is new or answers in a shape it has not shown lately. `endpoint_shape` is what they
+  read, normalized, and nothing else they read: equal shapes give equal endpoint findings (a
+  property test holds it to that). Values that change per response without changing a verdict
+  (rate-limit counters, cookie values, CSP nonces, `X-Runtime`) are reduced to what is judged.
+* exchange facts (stack traces and SQL errors in the body, CORS trusting this caller's origin, a
+  TRACE request that succeeded, a sequential ID in the path) run on every exchange.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from urllib.parse import unquote, urlsplit
 
 import re2
@@ -34,10 +45,11 @@ from otel_apisec.detect.rules.posture import (
     SERVER_VERSION,
     SQL_ERROR,
     STACK_TRACE,
+    TRACE_ADVERTISED,
 )
 from otel_apisec.model import HttpExchange, Severity
 
-__all__ = ["DETECTOR", "PostureDetector"]
+__all__ = ["DETECTOR", "PostureDetector", "endpoint_shape"]
 
 
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
@@ -45,6 +57,7 @@ _BANNER_HEADERS = (
     "x-powered-by", "x-aspnet-version", "x-aspnetmvc-version", "x-runtime", "x-generator",
     "x-php-version", "x-powered-cms", "x-backend-server",
 )
+_BANNER_SET = frozenset(_BANNER_HEADERS)
 _RATE_LIMIT_PREFIXES = ("ratelimit", "x-ratelimit", "x-rate-limit", "retry-after")
 _VERSION = re2.compile(r"[A-Za-z][\w.-]*/v?\d+(\.\d+)*|\b\d+\.\d+(\.\d+)+\b")
 _TRACE_METHODS = frozenset({"TRACE", "TRACK"})
@@ -97,10 +110,9 @@ def _transport_checks(exchange: HttpExchange) -> Iterator[ExchangeOutput]:
         yield PLAIN_HTTP.finding("request.path", "API called over plain HTTP")
 
 
-def _cookie_checks(exchange: HttpExchange) -> Iterator[ExchangeOutput]:
-    insecure: list[str] = []
-    script_readable: list[str] = []
-    no_samesite: list[str] = []
+def _set_cookies(exchange: HttpExchange) -> Iterator[tuple[str, frozenset[str]]]:
+    """(name, lower-cased attribute names) of each cookie the response sets (the first 50), cookie
+    deletions left out: all the cookie checks read, never a value."""
     for header in exchange.response_headers.get_all("set-cookie")[:50]:
         parts = header.split(";")
         name, _, value = parts[0].partition("=")
@@ -109,6 +121,14 @@ def _cookie_checks(exchange: HttpExchange) -> Iterator[ExchangeOutput]:
         max_age = attributes.get("max-age", "").partition("=")[2].strip()
         if not name or not value.strip() or max_age in ("0", "-1"):
             continue  # cookie deletion: nothing worth protecting
+        yield name, frozenset(attributes)
+
+
+def _cookie_checks(exchange: HttpExchange) -> Iterator[ExchangeOutput]:
+    insecure: list[str] = []
+    script_readable: list[str] = []
+    no_samesite: list[str] = []
+    for name, attributes in _set_cookies(exchange):
         sensitive = is_session_cookie(name) or any(w in name.lower() for w in _COOKIE_TOKEN_WORDS)
         if "secure" not in attributes:
             insecure.append(name)
@@ -123,17 +143,30 @@ def _cookie_checks(exchange: HttpExchange) -> Iterator[ExchangeOutput]:
             yield rule.finding(where, f"{rule.title}: {', '.join(names[:5])}")
 
 
-def _cors_checks(exchange: HttpExchange) -> Iterator[ExchangeOutput]:
+def _cors_credentials(exchange: HttpExchange) -> bool:
+    return (exchange.response_headers.get("access-control-allow-credentials") or "").strip().lower() == "true"
+
+
+def _cors_wildcard(exchange: HttpExchange) -> bool:
+    return (exchange.response_headers.get("access-control-allow-origin") or "").strip() == "*"
+
+
+def _cors_wildcard_checks(exchange: HttpExchange) -> Iterator[ExchangeOutput]:
+    """The endpoint's CORS policy: any origin, with credentials."""
+    if _cors_wildcard(exchange) and _cors_credentials(exchange):
+        yield CORS_WILDCARD_CREDENTIALS.finding("response.header.access-control-allow-origin")
+
+
+def _cors_origin_checks(exchange: HttpExchange) -> Iterator[ExchangeOutput]:
+    """This response trusting this caller's origin: reflected cross-site with credentials, or `null`."""
     headers = exchange.response_headers
     allow_origin = (headers.get("access-control-allow-origin") or "").strip()
-    if not allow_origin:
+    if not allow_origin or allow_origin == "*":
         return
-    credentials = (headers.get("access-control-allow-credentials") or "").strip().lower() == "true"
+    credentials = _cors_credentials(exchange)
     where = "response.header.access-control-allow-origin"
     origin = (exchange.request_headers.get("origin") or "").strip()
-    if allow_origin == "*" and credentials:
-        yield CORS_WILDCARD_CREDENTIALS.finding(where)
-    elif allow_origin.lower() == "null":
+    if allow_origin.lower() == "null":
         yield CORS_REFLECTED_ORIGIN.finding(
             where, "CORS allows the `null` origin (sandboxed frames, file: pages)",
             severity=None if credentials else Severity.MEDIUM,
@@ -151,12 +184,24 @@ def _cors_checks(exchange: HttpExchange) -> Iterator[ExchangeOutput]:
             )
 
 
-def _banner_checks(exchange: HttpExchange) -> Iterator[ExchangeOutput]:
+def _server(exchange: HttpExchange) -> str:
+    return (exchange.response_headers.get("server") or "")[:512]
+
+
+def _banner(exchange: HttpExchange, names: list[str] | None = None) -> str | None:
+    """The first framework banner header the response sends (its value is not judged). `names`:
+    `response_headers.names()`, when the caller has them (most responses send no banner)."""
     headers = exchange.response_headers
-    server = (headers.get("server") or "")[:512]
+    if not _BANNER_SET.intersection(headers.names() if names is None else names):
+        return None
+    return next((h for h in _BANNER_HEADERS if (headers.get(h) or "").strip()), None)
+
+
+def _banner_checks(exchange: HttpExchange) -> Iterator[ExchangeOutput]:
+    server = _server(exchange)
     if server and _VERSION.search(server):
         yield SERVER_VERSION.finding("response.header.server")
-    banner = next((h for h in _BANNER_HEADERS if (headers.get(h) or "").strip()), None)
+    banner = _banner(exchange)
     if banner:
         yield FRAMEWORK_BANNER.finding(
             f"response.header.{banner}", f"Response header {banner} discloses the stack"
@@ -174,24 +219,42 @@ def _header_checks(exchange: HttpExchange) -> Iterator[ExchangeOutput]:
     content_severity = None if html else Severity.INFO  # framing and CSP matter most for renderable pages
     if (headers.get("x-content-type-options") or "").strip().lower() != "nosniff":
         yield MISSING_NOSNIFF.finding("response.header.x-content-type-options")
-    csp = " ".join(headers.get_all("content-security-policy")).lower()
-    if not headers.get("x-frame-options") and "frame-ancestors" not in csp:
+    csp, frame_ancestors = _csp(exchange)
+    if not headers.get("x-frame-options") and not frame_ancestors:
         yield MISSING_FRAME_OPTIONS.finding("response.header.x-frame-options", severity=content_severity)
     if not csp:
         yield MISSING_CSP.finding("response.header.content-security-policy", severity=content_severity)
-    if not any(name.startswith(_RATE_LIMIT_PREFIXES) for name in headers.names()):
+    if not _rate_limited(exchange):
         yield MISSING_RATE_LIMIT.finding("response.header.ratelimit")
 
 
-def _method_checks(exchange: HttpExchange) -> Iterator[ExchangeOutput]:
+def _csp(exchange: HttpExchange) -> tuple[bool, bool]:
+    """(a CSP is sent, it has `frame-ancestors`): all that is judged of it (nonces vary per response)."""
+    csp = " ".join(exchange.response_headers.get_all("content-security-policy")).lower()
+    return bool(csp), "frame-ancestors" in csp
+
+
+def _rate_limited(exchange: HttpExchange, names: list[str] | None = None) -> bool:
+    """Rate-limit headers are sent (their values count down per response, and are not judged)."""
+    return any(name.startswith(_RATE_LIMIT_PREFIXES) for name in names or exchange.response_headers.names())
+
+
+def _trace_request(exchange: HttpExchange) -> Iterator[ExchangeOutput]:
+    """This exchange: a TRACE/TRACK request that succeeded."""
     status = exchange.status or 0
     if exchange.method.upper() in _TRACE_METHODS and 200 <= status < 300:
         yield DANGEROUS_METHOD.finding("request.path", f"{exchange.method.upper()} request succeeded")
-        return
-    for header in ("allow", "access-control-allow-methods"):
+
+
+_ALLOW_HEADERS = ("allow", "access-control-allow-methods")
+
+
+def _trace_advertised(exchange: HttpExchange) -> Iterator[ExchangeOutput]:
+    """The endpoint: its Allow or Access-Control-Allow-Methods header lists TRACE/TRACK."""
+    for header in _ALLOW_HEADERS:
         methods = {m.strip().upper() for m in (exchange.response_headers.get(header) or "").split(",")}
         if methods & _TRACE_METHODS:
-            yield DANGEROUS_METHOD.finding(f"response.header.{header}", f"{header} header lists TRACE/TRACK")
+            yield TRACE_ADVERTISED.finding(f"response.header.{header}", f"{header} header lists TRACE/TRACK")
             return
 
 
@@ -264,21 +327,77 @@ def _sequential_id(exchange: HttpExchange) -> Iterator[ExchangeOutput]:
         offset += len(segment) + 1
 
 
+_VALUE_HEADERS = ("strict-transport-security", "x-content-type-options", "x-frame-options", *_ALLOW_HEADERS)
+"""Headers whose first value an endpoint check judges as a whole: kept as is in the shape."""
+
+
+def endpoint_shape(exchange: HttpExchange) -> tuple[object, ...]:
+    """Every input of the endpoint-scope checks, normalized: two exchanges of one shape get the
+    same endpoint findings. A dozen header lookups, no pattern: cheaper than the checks.
+
+    Transport (TLS, also at a proxy; loopback), whether there is a response, a body and its media
+    type; HSTS, nosniff, frame options and Allow lists as sent; whether a CSP is sent and has
+    `frame-ancestors`; whether rate-limit headers are sent; CORS `*` and credentials; the Server
+    header; the banner header named; each cookie set, by name and attribute names.
+    """
+    headers = exchange.response_headers
+    if exchange.status is None:  # no response: only transport and Allow lists are judged
+        return (False, transport_is_secure(exchange), tuple(headers.get(name) for name in _ALLOW_HEADERS))
+    names = headers.names()
+    return (
+        True,
+        transport_is_secure(exchange),
+        exchange.is_tls or forwarded_https(exchange),
+        _has_body(exchange),
+        _media_type(exchange) in _HTML_TYPES,
+        tuple(headers.get(name) for name in _VALUE_HEADERS),
+        _csp(exchange),
+        _rate_limited(exchange, names),
+        _cors_wildcard(exchange),
+        _cors_credentials(exchange),
+        _server(exchange),
+        _banner(exchange, names),
+        tuple(_set_cookies(exchange)),
+    )
+
+
+_ENDPOINT_STEPS: tuple[tuple[str, Callable[[HttpExchange], Iterator[ExchangeOutput]], bool], ...] = (
+    # (step, checks, needs a response), in report order
+    ("posture.transport", _transport_checks, False),
+    ("posture.method", _trace_advertised, False),
+    ("posture.headers", _header_checks, True),
+    ("posture.cors", _cors_wildcard_checks, True),
+    ("posture.cookies", _cookie_checks, True),
+    ("posture.banners", _banner_checks, True),
+)
+
+
 class PostureDetector:
     name = "posture"
 
     def __call__(self, exchange: HttpExchange, ctx: DetectContext) -> Iterator[ExchangeOutput]:
         # Each group of checks is a step of its own: a header that breaks one loses its findings only.
-        yield from ctx.guarded("posture.transport", _transport_checks, exchange)
         yield from ctx.guarded("posture.sequential_id", _sequential_id, exchange)
-        yield from ctx.guarded("posture.method", _method_checks, exchange)
-        if exchange.status is None:
-            return
-        yield from ctx.guarded("posture.headers", _header_checks, exchange)
-        yield from ctx.guarded("posture.cors", _cors_checks, exchange)
-        yield from ctx.guarded("posture.cookies", _cookie_checks, exchange)
-        yield from ctx.guarded("posture.banners", _banner_checks, exchange)
-        yield from ctx.guarded("posture.body", _body_checks, exchange, ctx)
+        yield from ctx.guarded("posture.trace_request", _trace_request, exchange)
+        if exchange.status is not None:
+            yield from ctx.guarded("posture.cors_origin", _cors_origin_checks, exchange)
+            yield from ctx.guarded("posture.body", _body_checks, exchange, ctx)
+        yield from self._endpoint_facts(exchange, ctx)
+
+    @staticmethod
+    def _endpoint_facts(exchange: HttpExchange, ctx: DetectContext) -> list[ExchangeOutput]:
+        """The endpoint-scope checks, when the endpoint's shape is new (or `posture_per_endpoint` is off)."""
+        shape = ctx.guarded("posture.shape", lambda e: (endpoint_shape(e),), exchange)
+        if not shape or not ctx.endpoint_due(shape[0]):
+            return []
+        failed = len(ctx.failed)
+        found: list[ExchangeOutput] = []
+        for step, checks, needs_response in _ENDPOINT_STEPS:
+            if exchange.status is not None or not needs_response:
+                found.extend(ctx.guarded(step, checks, exchange))
+        if len(ctx.failed) > failed:  # a step broke on this response: check the next one of its shape again
+            ctx.endpoint_failed(shape[0])
+        return found
 
 
 DETECTOR = PostureDetector()

@@ -1,8 +1,13 @@
 """Rule metadata and the registry every detector family declares its rules into.
 
 A rule is declared once, in its family's module, with `define(...)`. Detectors create
-findings through `Rule.finding(...)`, so the ID, kind, severity, OWASP category and CWE
-of a finding always come from this one place.
+findings through `Rule.finding(...)`, so the ID, kind, severity, OWASP category, CWE and
+scope of a finding always come from this one place.
+
+Scope: most rules describe one exchange (`"exchange"`: this request carried SQL injection,
+this response leaked a stack trace). Some describe the endpoint that answered (`"endpoint"`:
+it sends no HSTS, its cookies lack `Secure`); the analyzer checks those again only when the
+endpoint's response shape changes, and they are marked as endpoint facts wherever they go.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import re2
 
 from otel_apisec.model import Finding, Severity
 
-__all__ = ["OWASP", "REGULATIONS", "Rule", "all_rules", "define", "get_rule"]
+__all__ = ["ENDPOINT", "EXCHANGE", "OWASP", "REGULATIONS", "SCOPES", "Rule", "all_rules", "define", "get_rule"]
 
 OWASP: dict[str, str] = {
     "API1:2023": "Broken Object Level Authorization",
@@ -29,6 +34,12 @@ OWASP: dict[str, str] = {
 }
 
 REGULATIONS = frozenset({"GDPR", "PCI DSS", "HIPAA", "CCPA"})
+
+EXCHANGE = "exchange"
+"""A fact about one request or its response: on the span of every exchange it holds for."""
+ENDPOINT = "endpoint"
+"""A fact about the endpoint (its posture): checked again when its response shape changes."""
+SCOPES = (EXCHANGE, ENDPOINT)
 
 _ID = re2.compile(r"APISEC-[A-Z]{2,5}-\d{3}")
 _KIND = re2.compile(
@@ -50,6 +61,12 @@ class Rule:
     remediation: str
     regulations: tuple[str, ...] = ()
     """For PII and secret types: the regulations the data falls under."""
+    scope: str = EXCHANGE
+    """`exchange` or `endpoint` (see the module docstring)."""
+
+    @property
+    def endpoint_scope(self) -> bool:
+        return self.scope == ENDPOINT
 
     def finding(
         self,
@@ -68,6 +85,7 @@ class Rule:
             location=location,
             message=message or self.title,
             spans=spans,
+            endpoint_scope=self.endpoint_scope,
         )
 
     def to_dict(self) -> dict[str, object]:
@@ -81,6 +99,7 @@ class Rule:
             "cwe": self.cwe,
             "remediation": self.remediation,
             "regulations": list(self.regulations),
+            "scope": self.scope,
         }
 
 
@@ -93,8 +112,12 @@ def define(
     cwe: str,
     remediation: str,
     regulations: tuple[str, ...] = (),
+    scope: str = EXCHANGE,
 ) -> Rule:
-    """Declare a rule. Fails at import time on a malformed or reused ID, so a bad catalog never loads."""
+    """Declare a rule. Fails at import time on a malformed or reused ID, so a bad catalog never loads.
+
+    `scope="endpoint"` for a fact about the endpoint rather than one exchange (response hygiene
+    that every response of the endpoint shares)."""
     if not _ID.fullmatch(id):
         raise ValueError(f"rule id {id!r} does not look like APISEC-XXX-000")
     if id in _REGISTRY:
@@ -110,7 +133,9 @@ def define(
         raise ValueError(f"rule {id}: unknown regulations {sorted(unknown)}")
     if not title or not remediation:
         raise ValueError(f"rule {id}: title and remediation are required")
-    rule = Rule(id, kind, title, severity, owasp, cwe, remediation, tuple(regulations))
+    if scope not in SCOPES:
+        raise ValueError(f"rule {id}: scope {scope!r} is not one of {', '.join(SCOPES)}")
+    rule = Rule(id, kind, title, severity, owasp, cwe, remediation, tuple(regulations), scope)
     _REGISTRY[id] = rule
     return rule
 

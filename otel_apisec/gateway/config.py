@@ -15,6 +15,7 @@ it, and nothing it accepts fails at start for a reason of config. An error names
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -28,12 +29,15 @@ from otel_apisec.gateway.components import ConfigBase, ConfigError, expand_env
 from otel_apisec.gateway.factories import FACTORIES
 from otel_apisec.gateway.receivers.otlp.base import parse_endpoint
 
-__all__ = ["DEFAULT_METRICS_ADDRESS", "ConfigError", "ConfiguredComponent", "GatewayConfig", "Pipeline", "load_config",
-           "parse_config"]
+__all__ = ["DEFAULT_CONSOLE_ADDRESS", "DEFAULT_METRICS_ADDRESS", "ConfigError", "ConfiguredComponent", "ConsoleConfig",
+           "GatewayConfig", "Pipeline", "console_config", "is_loopback", "load_config", "parse_config"]
 
 _SECTIONS = ("receivers", "processors", "exporters")
 DEFAULT_METRICS_ADDRESS = "127.0.0.1:8888"  # the Collector's own self-metrics port
 _WILDCARD_HOSTS = frozenset({"", "0.0.0.0", "::"})
+DEFAULT_CONSOLE_ADDRESS = "127.0.0.1:8890"
+DEFAULT_MAX_FINDINGS = 10_000
+_CONSOLE_KEYS = ("address", "bearer_token", "max_findings")
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,18 @@ class Pipeline:
 
 
 @dataclass(frozen=True)
+class ConsoleConfig:
+    """`service.console`: the JSON API listener (estate, governance, findings, incidents)."""
+
+    address: str | None = DEFAULT_CONSOLE_ADDRESS
+    """HOST:PORT, or None (`off`)."""
+    bearer_token: str | None = None
+    """Required when the address is not loopback (`${env:VAR}` keeps it out of the file)."""
+    max_findings: int = DEFAULT_MAX_FINDINGS
+    """Recent finding records the console keeps for `/api/v1/findings` (a ring: the oldest go first)."""
+
+
+@dataclass(frozen=True)
 class GatewayConfig:
     receivers: dict[str, ConfiguredComponent] = field(default_factory=dict)
     processors: dict[str, ConfiguredComponent] = field(default_factory=dict)
@@ -67,6 +83,7 @@ class GatewayConfig:
     pipelines: tuple[Pipeline, ...] = ()
     metrics_address: str | None = DEFAULT_METRICS_ADDRESS
     """Where the Prometheus `/metrics` endpoint listens (`service.telemetry.metrics.address`); None: off."""
+    console: ConsoleConfig = field(default_factory=ConsoleConfig)
 
 
 def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> GatewayConfig:
@@ -94,13 +111,15 @@ def parse_config(doc: Any) -> GatewayConfig:
     service = doc.get("service")
     if not isinstance(service, Mapping) or not isinstance(service.get("pipelines"), Mapping) or not service["pipelines"]:
         raise ConfigError("service.pipelines: required, with at least one pipeline (traces, metrics or logs)")
-    unknown = sorted(str(key) for key in service if key not in ("pipelines", "telemetry"))
+    unknown = sorted(str(key) for key in service if key not in ("pipelines", "telemetry", "console"))
     if unknown:
-        raise ConfigError(f"service.{unknown[0]}: unknown key (allowed: pipelines, telemetry)")
+        raise ConfigError(f"service.{unknown[0]}: unknown key (allowed: pipelines, telemetry, console)")
     metrics_address = _metrics_address(service.get("telemetry"))
+    console = console_config(service.get("console"))
     pipelines = tuple(_pipeline(str(name), raw, sections) for name, raw in service["pipelines"].items())
-    _check_claims(sections, metrics_address)
-    return GatewayConfig(sections["receivers"], sections["processors"], sections["exporters"], pipelines, metrics_address)
+    _check_claims(sections, metrics_address, console.address)
+    return GatewayConfig(sections["receivers"], sections["processors"], sections["exporters"], pipelines, metrics_address,
+                         console)
 
 
 def _components(section: str, raw: Any) -> dict[str, ConfiguredComponent]:
@@ -173,12 +192,54 @@ def _metrics_address(telemetry: Any) -> str | None:
     return str(address)
 
 
-def _check_claims(sections: Mapping[str, Mapping[str, ConfiguredComponent]], metrics_address: str | None) -> None:
-    """No two components (or the metrics endpoint) on one port, queue directory or audit log: the
-    second would fail at start-up, so it fails here."""
+def console_config(raw: Any) -> ConsoleConfig:
+    """`service.console: {address: HOST:PORT | off, bearer_token: ..., max_findings: N}`; a token is
+    required off loopback (the API shows the estate and its weak points)."""
+    if raw is None:
+        return ConsoleConfig()
+    if not isinstance(raw, Mapping):
+        raise ConfigError("service.console: expected {address: HOST:PORT or off, bearer_token: ..., max_findings: N}")
+    unknown = sorted(str(key) for key in raw if key not in _CONSOLE_KEYS)
+    if unknown:
+        raise ConfigError(f"service.console.{unknown[0]}: unknown key (allowed: {', '.join(_CONSOLE_KEYS)})")
+    address = raw.get("address", DEFAULT_CONSOLE_ADDRESS)
+    token = raw.get("bearer_token")
+    if token is not None and (not isinstance(token, str) or not token.strip()):
+        raise ConfigError("service.console.bearer_token: expected a non-empty string (or leave it out)")
+    max_findings = raw.get("max_findings", DEFAULT_MAX_FINDINGS)
+    if isinstance(max_findings, bool) or not isinstance(max_findings, int) or not 1 <= max_findings <= 1_000_000:
+        raise ConfigError(f"service.console.max_findings: expected an integer from 1 to 1000000, got {max_findings!r}")
+    if address is False or address == "off":  # YAML 1.1 reads a bare `off` as false
+        return ConsoleConfig(None, token, max_findings)
+    try:
+        host, _port = parse_endpoint(address if isinstance(address, str) else "")
+    except ValueError:
+        raise ConfigError(f"service.console.address: expected HOST:PORT or off, got {address!r}") from None
+    if token is None and not is_loopback(host):
+        raise ConfigError(f"service.console.address: {address} is not loopback: set service.console.bearer_token "
+                          "(for example ${env:OTEL_APISEC_CONSOLE_TOKEN}), or listen on 127.0.0.1")
+    return ConsoleConfig(str(address), token.strip() if token else None, max_findings)
+
+
+def is_loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1 or localhost; an empty host (every interface) is not."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_claims(sections: Mapping[str, Mapping[str, ConfiguredComponent]], metrics_address: str | None,
+                  console_address: str | None = None) -> None:
+    """No two components (or the metrics endpoint, or the console) on one port, queue directory or
+    audit log: the second would fail at start-up, so it fails here."""
     held: list[tuple[str, str]] = []  # (key path, resource)
     if metrics_address:
         held.append(("service.telemetry.metrics.address", f"tcp {metrics_address}"))
+    if console_address:
+        held.append(("service.console.address", f"tcp {console_address}"))
     for section, components in sections.items():
         for component in components.values():
             for key, resource in component.config.claims():

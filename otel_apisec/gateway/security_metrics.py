@@ -5,8 +5,10 @@ reports them into the gateway's own metrics pipelines (`security_meter_provider`
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry.exporter.otlp.proto.common.metrics_encoder import encode_metrics
 from opentelemetry.metrics import Observation
@@ -20,7 +22,16 @@ from otel_apisec.correlate.ids import route_template
 from otel_apisec.gateway.api import QueueFullError
 from otel_apisec.sdk.telemetry import AttributeKey, Tally
 
-__all__ = ["EXPORT_INTERVAL_S", "SecurityTally", "security_meter_provider"]
+if TYPE_CHECKING:
+    from otel_apisec.estate.inventory import Estate
+
+__all__ = ["EXPORT_INTERVAL_S", "SPEC_STATUSES", "SecurityTally", "ServiceFigures", "estate_figures",
+           "security_meter_provider"]
+
+log = logging.getLogger(__name__)
+
+SPEC_STATUSES = ("documented", "shadow", "zombie", "orphan", "unknown")
+"""`spec_status` label values: `unknown` for a service without a spec."""
 
 EXPORT_INTERVAL_S = 60.0
 """How often the security metrics go into the metrics pipelines (the OTel SDK's default interval)."""
@@ -42,6 +53,28 @@ class SecurityTally:
         self.detector_failures = Tally(max_series)
         """apisec.detector, apisec.failure.reason -> analysed requests that lost a detector or one of
         its steps (`tokens.window`): `raised`, or `time_budget` when skipped."""
+        self.estates: list[Callable[[], Estate]] = []
+        """Snapshots of each inventory (cached by their processor): the estate metrics read them."""
+        self._figures: dict[int, tuple[Estate, list[ServiceFigures]]] = {}
+
+    def add_estate(self, snapshot: Callable[[], Estate]) -> None:
+        """An inventory whose estate the metrics report (`apisec/inventory` registers itself)."""
+        self.estates.append(snapshot)
+
+    def estate(self) -> list[ServiceFigures]:
+        """Per service: endpoints by spec status, unauthenticated endpoints, grade score. Never raises
+        (a failing inventory is logged and left out of this collection)."""
+        figures: list[ServiceFigures] = []
+        for index, snapshot in enumerate(self.estates):
+            try:
+                estate = snapshot()
+                cached = self._figures.get(index)
+                if cached is None or cached[0] is not estate:  # the same cached snapshot: the same figures
+                    cached = self._figures[index] = (estate, estate_figures(estate))
+                figures.extend(cached[1])
+            except Exception:  # a metric read must not fail the scrape or the export
+                log.exception("reading the estate for its metrics failed")
+        return figures
 
     @staticmethod
     def route(route: str | None) -> AttributeKey:
@@ -58,6 +91,62 @@ class SecurityTally:
         """One analysis's `failed` and `skipped` detectors; the same attributes as in-process telemetry."""
         self.detector_failures.add([((A.DETECTOR, name), (A.FAILURE_REASON, "raised")) for name in failed]
                                    + [((A.DETECTOR, name), (A.FAILURE_REASON, "time_budget")) for name in skipped])
+
+
+@dataclass
+class ServiceFigures:
+    service: str
+    endpoints: dict[str, int] = field(default_factory=dict)
+    """spec_status (`SPEC_STATUSES`) -> endpoints."""
+    unauthenticated: int = 0
+    score: float | None = None
+    """The governance score, None when governance is not available."""
+
+
+def estate_figures(estate: Estate) -> list[ServiceFigures]:
+    """The estate metrics of a snapshot."""
+    scores = _scores(estate)
+    figures = []
+    for service in estate.services:
+        figure = ServiceFigures(service.service, dict.fromkeys(SPEC_STATUSES, 0), score=scores.get(service.service))
+        for endpoint in service.endpoints:
+            figure.endpoints[endpoint.spec_status or "unknown"] = figure.endpoints.get(endpoint.spec_status or "unknown", 0) + 1
+            if endpoint.record.unauthenticated_success > 0:
+                figure.unauthenticated += 1
+        figures.append(figure)
+    return figures
+
+
+def _scores(estate: Estate) -> dict[str, float]:
+    try:
+        from otel_apisec.estate.governance import assess
+    except ImportError:  # governance not built in: no score metric
+        return {}
+    governance = assess(estate)
+    scores = {}
+    for service in estate.services:
+        grade = governance.service(service.service)
+        if grade is not None:
+            scores[service.service] = float(grade.score)
+    return scores
+
+
+def _estate_observations(tally: SecurityTally) -> Iterator[tuple[str, dict[str, str], float]]:
+    """(metric name, attributes, value) of the estate metrics now."""
+    for figure in tally.estate():
+        service = {A.ESTATE_SERVICE: figure.service}
+        for status, count in figure.endpoints.items():
+            yield A.METRIC_ESTATE_ENDPOINTS, {**service, A.ESTATE_SPEC_STATUS: status}, count
+        yield A.METRIC_ESTATE_UNAUTHENTICATED, service, figure.unauthenticated
+        if figure.score is not None:
+            yield A.METRIC_ESTATE_GRADE_SCORE, service, figure.score
+
+
+def _estate_callback(tally: SecurityTally, name: str) -> Callable[[Any], list[Observation]]:
+    def observe(options: Any) -> list[Observation]:
+        return [Observation(value, attributes) for metric, attributes, value in _estate_observations(tally)
+                if metric == name]
+    return observe
 
 
 class _PipelineExporter(MetricExporter):
@@ -103,4 +192,12 @@ def security_meter_provider(
                                     description="Detectors or detector steps that raised or ran out of time budget on a request")
     meter.create_observable_gauge(A.METRIC_ALERTS_ACTIVE, [lambda options: [Observation(alerts_active())]],
                                   unit="{alert}", description="Alert groups open (firing, not yet resolved)")
+    meter.create_observable_gauge(A.METRIC_ESTATE_ENDPOINTS, [_estate_callback(tally, A.METRIC_ESTATE_ENDPOINTS)],
+                                  unit="{endpoint}", description="API endpoints per service and spec status "
+                                  "(documented, shadow, zombie, orphan; unknown without a spec)")
+    meter.create_observable_gauge(A.METRIC_ESTATE_UNAUTHENTICATED,
+                                  [_estate_callback(tally, A.METRIC_ESTATE_UNAUTHENTICATED)], unit="{endpoint}",
+                                  description="Endpoints per service that answered a call without credentials successfully")
+    meter.create_observable_gauge(A.METRIC_ESTATE_GRADE_SCORE, [_estate_callback(tally, A.METRIC_ESTATE_GRADE_SCORE)],
+                                  unit="1", description="Governance score per service, 0-100")
     return provider

@@ -17,9 +17,10 @@ from otel_apisec.gateway.receivers.otlp.repair import CUT_VALUE, MAX_DEPTH, REPA
 from otel_apisec.sdk.telemetry import Tally
 
 if TYPE_CHECKING:
+    from otel_apisec.gateway.security_metrics import SecurityTally
     from otel_apisec.gateway.service import Gateway
 
-__all__ = ["GatewayCollector", "serve_metrics"]
+__all__ = ["GatewayCollector", "estate_families", "serve_metrics"]
 
 # Exporter counter -> (metric name, help). Items are spans, metric points or log records.
 _EXPORTER_COUNTERS = {
@@ -110,6 +111,26 @@ class GatewayCollector(Collector):
                       security.detector_failures, {"detector": A.DETECTOR, "reason": A.FAILURE_REASON})
         yield GaugeMetricFamily("otel_apisec_alerts_active", "Alert groups open (firing, not yet resolved)",
                                 value=self.gateway.alerts_active())
+        yield from estate_families(security)
+
+
+def estate_families(security: SecurityTally) -> list[GaugeMetricFamily]:
+    """The API estate per service, from each inventory's cached snapshot (`apisec/inventory`)."""
+    endpoints = GaugeMetricFamily("otel_apisec_estate_endpoints", "API endpoints per service and spec status "
+                                  "(documented, shadow, zombie, orphan; unknown without a spec)",
+                                  labels=["service", "spec_status"])
+    unauthenticated = GaugeMetricFamily("otel_apisec_estate_unauthenticated_endpoints",
+                                        "Endpoints that answered a call without credentials successfully",
+                                        labels=["service"])
+    score = GaugeMetricFamily("otel_apisec_estate_grade_score", "Governance score per service, 0-100",
+                              labels=["service"])
+    for figure in security.estate():
+        for status, count in figure.endpoints.items():
+            endpoints.add_metric([figure.service, status], count)
+        unauthenticated.add_metric([figure.service], figure.unauthenticated)
+        if figure.score is not None:
+            score.add_metric([figure.service], figure.score)
+    return [endpoints, unauthenticated, score]
 
 
 def _family(name: str, help_text: str, tally: Tally, labels: dict[str, str]) -> CounterMetricFamily:

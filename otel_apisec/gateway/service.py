@@ -16,6 +16,9 @@ from otel_apisec.audit.chain import AuditLog
 from otel_apisec.gateway.api import Exporter, Processor, Signal
 from otel_apisec.gateway.components import BuildContext, Component, ReceiverComponent
 from otel_apisec.gateway.config import ConfiguredComponent, GatewayConfig
+from otel_apisec.gateway.console import ConsoleApi, ConsoleServer, FindingsRing
+from otel_apisec.gateway.console.api import EstateSource
+from otel_apisec.gateway.console.incidents import alert_routers, incidents_document
 from otel_apisec.gateway.exporters.sink import SinkExporter
 from otel_apisec.gateway.factories import FACTORIES, PROCESSORS
 from otel_apisec.gateway.pipeline import PipelineRunner, ReceiverRouter
@@ -26,6 +29,7 @@ __all__ = ["Gateway", "build_processor"]
 
 _logger = logging.getLogger("otel_apisec.gateway")
 _RECEIVER_GRACE_S = 5.0  # for exports in progress when SIGTERM comes; then every connection is closed
+_INVENTORY_TYPE = "apisec/inventory"
 
 
 def build_processor(component: ConfiguredComponent, tally: SecurityTally) -> Processor:
@@ -53,6 +57,9 @@ class Gateway:
         self.routers: list[ReceiverRouter] = []
         self.security_meter: MeterProvider | None = None
         self.metrics_server: Any = None
+        self.console_server: ConsoleServer | None = None
+        self.console_findings = FindingsRing(config.console.max_findings) if config.console.address else None
+        """What `/api/v1/findings` reads: fed after every traces pipeline's exporters (redacted spans)."""
         try:
             self._build(config)
         except BaseException:
@@ -69,6 +76,11 @@ class Gateway:
             PipelineRunner(p.name, p.signal, [self.processors[i] for i in p.processors], [self.exporters[i] for i in p.exporters])
             for p in config.pipelines
         ]
+        if self.console_findings is not None:
+            console_sink = SinkExporter(self.console_findings, "apisec/console")
+            for runner in runners:
+                if runner.signal is Signal.TRACES:
+                    runner.exporters.append(console_sink)  # last: after the pipeline's own exporters
         metrics_pipelines = [runner for runner in runners if runner.signal is Signal.METRICS]
         # The security metrics, through the OTel metrics API, into the config's metrics pipelines.
         self._security_router = ReceiverRouter("apisec/security", metrics_pipelines) if metrics_pipelines else None
@@ -101,10 +113,20 @@ class Gateway:
             receiver.start()
         if self.config.metrics_address:
             self.metrics_server = serve_metrics(self, self.config.metrics_address)
+        console = self.config.console
+        if console.address and self.console_findings is not None:
+            api = ConsoleApi(self.estate_sources, self.console_findings,
+                             lambda: incidents_document(alert_routers(self.exporters)), console.bearer_token)
+            self.console_server = ConsoleServer(api, console.address).start()
         if self._security_router is not None:
             router = self._security_router
             self.security_meter = security_meter_provider(
                 self.security, self.alerts_active, lambda request: router.consume(Signal.METRICS, request))
+
+    def estate_sources(self) -> list[EstateSource]:
+        """Every `apisec/inventory` processor: what the console's inventory and governance read."""
+        return [cast(EstateSource, self.processors[cid]) for cid, component in self.config.processors.items()
+                if component.type == _INVENTORY_TYPE]
 
     def alerts_active(self) -> int:
         """Alert groups open in every alerts exporter."""
@@ -128,6 +150,8 @@ class Gateway:
             processor.shutdown(timeout_s)
         if self.metrics_server is not None:
             self.metrics_server.shutdown()
+        if self.console_server is not None:
+            self.console_server.shutdown()
 
     def _stop_built(self) -> None:
         for section in ("exporters", "processors"):

@@ -55,6 +55,8 @@ WANTED = frozenset({
     "url.path", "url.query", "http.route", *BODY_ATTRIBUTES, _ENRICHED,
     # for the correlators' Observation (span_observation) and the filter
     A.ENDUSER_PSEUDO_ID, A.TOKEN_HASH, A.AUTH_LOGIN, A.AUTH_LOGIN_SUCCEEDED, A.FINDINGS,
+    # for the inventory's CallFacts (span_facts)
+    A.AUTH_SCHEME, A.GEO_COUNTRY,
 })
 """The keys whose values a reader of spans wants: enrichment, correlation, the filter."""
 # Without any of these a SERVER span is not an HTTP one (gRPC, messaging, ...).

@@ -17,6 +17,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span
 from otel_apisec import attributes as A
 from otel_apisec.correlate.api import Observation
 from otel_apisec.correlate.ids import object_ids, response_object_ids
+from otel_apisec.estate.exchange_facts import RATE_LIMIT_HEADERS
 from otel_apisec.gateway.span_exchange import (
     _CLIENT,
     _METHOD,
@@ -30,15 +31,8 @@ from otel_apisec.gateway.span_exchange import (
     read_span,
 )
 
-__all__ = ["RATE_LIMIT_HEADERS", "observation_from_span", "observation_of"]
+__all__ = ["observation_from_span", "observation_of"]
 
-RATE_LIMIT_HEADERS = frozenset({
-    "retry-after", "ratelimit", "ratelimit-policy", "ratelimit-limit", "ratelimit-remaining", "ratelimit-reset",
-    "x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset", "x-rate-limit-limit",
-    "x-rate-limit-remaining", "x-rate-limit-reset",
-})
-"""Response headers that show the API enforces a rate limit (IETF draft RateLimit fields and the
-common X- variants); only visible when the agent captures response headers."""
 _RESPONSE_HEADER = "http.response.header."
 _MAX_RESPONSE_BODY = 256 << 10
 """Larger captured bodies are not parsed for IDs (bounded work per span)."""

@@ -115,7 +115,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("OTEL_APISEC_EVENT_MIN_SEVERITY", "event_min_severity", "info", Severity.parse,
             "Findings of at least this severity (`info`, `low`, `medium`, `high`, `critical`) also become "
             "`apisec.finding` span events; all of them are listed in `apisec.findings` and counted in metrics. "
-            "Each event costs about 35 µs of OTLP encoding; `medium` drops the per-response header-hygiene ones."),
+            "Each event costs about 35 µs of OTLP encoding."),
+    Setting("OTEL_APISEC_POSTURE_PER_ENDPOINT", "posture_per_endpoint", "true", _bool,
+            "Posture (HSTS, nosniff, CSP, rate-limit headers, banners, cookie flags, CORS `*`, plain HTTP) is a fact "
+            "of the endpoint: checked on its first response and whenever its response shape changes, reported there "
+            "with `apisec.finding.scope=endpoint`. `false` reports it on every response."),
     Setting("OTEL_APISEC_ANALYSIS", "analysis", "background", _mode,
             "`background` analyses on a worker thread after the span ends (the request never waits); "
             "`inline` analyses on the thread that ends the span."),
@@ -143,6 +147,7 @@ class ApisecSettings:
     detectors: tuple[str, ...]
     time_budget_ms: float | None
     event_min_severity: Severity
+    posture_per_endpoint: bool
     analysis: str
     queue_size: int
     max_open_captures: int
@@ -155,6 +160,7 @@ class ApisecSettings:
             enabled=None if set(self.detectors) == set(DETECTOR_NAMES) else frozenset(self.detectors),
             max_body_bytes=max(self.max_body_bytes, 1),
             time_budget_ms=self.time_budget_ms,
+            posture_per_endpoint=self.posture_per_endpoint,
         )
 
     def wants_body(self, content_type: str | None) -> bool:

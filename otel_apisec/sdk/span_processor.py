@@ -225,7 +225,7 @@ def warm_up_exchange() -> HttpExchange:
     return HttpExchange(
         method="POST",
         scheme="https",
-        host="api.example.com",
+        host="warm-up.invalid",  # a reserved name: no real endpoint's posture is marked as already checked
         path="/api/users/7",
         query=(("q", "1"),),
         request_headers=Headers({"Authorization": f"Bearer {token}", "Cookie": "sessionid=warm-up-session"}),

@@ -92,7 +92,7 @@ _MILLISECOND = datetime.timedelta(milliseconds=1)
 
 # Record keys this module places: all but the location, which OCSF has no place for; the rest of a
 # record (and keys added later) goes to `unmapped`.
-_MAPPED = RECORD_KEYS - {"location"}
+_MAPPED = RECORD_KEYS - {"location", "scope"}
 
 
 def to_ocsf(record: Mapping[str, Any]) -> dict[str, Any]:

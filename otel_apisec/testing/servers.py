@@ -26,6 +26,7 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+import yaml
 
 __all__ = [
     "Alertmanager",
@@ -234,22 +235,71 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 # The gateway
 
 
+_CONFIG_FLAGS = ("--config", "--check-config")
+
+
+def _with_console(args: tuple[str, ...], console: str) -> tuple[str, ...]:
+    """`args` with the console at `console` unless they set it: `--console` in flag mode, else
+    `service.console` in the `--config` file (a copy beside it is written when it does not)."""
+    if any(arg == "--console" or arg.startswith("--console=") for arg in args):
+        return args
+    config_at = next((i + 1 for i, arg in enumerate(args) if arg in _CONFIG_FLAGS), None)
+    if config_at is None:
+        return (*args, "--console", console)
+    if config_at >= len(args) or args[config_at - 1] == "--check-config":
+        return args
+    path = Path(args[config_at])
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    service = doc.get("service") if isinstance(doc, dict) else None
+    if not isinstance(service, dict) or "console" in service:
+        return args  # set there, or a config the gateway will refuse with its own message
+    service["console"] = {"address": console}
+    copy = path.with_name(f"{path.stem}.console{path.suffix or '.yaml'}")
+    copy.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    return (*args[:config_at], str(copy), *args[config_at + 1:])
+
+
+def _drain(stream: Any, lines: list[str] | None) -> threading.Thread:
+    """Read `stream` to its end in a thread (a pipe nobody reads blocks a chatty gateway), keeping
+    the lines in `lines` when given."""
+    def run() -> None:
+        for line in stream:
+            if lines is not None:
+                lines.append(line)
+
+    thread = threading.Thread(target=run, name="gateway-output", daemon=True)
+    thread.start()
+    return thread
+
+
 @contextmanager
-def gateway_process(*args: str, env: dict[str, str] | None = None, timeout_s: float = 30.0) -> Iterator[subprocess.Popen[str]]:
+def gateway_process(*args: str, env: dict[str, str] | None = None, timeout_s: float = 30.0,
+                    console: str = "off") -> Iterator[subprocess.Popen[str]]:
     """`otel-apisec gateway ARGS` in a subprocess, once it says it is listening; SIGTERM at the end,
-    and the test fails unless it then drains and exits 0."""
-    command = [sys.executable, "-m", "otel_apisec.cli.main", "gateway", *args]
+    and the test fails unless it then drains and exits 0.
+
+    `console` is where the console listens when ARGS do not say (`--console`, or `service.console`
+    in the `--config` file): off by default, so that test gateways never take the default port
+    (127.0.0.1:8890) from one another; a test that reads the console passes a free one. The
+    gateway's stdout and stderr are read all along; a failure quotes stderr."""
+    command = [sys.executable, "-m", "otel_apisec.cli.main", "gateway", *_with_console(args, console)]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                env={**os.environ, **(env or {})})
-    stderr = process.stderr
-    assert stderr is not None  # stderr=PIPE
+    stdout, stderr = process.stdout, process.stderr
+    assert stdout is not None and stderr is not None  # PIPE
+    errors: list[str] = []
+    readers = [_drain(stdout, None)]
     try:
         deadline = time.monotonic() + timeout_s
         line = ""
-        while time.monotonic() < deadline and "listening" not in line:
+        while "listening" not in line:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"gateway not listening in {timeout_s} s: {''.join(errors)}")
             line = stderr.readline()
+            errors.append(line)
             if not line and process.poll() is not None:
-                raise AssertionError(f"gateway exited: {stderr.read()}")
+                raise AssertionError(f"gateway exited with {process.returncode}: {''.join(errors)}{stderr.read()}")
+        readers.append(_drain(stderr, errors))
         yield process
     finally:
         process.send_signal(signal.SIGTERM)
@@ -258,4 +308,6 @@ def gateway_process(*args: str, env: dict[str, str] | None = None, timeout_s: fl
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(10)
-    assert process.returncode == 0, stderr.read()
+        for reader in readers:
+            reader.join(5)
+    assert process.returncode == 0, "".join(errors)

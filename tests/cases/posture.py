@@ -313,13 +313,32 @@ CASES = [
     ),
     Case(
         "APISEC-POS-017",
+        False,
+        "TRACE refused with 405",
+        hardened(method="TRACE", status=405, response_json=None, extra={"Allow": "GET, POST"}),
+    ),
+    Case(
+        "APISEC-POS-017",
+        False,
+        "Allow header lists TRACE (the endpoint's fact, APISEC-POS-018)",
+        hardened(method="OPTIONS", response_json=None, extra={"Allow": "GET, POST, TRACE"}),
+    ),
+    Case(
+        "APISEC-POS-018",
         True,
         "Allow header lists TRACE",
         hardened(method="OPTIONS", response_json=None, extra={"Allow": "GET, POST, TRACE"}),
         "response.header.allow",
     ),
     Case(
-        "APISEC-POS-017",
+        "APISEC-POS-018",
+        True,
+        "CORS preflight allows TRACK",
+        hardened(method="OPTIONS", response_json=None, extra={"Access-Control-Allow-Methods": "GET, track"}),
+        "response.header.access-control-allow-methods",
+    ),
+    Case(
+        "APISEC-POS-018",
         False,
         "Allow header without TRACE",
         hardened(method="OPTIONS", response_json=None, extra={"Allow": "GET, POST, OPTIONS"}),

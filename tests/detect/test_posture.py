@@ -14,7 +14,9 @@ from otel_apisec.model import Finding
 from otel_apisec.testing import make_exchange
 from tests.cases.posture import HARDENED, PYTHON_TRACEBACK
 
-ANALYZER = Analyzer(DetectConfig(hmac_key=b"unit", max_body_bytes=1 << 20))  # the 1 MB cases read it all
+# The 1 MB cases read it all. Every call runs every check: these are tests of the checks, not of
+# when an endpoint's posture is checked again (tests/detect/test_posture_per_endpoint.py).
+ANALYZER = Analyzer(DetectConfig(hmac_key=b"unit", max_body_bytes=1 << 20, posture_per_endpoint=False))
 
 
 def run(exchange) -> list[Finding]:

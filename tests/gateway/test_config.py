@@ -347,7 +347,7 @@ class TestComponents:
     def test_every_exporter_type_is_in_the_table(self) -> None:
         """The registries hold the types the README documents, in its order."""
         assert list(EXPORTERS) == ["otlp", "apisec/findings", "apisec/alerts", "apisec/audit", "apisec/ocsf", "console"]
-        assert list(PROCESSORS) == ["apisec/enrich", "apisec/redact", "apisec/filter", "apisec/correlate"]
+        assert list(PROCESSORS) == ["apisec/enrich", "apisec/redact", "apisec/filter", "apisec/correlate", "apisec/inventory"]
 
 
 def test_flags_build_the_correlating_pipeline_and_redis_needs_the_deployment_key(
@@ -368,7 +368,7 @@ def test_flags_build_the_correlating_pipeline_and_redis_needs_the_deployment_key
     monkeypatch.setenv(HMAC_KEY_ENV, "deployment-key")
     config = config_from_flags(args)
     traces = next(p for p in config.pipelines if p.name == "traces")
-    assert traces.processors == ("apisec/enrich", "apisec/correlate", "apisec/redact")
+    assert traces.processors == ("apisec/enrich", "apisec/correlate", "apisec/inventory", "apisec/redact")
     assert set(traces.exporters) == {"otlp", "apisec/alerts", "apisec/audit", "apisec/ocsf"}
     correlate = config.processors["apisec/correlate"].options
     assert (correlate["store"], correlate["hmac_key"]) == ("redis://redis:6379/0", "deployment-key")

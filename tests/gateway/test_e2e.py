@@ -152,7 +152,7 @@ def test_backend_outage_and_gateway_restart_lose_nothing_with_the_persistent_que
         f"receivers: {{otlp: {{protocols: {{http: {{endpoint: 127.0.0.1:{http_port}}}}}}}}}\n"
         "processors: {apisec/enrich: {}, apisec/redact: {}}\n"
         f"exporters: {{otlp: {{endpoint: http://127.0.0.1:{sink_port}, protocol: grpc, storage: {tmp_path / 'queue'}}}}}\n"
-        "service:\n  telemetry: {metrics: {address: off}}\n"
+        "service:\n  telemetry: {metrics: {address: off}}\n  console: {address: 'off'}\n"
         "  pipelines: {traces: {receivers: [otlp], processors: [apisec/enrich, apisec/redact], exporters: [otlp]}}\n")
 
     def start() -> subprocess.Popen[str]:

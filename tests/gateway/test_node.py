@@ -112,7 +112,7 @@ def node_run(node_app_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> It
         gateway = subprocess.Popen(
             [sys.executable, "-m", "otel_apisec.cli.main", "gateway", "--grpc-endpoint", f"127.0.0.1:{grpc_port}",
              "--http-endpoint", f"127.0.0.1:{http_port}", "--forward", sink.endpoint, "--forward-protocol", sink.protocol,
-             "--findings-file", str(findings), "--metrics-endpoint", f"127.0.0.1:{metrics_port}"],
+             "--findings-file", str(findings), "--metrics-endpoint", f"127.0.0.1:{metrics_port}", "--console", "off"],
             stdout=gateway_log, stderr=subprocess.STDOUT, text=True)
         app = None
         try:

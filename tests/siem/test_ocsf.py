@@ -142,7 +142,7 @@ class TestPerSpanMapping:
         assert evidence["api"]["operation"] == f"{record['method']} {record['route']}"
         assert evidence["http_request"] == {"http_method": record["method"], "url": {"path": record["route"]}}
         assert event["remediation"]["desc"] == get_rule(record["rule_id"]).remediation
-        assert event["unmapped"] == {"location": record["location"]}
+        assert event["unmapped"] == {"location": record["location"], **({"scope": record["scope"]} if "scope" in record else {})}
         assert "observables" not in event  # a per-span record names no client or principal
 
     def test_severity_ids_follow_ocsf(self) -> None:

@@ -18,7 +18,7 @@ from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
 from otel_apisec import attributes as A
-from otel_apisec.detect import Analyzer
+from otel_apisec.detect import Analyzer, DetectConfig
 from otel_apisec.enrich import finding_events, span_attributes
 from otel_apisec.gateway.api import Signal
 from otel_apisec.gateway.processors.enrich.processor import EnrichProcessor
@@ -204,14 +204,17 @@ class TestEnrichProcessor:
         _assert_absent(request.SerializeToString(), JWT, EMAIL, API_KEY, JWT.split(".")[1])
         assert enrich.errors == 0
 
-    def test_same_attributes_and_events_as_in_process_enrichment(self, analyzer: Analyzer) -> None:
-        """What the gateway appends is exactly `span_attributes` and `finding_events` of the analysis."""
+    def test_same_attributes_and_events_as_in_process_enrichment(self) -> None:
+        """What the gateway appends is exactly `span_attributes` and `finding_events` of the analysis
+        (of the endpoint's first response on both sides: an Analyzer reports an endpoint's posture once)."""
         span = _span(JAVA_STABLE_SEMCONV)
         exchange = exchange_from_span(span)
         assert exchange is not None
-        analysis = analyzer.analyze(exchange)
+        config = DetectConfig(hmac_key=b"one deployment")
+        analysis = Analyzer(config).analyze(exchange)
+        assert analysis.posture_checked and any(f.endpoint_scope for f in analysis.findings)
         request = _request(span)
-        EnrichProcessor(analyzer).process(Signal.TRACES, request)
+        EnrichProcessor(Analyzer(config)).process(Signal.TRACES, request)
         out = _spans(request)[0]
         added = {kv.key: decode_attributes([kv])[kv.key] for kv in out.attributes[len(span.attributes):]}
         expected = {key: list(value) if isinstance(value, tuple) else value for key, value in span_attributes(analysis).items()}

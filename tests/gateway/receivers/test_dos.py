@@ -399,7 +399,7 @@ def test_sigterm_exits_in_time_whatever_the_clients_do(tmp_path: Path) -> None:
         f"receivers: {{otlp: {{protocols: {{grpc: {{endpoint: 127.0.0.1:{grpc_port}, header_timeout_s: 60}},\n"
         f"  http: {{endpoint: 127.0.0.1:{http_port}, max_connections: 4, header_timeout_s: 60, body_timeout_s: 60}}}}}}}}\n"
         "exporters: {console: {}}\n"
-        f"service:\n  telemetry: {{metrics: {{address: 127.0.0.1:{metrics_port}}}}}\n"
+        f"service:\n  telemetry: {{metrics: {{address: 127.0.0.1:{metrics_port}}}}}\n  console: {{address: 'off'}}\n"
         "  pipelines: {traces: {receivers: [otlp], exporters: [console]}}\n")
     process = subprocess.Popen([sys.executable, "-m", "otel_apisec.cli.main", "gateway", "--config", str(config)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)

@@ -30,6 +30,9 @@ class EnrichConfig(ConfigBase):
         "spent are skipped and counted in `otel_apisec_detector_failures_total`, except auth and tokens, which always "
         "run (0: no budget)", bounds=(0, 60_000))
     """Bounds what one hostile span costs: it holds the analysis lock every receiver thread waits on."""
+    posture_per_endpoint: bool = option(
+        True, "check endpoint posture (missing headers, banners, cookie flags, CORS, plain HTTP) once per endpoint and "
+        "response shape, as an endpoint fact on the first span of each shape; false: on every span")
 
     def validate(self, path: str) -> None:
         if self.detectors is None:
@@ -56,7 +59,8 @@ def _create(config: EnrichConfig, ctx: BuildContext) -> Built[Processor]:
     from otel_apisec.model import Severity
 
     detect = DetectConfig(hmac_key=config.hmac_key.encode(), enabled=config.enabled(),
-                          max_body_bytes=config.max_body_bytes, time_budget_ms=config.time_budget_ms or None)
+                          max_body_bytes=config.max_body_bytes, time_budget_ms=config.time_budget_ms or None,
+                          posture_per_endpoint=config.posture_per_endpoint)
     analyzer = Analyzer(detect, compiled_cache=default_cache())  # a restart loads, not compiles, its patterns
     processor = EnrichProcessor(analyzer, event_min_severity=Severity.parse(config.event_min_severity), tally=ctx.tally)
     return Built(processor, stats=processor.counts.stats)

@@ -1,0 +1,323 @@
+"""Route template inference: typed segments at once, string segments on evidence, literals never."""
+
+from __future__ import annotations
+
+import random
+import re
+import time
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from otel_apisec.estate import routes
+from otel_apisec.estate.routes import ObservedPath, infer_templates, is_literal_word, typed_path
+
+USER = frozenset({"id", "username", "email", "firstName"})
+PET = frozenset({"id", "name", "status"})
+LIST_ENVELOPE = frozenset({"apiVersion", "items", "kind", "metadata"})
+
+
+def get(path: str, response: frozenset[str] = frozenset(), calls: int = 1) -> ObservedPath:
+    return ObservedPath("GET", path, calls, frozenset(), response)
+
+
+def structure(template: str) -> str:
+    return re.sub(r"\{[^}/]*\}", "{}", template)
+
+
+def inferred(observed: list[ObservedPath]) -> dict[str, str]:
+    """path -> template structure, for observations of one method per path."""
+    return {path: structure(t) for (_, path), t in infer_templates(observed).items()}
+
+
+class TestTypedPath:
+    @pytest.mark.parametrize(
+        ("path", "expected"),
+        [
+            ("/users/42/orders/0007", "/users/{id}/orders/{id}"),
+            ("/orders/3F2504E0-4F89-11D3-9A0C-0305E82C3301", "/orders/{id}"),
+            ("/items/507f1f77bcf86cd799439011", "/items/{id}"),
+            ("/commits/3f2a9bc", "/commits/{id}"),
+            ("/orders/a1b2c3d4", "/orders/{id}"),
+            ("/orders/ord_8f3k2", "/orders/{id}"),
+            ("/pods/web-7c5ddbdf54-x2x9p", "/pods/{id}"),
+            ("/reports/2024-05-17", "/reports/{id}"),
+            ("/users/alice@example.com/keys", "/users/{id}/keys"),
+            ("/users/alice%40example.com", "/users/{id}"),
+            ("/phones/+15550109999", "/phones/{id}"),
+            ("/reset/eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln", "/reset/{id}"),
+            ("/titles/My%20Great%20Title", "/titles/{id}"),
+            ("/cities/Z%C3%BCrich", "/cities/{id}"),
+            ("/files/a%2Fb", "/files/{id}"),
+            ("/api/v1/users/me", "/api/v1/users/me"),
+            ("/user/login", "/user/login"),
+            ("/pet/findByStatus", "/pet/findByStatus"),
+            ("/apis/apps/v1beta1/x", "/apis/apps/v1beta1/x"),
+            ("/hash/sha256", "/hash/sha256"),
+            ("/i18n/oauth2", "/i18n/oauth2"),
+            ("/users/john.smith", "/users/john.smith"),
+            ("/files/report%2Epdf", "/files/report.pdf"),
+            ("/users/42/?expand=1#top", "/users/{id}"),
+            ("//users///42/./", "/users/{id}"),
+            ("https://api.example.com/v1/items/9", "/v1/items/{id}"),
+            ("", "/"),
+            ("/users/{id}", "/users/{id}"),
+        ],
+    )
+    def test_segments(self, path: str, expected: str) -> None:
+        """Values on sight become {id}; words, versions and string values stay."""
+        assert typed_path(path) == expected
+
+    def test_long_paths_are_bounded(self) -> None:
+        """At most 32 segments are read and the result is short enough to be a key."""
+        many = typed_path("/a" * 1000)
+        assert many.endswith("/{rest}") and many.count("/") == 33
+        long = typed_path("/" + "/".join(f"segment{i}x" for i in range(30)))
+        assert len(long) < 240 and long != typed_path("/" + "/".join(f"segment{i}y" for i in range(30)))
+        assert typed_path("/" + "x" * 100) == "/{id}"
+
+    def test_idempotent(self) -> None:
+        """A typed path types to itself."""
+        for path in ("/users/42/orders/a1b2c3d4", "/users/alice", "/x/My%20T", "/v1/me"):
+            assert typed_path(typed_path(path)) == typed_path(path)
+
+
+class TestLiteralWords:
+    @pytest.mark.parametrize(
+        "segment", ["me", "self", "current", "login", "logout", "search", "count", "export", "batch", "findByStatus",
+                    "createWithList", "v2", "v1beta1", "chat.postMessage", "users.info"]
+    )
+    def test_literal(self, segment: str) -> None:
+        assert is_literal_word(segment)
+
+    @pytest.mark.parametrize("segment", ["alice", "john.smith", "my-first-post", "pikachu", "JohnSmith", "default"])
+    def test_not_literal(self, segment: str) -> None:
+        assert not is_literal_word(segment)
+
+
+class TestLiteralSiblings:
+    def test_never_merged_beside_a_typed_parameter(self) -> None:
+        """`/users/me` has the same keys as `/users/{id}` and still stays literal; so do actions."""
+        observed = [get("/users/{id}", USER, 50), get("/users/me", USER, 9), get("/users/search", USER),
+                    ObservedPath("POST", "/users/login", 3, frozenset({"username", "password"}), frozenset({"token"})),
+                    get("/pet/{id}", PET, 8), get("/pet/findByStatus", frozenset("[]" + k for k in PET)),
+                    get("/pet/findByTags", frozenset("[]" + k for k in PET))]
+        result = inferred(observed)
+        for literal in ("/users/me", "/users/search", "/users/login", "/pet/findByStatus", "/pet/findByTags"):
+            assert result[literal] == literal
+        assert result["/users/{id}"] == "/users/{}"
+
+    def test_never_merged_beside_string_values(self) -> None:
+        """Literal words keep their place beside user names that do become a parameter."""
+        names = ["alice", "bob.smith", "carol99", "dave_k", "erin"]
+        observed = [get(f"/user/{n}", USER) for n in names]
+        observed += [get("/user/login", frozenset({"token"})), get("/user/logout"),
+                     ObservedPath("POST", "/user/createWithList", 1, frozenset({"[]id"}))]
+        result = inferred(observed)
+        assert {result[f"/user/{n}"] for n in names} == {"/user/{}"}
+        assert result["/user/login"] == "/user/login"
+        assert result["/user/logout"] == "/user/logout"
+        assert result["/user/createWithList"] == "/user/createWithList"
+
+    def test_a_literal_beside_a_typed_parameter_joins_it_on_evidence(self) -> None:
+        """A tag `nightly` beside digests, with the same keys and sub-resources, is one more value."""
+        artifact = frozenset({"digest", "tags", "size"})
+        observed = [get("/artifacts/{id}", artifact, 5), get("/artifacts/{id}/tags", frozenset({"[]name"})),
+                    get("/artifacts/nightly", artifact), get("/artifacts/nightly/tags", frozenset({"[]name"})),
+                    get("/artifacts/summary", frozenset({"count", "bytes"}))]
+        result = inferred(observed)
+        assert result["/artifacts/nightly"] == "/artifacts/{}"
+        assert result["/artifacts/nightly/tags"] == "/artifacts/{}/tags"
+        assert result["/artifacts/summary"] == "/artifacts/summary"
+
+    def test_self_word_children_are_sub_resources(self) -> None:
+        """`/me/tracks`, `/me/albums`… share an envelope and a `contains` child, and stay literal."""
+        paging = frozenset({"href", "items", "limit", "next", "offset", "total"})
+        observed = []
+        for kind in ("tracks", "albums", "shows", "episodes", "audiobooks", "playlists"):
+            observed += [get(f"/me/{kind}", paging), get(f"/me/{kind}/contains", frozenset({"[]"}))]
+        result = inferred(observed)
+        assert all(path == template for path, template in result.items())
+
+    def test_plural_sub_resources_after_a_parameter_stay_literal(self) -> None:
+        """Kubernetes-style lists share one envelope; plural nouns after a parameter are collections."""
+        kinds = ["pods", "services", "configmaps", "secrets", "events", "endpoints", "serviceaccounts"]
+        observed = [get(f"/api/v1/namespaces/{ns}/{kind}", LIST_ENVELOPE) for ns in ("default", "prod-eu", "team-a")
+                    for kind in kinds]
+        result = inferred(observed)
+        assert result["/api/v1/namespaces/default/pods"] == "/api/v1/namespaces/{}/pods"
+        assert {t.rsplit("/", 1)[1] for t in result.values()} == set(kinds)
+
+    def test_distinct_resources_with_their_own_values_stay_literal(self) -> None:
+        """Resources whose children are values of their own share no sub-resource."""
+        rng = random.Random(3)
+        observed = []
+        for resource in [f"res{chr(97 + i)}{chr(97 + i)}x" for i in range(20)]:
+            observed.append(get(f"/api/v2/{resource}", frozenset({"count", "next", "results"})))
+            for _ in range(4):
+                word = "".join(rng.choice("bcdfghklmnprstvz") + rng.choice("aeiou") for _ in range(3))
+                observed.append(get(f"/api/v2/{resource}/{word}", frozenset({"id", "name", resource})))
+        result = inferred(observed)
+        assert all(t.count("{}") <= 1 and t.startswith("/api/v2/res") for t in result.values())
+        assert "/api/v2/resaax" in result.values()
+
+    def test_an_action_beside_values_stays_literal(self) -> None:
+        """A POST to an unknown word the values never saw is an action, not a value."""
+        names = [f"wf-{w}" for w in ("alpha", "beta", "gamma", "delta", "omega", "sigma")]
+        observed = [get(f"/workflows/ns1/{n}", frozenset({"metadata", "spec", "status"})) for n in names]
+        observed += [ObservedPath("DELETE", f"/workflows/ns1/{n}") for n in names[:2]]
+        workflow = frozenset({"metadata", "spec", "status"})
+        observed.append(ObservedPath("POST", "/workflows/ns1/lint", 4, frozenset({"workflow"}), workflow))
+        result = inferred(observed)
+        assert result["/workflows/ns1/wf-alpha"] == "/workflows/ns1/{}"
+        assert result["/workflows/ns1/lint"] == "/workflows/ns1/lint"
+
+
+    def test_products_sharing_sub_resources_after_a_parameter_stay_literal(self) -> None:
+        """`/orgs/{org}/actions/secrets`, `…/dependabot/secrets`: a few siblings with shared
+        sub-resources after a parameter, one of them with keys, are products, not values."""
+        observed = []
+        for org in ("acme", "globex", "initech"):
+            for product in ("actions", "agents", "codespaces", "dependabot", "secret-scanning", "copilot"):
+                observed += [get(f"/orgs/{org}/{product}/secrets", frozenset({"total_count", "secrets"})),
+                             ObservedPath("DELETE", f"/orgs/{org}/{product}/alerts")]
+            observed.append(get(f"/orgs/{org}/codespaces", frozenset({"codespaces", "total_count"})))
+        result = inferred(observed)
+        assert result["/orgs/acme/actions/secrets"] == "/orgs/{}/actions/secrets"
+        assert result["/orgs/acme/codespaces"] == "/orgs/{}/codespaces"
+
+    def test_bodyless_leaves_after_a_parameter_stay_literal(self) -> None:
+        """Count alone merges bare leaves below a collection, never after a parameter (`…/{id}/rerun`)."""
+        actions = ["approve", "force-cancel", "rerun", "rerun-failed", "timing", "pending", "deployment",
+                   "attempts", "logs-zip", "approvals", "review", "jobs-summary"]
+        observed = [ObservedPath("POST", f"/runs/{{id}}/{a}") for a in actions]
+        assert all(structure(p) == t for p, t in inferred(observed).items())
+
+
+class TestEvidence:
+    def test_one_value_alone_stays_literal(self) -> None:
+        """A string segment seen once (or twice) cannot be told from a literal: it stays as is."""
+        assert inferred([get("/users/alice", USER)]) == {"/users/alice": "/users/alice"}
+        two = inferred([get("/users/alice", USER), get("/users/bob", USER)])
+        assert two == {"/users/alice": "/users/alice", "/users/bob": "/users/bob"}
+
+    def test_three_values_with_matching_keys_below_a_collection(self) -> None:
+        result = inferred([get(f"/users/{n}", USER) for n in ("alice", "bob", "carol")])
+        assert set(result.values()) == {"/users/{}"}
+
+    def test_disjoint_keys_veto_a_merge(self) -> None:
+        """Siblings whose responses have nothing in common are different endpoints."""
+        observed = [get("/admin/users", frozenset({"users"})), get("/admin/groups", frozenset({"groups"})),
+                    get("/admin/roles", frozenset({"roles"})), get("/admin/quotas", frozenset({"limits"}))]
+        assert all(path == t for path, t in inferred(observed).items())
+
+    def test_overlapping_keys_are_evidence(self) -> None:
+        """Key sets that mostly overlap (optional fields) still count as one endpoint's."""
+        observed = [get("/users/alice", USER), get("/users/bob", USER | {"phone"}), get("/users/carol", USER - {"email"})]
+        assert set(inferred(observed).values()) == {"/users/{}"}
+
+    def test_without_keys_only_many_values_count(self) -> None:
+        """Bodyless leaves have no key evidence: 10 distinct values are needed (Akto's threshold)."""
+        few = [get(f"/files/{w}") for w in ("alpha", "bravo", "charlie", "delta")]
+        assert all(p == t for p, t in inferred(few).items())
+        words = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet"]
+        assert set(inferred([get(f"/files/{w}") for w in words]).values()) == {"/files/{}"}
+
+    def test_sibling_shape_merges_two_string_parameters(self) -> None:
+        """/repos/{owner}/{repo}: owners and repositories share sub-resources, sub-resources stay."""
+        rng = random.Random(7)
+        owners = ["octocat", "torvalds", "gvanrossum", "antirez", "sindresorhus", "tj"]
+        repos = ["hello-world", "linux", "cpython", "redis", "got", "express", "spoon-knife", "ky"]
+        subs = {"issues": frozenset({"[]number", "[]title"}), "pulls": frozenset({"[]number", "[]head"}),
+                "branches": frozenset({"[]name", "[]commit"})}
+        observed = []
+        for _ in range(40):
+            owner, repo = rng.choice(owners), rng.choice(repos)
+            sub = rng.choice(sorted(subs))
+            observed.append(get(f"/repos/{owner}/{repo}/{sub}", subs[sub]))
+            observed.append(get(f"/repos/{owner}/{repo}", frozenset({"id", "full_name", "owner"})))
+        observed.append(get("/repos/search", frozenset({"total_count", "items"})))
+        result = inferred(observed)
+        assert result["/repos/search"] == "/repos/search"
+        templates = set(result.values()) - {"/repos/search"}
+        assert templates == {"/repos/{}/{}"} | {f"/repos/{{}}/{{}}/{s}" for s in subs}
+
+    def test_names_are_meaningful_and_unique(self) -> None:
+        observed = [get(f"/users/{n}/orders/{{id}}", USER) for n in ("alice", "bob", "carol")]
+        templates = set(infer_templates(observed).values())
+        assert templates == {"/users/{user}/orders/{order_id}"}
+        nested = infer_templates([get("/a/{id}/{id}/{id}")])
+        assert nested[("GET", "/a/{id}/{id}/{id}")] == "/a/{a_id}/{id}/{id2}"
+
+
+class TestContract:
+    def test_deterministic_whatever_the_order(self) -> None:
+        observed = [get(f"/users/{n}", USER) for n in ("alice", "bob", "carol", "dave")]
+        observed += [get("/users/me", USER), get("/users/{id}/keys"), ObservedPath("DELETE", "/users/erin")]
+        observed += [get(f"/repos/o{i}/r{i % 3}/issues", frozenset({"[]n"})) for i in range(12)]
+        expected = infer_templates(observed)
+        for seed in range(5):
+            shuffled = observed[:]
+            random.Random(seed).shuffle(shuffled)
+            assert infer_templates(shuffled) == expected
+        assert infer_templates(observed + observed) == expected
+
+    def test_maps_every_input_beyond_the_bound(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Past MAX_OBSERVED, the least called paths keep their typed path."""
+        monkeypatch.setattr(routes, "MAX_OBSERVED", 10)
+        observed = [get(f"/users/u{chr(97 + i)}x{chr(97 + i)}", USER, calls=100 - i) for i in range(26)]
+        result = infer_templates(observed)
+        assert len(result) == 26
+        assert result[("GET", "/users/uzxz")] == "/users/uzxz"
+        assert result[("GET", "/users/uaxa")] == "/users/{user}"
+
+
+_HOSTILE = st.one_of(
+    st.text(max_size=300),
+    st.lists(st.sampled_from(["a", "%", "%2F", "%40", "..", "", "é", "\x00", "{id}", "{", "}", "42", "x" * 80,
+                              "alice@example.com", "12345678", "tok3nABCDEFGHIJKLMNOPQRST9"]), max_size=60).map("/".join),
+    st.integers(min_value=1, max_value=200_000).map(lambda n: "/a" * n),
+    st.integers(min_value=1, max_value=200_000).map(lambda n: "/" + "%41" * n),
+)
+
+_SECRETS = ["alice@example.com", "bob%40example.org", "4111111111111111", "+44 20 7946 0958", "5550109999",
+            "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl", "key_9fQ2xL7mZp4RtY8vW3nK", "t0k3n-Xq8Lr2Vb7Nm4Pz1Ws6Yd5Hc"]
+_LEAK = re.compile(r"@|%40|\d{7,}|[A-Za-z0-9_\-.]*\d[A-Za-z0-9_\-.]*[A-Za-z][A-Za-z0-9_\-.]{18,}")
+
+
+class TestHostile:
+    @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(st.lists(_HOSTILE, min_size=1, max_size=30))
+    def test_bounded_and_total(self, paths: list[str]) -> None:
+        """Huge, deep, unicode and percent-encoded paths: bounded time and output, every input mapped."""
+        started = time.perf_counter()
+        typed = [typed_path(p) for p in paths]
+        observed = [ObservedPath(m, t) for t in typed for m in ("GET", "DELETE")]
+        result = infer_templates(observed)
+        assert time.perf_counter() - started < 2.0
+        assert set(result) == {(o.method, o.path) for o in observed}
+        for path in typed:
+            assert path.startswith("/") and len(path) <= 240 and path.count("/") <= 33
+        for template in result.values():
+            assert len(template) <= 240 and template.isprintable()
+
+    @settings(max_examples=100, deadline=None)
+    @given(st.lists(st.tuples(st.sampled_from(["users", "keys", "reset", "v1", "phones"]), st.sampled_from(_SECRETS),
+                              st.sampled_from(["", "/profile", "/me", "/tokens"])), min_size=1, max_size=20))
+    def test_no_personal_data_in_templates(self, parts: list[tuple[str, str, str]]) -> None:
+        """No email, long digit run or token survives typing, so none reaches a stored template."""
+        observed = [get(typed_path(f"/{a}/{secret}{tail}"), USER) for a, secret, tail in parts]
+        for template in infer_templates(observed).values():
+            assert not _LEAK.search(template), template
+
+    def test_many_paths_are_fast(self) -> None:
+        """50,000 paths (the bound) are inferred in seconds, linear in the trie."""
+        rng = random.Random(1)
+        words = [f"w{i:05d}x" for i in range(5000)]
+        observed = [get(f"/svc/{rng.choice(words)}/items/{rng.choice(words)}/{rng.choice(['a', 'b', 'c'])}", USER)
+                    for _ in range(50_000)]
+        started = time.perf_counter()
+        result = infer_templates(observed)
+        assert time.perf_counter() - started < 10.0
+        assert len(result) == len({(o.method, o.path) for o in observed})
