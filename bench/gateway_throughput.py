@@ -3,6 +3,7 @@
     .venv/bin/python bench/gateway_throughput.py                 # full run, about 2 minutes
     .venv/bin/python bench/gateway_throughput.py --quick         # smaller, under 30 s
     .venv/bin/python bench/gateway_throughput.py --baseline-src /tmp/old   # also an older tree's enrich, side by side
+    .venv/bin/python bench/gateway_throughput.py --baseline-src /tmp/old --baseline-pipeline enrich --baseline-pipeline correlate
     .venv/bin/python bench/gateway_throughput.py --profile       # also cProfile the enrich+redact processors in process
 
 Three processes, each on its own:
@@ -18,9 +19,11 @@ Pipelines, each its own gateway process, measured in interleaved rounds:
 
     passthrough  no processors: receive, decode, encode, forward
     enrich       apisec/enrich + apisec/redact (default options, value detectors on)
-    correlate    apisec/enrich + apisec/correlate (memory store, default thresholds) +
-                 apisec/redact, as `otel-apisec gateway --forward` builds it
-    baseline     (with --baseline-src DIR) the enrich pipeline run from another source tree
+    correlate    apisec/enrich + apisec/correlate (memory store, default thresholds) + apisec/redact
+    estate       correlate + apisec/inventory (memory store) before apisec/redact, as
+                 `otel-apisec gateway --forward` builds it
+    baseline     (with --baseline-src DIR) the enrich pipeline, or those --baseline-pipeline names,
+                 run from another source tree
 
 Spans: HTTP server spans, half with the stable HTTP semantic conventions and half with the old
 ones; captured request and response headers (Python-style `_` and Java-style `-` names);
@@ -349,6 +352,7 @@ PIPELINES = {
     "passthrough": [],
     "enrich": ["apisec/enrich", "apisec/redact"],
     "correlate": ["apisec/enrich", "apisec/correlate", "apisec/redact"],
+    "estate": ["apisec/enrich", "apisec/correlate", "apisec/inventory", "apisec/redact"],
 }
 
 
@@ -356,10 +360,13 @@ def gateway_config(sink_url: str, processors: list[str], src: Path = REPO_ROOT) 
     service: dict[str, Any] = {"pipelines": {"traces": {"receivers": ["otlp"], "processors": processors, "exporters": ["otlp"]}}}
     if "telemetry" in (src / "otel_apisec" / "gateway" / "config.py").read_text():  # trees with self-metrics
         service["telemetry"] = {"metrics": {"address": "127.0.0.1:0"}}  # on, as by default, on a free port
+    if "console" in (src / "otel_apisec" / "gateway" / "config.py").read_text():  # trees with the console listener
+        service["console"] = {"address": "off"}
     return {
         "receivers": {"otlp": {"protocols": {"http": {"endpoint": "127.0.0.1:0", "max_message_bytes": 64 << 20}}}},
         "processors": {"apisec/enrich": {"hmac_key": "bench-key"}, "apisec/redact": {},
-                       **({"apisec/correlate": {"hmac_key": "bench-key"}} if "apisec/correlate" in processors else {})},
+                       **({"apisec/correlate": {"hmac_key": "bench-key"}} if "apisec/correlate" in processors else {}),
+                       **({"apisec/inventory": {}} if "apisec/inventory" in processors else {})},
         "exporters": {"otlp": {"endpoint": sink_url, "protocol": "http/protobuf", "queue_size": 64}},
         "service": service,
     }
@@ -556,7 +563,9 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, help="measured rounds per pipeline (default 5; quick 3)")
     parser.add_argument("--requests", type=int, help="requests of 512 spans per round (default 24; quick 8)")
     parser.add_argument("--connections", type=int, default=2, help="concurrent client connections (default 2)")
-    parser.add_argument("--baseline-src", metavar="DIR", help="also run the enrich pipeline from this source tree")
+    parser.add_argument("--baseline-src", metavar="DIR", help="also run pipelines from this source tree")
+    parser.add_argument("--baseline-pipeline", action="append", choices=("enrich", "correlate"),
+                        help="which pipelines run from --baseline-src (repeatable; default enrich)")
     parser.add_argument("--profile", action="store_true", help="also cProfile the enrich pipeline's processors in process")
     args = parser.parse_args()
     rounds = args.rounds or (3 if args.quick else 5)
@@ -567,9 +576,10 @@ def main() -> int:
     batches = make_batches()
     console.print(f"batches: {DISTINCT_BATCHES} distinct x {BATCH_SPANS} spans, "
                   f"{statistics.median(len(b) for b in batches) / BATCH_SPANS:,.0f} B per span encoded")
-    pipelines = [(name, PIPELINES[name], None) for name in ("passthrough", "enrich", "correlate")]
+    pipelines = [(name, PIPELINES[name], None) for name in ("passthrough", "enrich", "correlate", "estate")]
     if args.baseline_src:
-        pipelines.append(("baseline", PIPELINES["enrich"], str(Path(args.baseline_src).resolve())))
+        for name in args.baseline_pipeline or ["enrich"]:
+            pipelines.append((f"baseline {name}", PIPELINES[name], str(Path(args.baseline_src).resolve())))
     sink = SinkProcess.start()
     gateways: list[GatewayProcess] = []
     with tempfile.TemporaryDirectory(prefix="gw-bench-") as tmp:

@@ -3,6 +3,7 @@
     .venv/bin/python bench/overhead.py              # full run, about 2-3 minutes
     .venv/bin/python bench/overhead.py --quick      # smaller, under 30 s
     .venv/bin/python bench/overhead.py --profile    # also cProfile the inline variant
+    .venv/bin/python bench/overhead.py --only A --baseline-src /tmp/old   # also an older tree, side by side
 
 The app (bench/apps/flask_bench_app.py) answers `POST /api/orders/<id>` with about 2 KB of JSON
 each way; each response carries one email address (a PII finding, as on a typical API). Four
@@ -13,6 +14,12 @@ variants of the same app:
                 the SDK's plain BatchSpanProcessor and passes no capture hooks
     background  otel-apisec, analysis on a worker thread after the span ends (the default)
     inline      otel-apisec, analysis on the request thread at span end
+    baseline    (with --baseline-src DIR, part A only) the background variant run from another
+                source tree, e.g. a `git archive` of an older commit: DIR goes first on the server's
+                PYTHONPATH, so `otel_apisec` and the distro entry point resolve to its code (the
+                report shows which file the distro was loaded from). Same app script, same
+                environment otherwise; the report adds background / baseline. Part B cannot load
+                two trees in one process, so it has no baseline.
 
 The instrumented ones export traces and metrics with OTLP http/protobuf to a discard receiver
 (reads the body, answers 200, decodes nothing), with the default batch delay and metric
@@ -67,7 +74,6 @@ REPO_ROOT = BENCH_DIR.parent
 APP_SCRIPT = BENCH_DIR / "apps" / "flask_bench_app.py"
 
 VARIANTS = ("bare", "plain", "background", "inline")
-INSTRUMENTED = VARIANTS[1:]
 APISEC = ("background", "inline")
 GOAL_RATIO = 1.10
 BODY_POOL = 97  # distinct request bodies, cycled (prime, so bodies and order ids do not pair up)
@@ -180,8 +186,11 @@ def instrument_command() -> str:
     return str(path)
 
 
-def server_env(variant: str, receiver_url: str | None) -> dict[str, str]:
+def server_env(variant: str, receiver_url: str | None, baseline_src: str | None = None) -> dict[str, str]:
     env = {**clean_environ(), "PYTHONUNBUFFERED": "1"}
+    if variant == "baseline":  # the old tree first, so it wins over the editable install's finder
+        assert baseline_src is not None
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [baseline_src, env.get("PYTHONPATH")]))
     if variant == "bare" or receiver_url is None:
         return env
     env.update({
@@ -198,8 +207,27 @@ def server_env(variant: str, receiver_url: str | None) -> dict[str, str]:
     if variant == "plain":
         env["OTEL_APISEC_ENABLED"] = "false"
     else:
-        env["OTEL_APISEC_ANALYSIS"] = variant
+        env["OTEL_APISEC_ANALYSIS"] = "background" if variant == "baseline" else variant
     return env
+
+
+_WHERE_FROM = """
+import os, sys
+root = os.path.dirname(sys.modules["otel_apisec"].__file__)
+files = [m.__file__ for n, m in sys.modules.items() if n.startswith("otel_apisec.") and getattr(m, "__file__", None)]
+print(f"distro from {sys.modules['otel_apisec.sdk.distro'].__file__}; {sum(f.startswith(root) for f in files)} of "
+      f"{len(files)} otel_apisec modules from {root}; estate/ {'present' if os.path.isdir(root + '/estate') else 'absent'}")
+"""
+
+
+def loaded_code(variant: str, baseline_src: str | None) -> str:
+    """Where the code opentelemetry-instrument loads for this variant comes from (exporters off)."""
+    env = {**server_env(variant, "http://127.0.0.1:9", baseline_src), "OTEL_TRACES_EXPORTER": "none",
+           "OTEL_METRICS_EXPORTER": "none"}
+    # cwd: `-c` puts it first on sys.path, as running the app script puts the script's directory
+    done = subprocess.run([instrument_command(), sys.executable, "-c", _WHERE_FROM], env=env, cwd=APP_SCRIPT.parent,
+                          capture_output=True, text=True, timeout=START_TIMEOUT_S)
+    return done.stdout.strip() or f"probe failed: {done.stderr.strip()[-300:]}"
 
 
 def free_port() -> int:
@@ -257,14 +285,15 @@ class Server:
         self.log.close()
 
 
-def start_server(variant: str) -> Server:
+def start_server(variant: str, baseline_src: str | None = None) -> Server:
     receiver = None if variant == "bare" else DiscardReceiver()
     port = free_port()
     command = [sys.executable, str(APP_SCRIPT), str(port)]
     if receiver is not None:
         command.insert(0, instrument_command())  # it execs python: the pid stays the server's
     log = tempfile.NamedTemporaryFile(prefix=f"bench-{variant}-", suffix=".log")  # closed in stop()
-    process = subprocess.Popen(command, env=server_env(variant, receiver.url if receiver else None), cwd=REPO_ROOT,
+    env = server_env(variant, receiver.url if receiver else None, baseline_src)
+    process = subprocess.Popen(command, env=env, cwd=REPO_ROOT,
                                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
     return Server(variant, process, f"http://127.0.0.1:{port}", log, receiver)
 
@@ -289,11 +318,15 @@ class EndToEnd:
     window_cpu: dict[str, list[float]]  # per variant: CPU seconds per request of each round's window
     run_cpu: dict[str, float]  # per variant: CPU seconds per request over the whole run
     exports: dict[str, str]  # per instrumented variant: what its receiver saw
+    sources: dict[str, str]  # background, and baseline if any: where its distro was loaded from
 
 
-def measure_end_to_end(requests: int, rounds: int, warmup: int, progress: Progress) -> EndToEnd:
+def measure_end_to_end(requests: int, rounds: int, warmup: int, progress: Progress,
+                       baseline_src: str | None = None) -> EndToEnd:
     bodies = request_bodies()
-    servers = {variant: start_server(variant) for variant in VARIANTS}
+    variants = (*VARIANTS, "baseline") if baseline_src else VARIANTS
+    sources = {variant: loaded_code(variant, baseline_src) for variant in ("background", "baseline") if variant in variants}
+    servers = {variant: start_server(variant, baseline_src) for variant in variants}
     try:
         for server in servers.values():
             wait_healthy(server)
@@ -303,12 +336,12 @@ def measure_end_to_end(requests: int, rounds: int, warmup: int, progress: Progre
         marks = {variant: server.cpu_seconds() for variant, server in servers.items()}
         for server in servers.values():
             server.sent = 0
-        latencies: dict[str, list[float]] = {variant: [] for variant in VARIANTS}
-        window_cpu: dict[str, list[float]] = {variant: [] for variant in VARIANTS}
-        task = progress.add_task("A: end to end", total=rounds * len(VARIANTS))
+        latencies: dict[str, list[float]] = {variant: [] for variant in variants}
+        window_cpu: dict[str, list[float]] = {variant: [] for variant in variants}
+        task = progress.add_task("A: end to end", total=rounds * len(variants))
         index = 0
         for round_index in range(rounds):
-            for variant in rotated(VARIANTS, round_index):
+            for variant in rotated(variants, round_index):
                 server = servers[variant]
                 for _ in range(warmup):
                     index += 1
@@ -324,8 +357,8 @@ def measure_end_to_end(requests: int, rounds: int, warmup: int, progress: Progre
         # Let the last batch go out (default schedule delay), so every exported span is paid for.
         time.sleep(BSP_DEFAULT_DELAY_S + 1.0)
         run_cpu = {variant: (server.cpu_seconds() - marks[variant]) / server.sent for variant, server in servers.items()}
-        exports = {variant: describe_exports(servers[variant].receiver) for variant in INSTRUMENTED}
-        return EndToEnd(latencies, window_cpu, run_cpu, exports)
+        exports = {variant: describe_exports(servers[variant].receiver) for variant in variants if variant != "bare"}
+        return EndToEnd(latencies, window_cpu, run_cpu, exports, sources)
     finally:
         for server in servers.values():
             server.stop()
@@ -555,23 +588,32 @@ def us(seconds: float) -> str:
 
 
 def report_end_to_end(result: EndToEnd, requests: int, rounds: int) -> None:
-    latency = {v: statistics.median(result.latencies[v]) for v in VARIANTS}
-    window = {v: statistics.median(result.window_cpu[v]) for v in VARIANTS}
+    variants = list(result.latencies)
+    latency = {v: statistics.median(result.latencies[v]) for v in variants}
+    window = {v: statistics.median(result.window_cpu[v]) for v in variants}
     run = result.run_cpu
     table = Table(title=f"A. End to end: werkzeug threaded server, keep-alive client, {rounds} rounds x {requests} requests")
     for column in ("variant", "latency µs", "vs plain", "CPU µs/req in windows", "vs plain",
                    "CPU µs/req whole run", "vs plain", "vs bare"):
         table.add_column(column, justify="left" if column == "variant" else "right")
-    for v in VARIANTS:
+    for v in variants:
         table.add_row(v, us(latency[v]), ratio(latency[v], latency["plain"]), us(window[v]), ratio(window[v], window["plain"]),
                       us(run[v]), ratio(run[v], run["plain"]), ratio(run[v], run["bare"]))
     console.print(table)
-    for v in APISEC:
+    for v in [v for v in (*APISEC, "baseline") if v in variants]:
         console.print(f"  {v}: CPU {ratio(run[v], run['plain'])} of plain OTel (whole run; goal <= {GOAL_RATIO:.2f}: "
                       f"{verdict(run[v], run['plain'])}), latency {ratio(latency[v], latency['plain'])}, "
                       f"+{us(run[v] - run['plain'])} µs CPU and +{us(latency[v] - latency['plain'])} µs latency per request")
     console.print(f"  plain OTel vs bare: CPU {ratio(run['plain'], run['bare'])}, "
                   f"latency {ratio(latency['plain'], latency['bare'])}")
+    if "baseline" in variants:
+        console.print(f"  background / baseline (this tree / the old one): "
+                      f"latency {ratio(latency['background'], latency['baseline'])}, "
+                      f"CPU in windows {ratio(window['background'], window['baseline'])}, "
+                      f"CPU whole run {ratio(run['background'], run['baseline'])}")
+        console.print("  (part B, in process, has no baseline: one process cannot load two source trees)")
+    for v, text in result.sources.items():
+        console.print(f"  code, {v}: {text}")
     for v, text in result.exports.items():
         console.print(f"  exports, {v}: {text}")
 
@@ -607,6 +649,7 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="a smoke run, under 30 s")
     parser.add_argument("--only", choices=("A", "B"), help="run one measurement")
     parser.add_argument("--profile", action="store_true", help="also cProfile the inline variant in process")
+    parser.add_argument("--baseline-src", metavar="DIR", help="A: also run the background variant from this source tree")
     args = parser.parse_args()
     requests = args.requests or (120 if args.quick else 400)
     rounds_a = args.rounds or (3 if args.quick else 10)
@@ -620,7 +663,8 @@ def main() -> int:
     end_to_end = in_process = None
     with Progress(console=console, transient=True) as progress:
         if args.only != "B":
-            end_to_end = measure_end_to_end(requests, rounds_a, warmup, progress)
+            baseline_src = str(Path(args.baseline_src).resolve()) if args.baseline_src else None
+            end_to_end = measure_end_to_end(requests, rounds_a, warmup, progress, baseline_src)
         if args.only != "A":
             in_process = measure_in_process(batch_b, rounds_b, progress)
     if end_to_end is not None:

@@ -22,7 +22,13 @@ once, 10% twice, the rest 3 + a log-normal draw, median about 13); each path par
 realistic values for its schema (integers, UUIDs, dates, enum members, strings shaped like the
 documented example, or Faker user names, words and slugs drawn from a pool of 40 per resource, the
 popular ones more often, weight 1/rank); bodies contribute their documented top-level keys (first
-2xx response). Every call goes through `typed_path`, each service's observed paths through
+2xx response). A generated string value never equals, case-insensitively, a literal path segment of
+the same document, nor a word reserved as a route literal (`is_literal_word`: `login`, `me`,
+`list`...; a value is redrawn, at most 20 times): a repository named `new` makes
+`/repos/o/new/...` traffic that no inference, nor a person, could tell from the literal route, and
+the issue requires `/users/me` and `/users/login` to stay literal beside `/users/{id}`. Faker's
+word list is small and common-word heavy, so without this about one value in twelve collided,
+far more often than real user, repository or secret names do. Every call goes through `typed_path`, each service's observed paths through
 `infer_templates`, and the templates are compared with the spec's by structure (which positions
 are parameters, not their names):
 

@@ -27,12 +27,12 @@ import orjson
 from otel_apisec.cli.scan import (
     LARGE_INPUT_BYTES,
     MAX_PRINTED_ERRORS,
+    InputProgress,
     UsageError,
-    _open_input,
-    _open_output,
-    _Progress,
-    _warn,
     build_config,
+    open_input,
+    open_output,
+    warn,
 )
 
 if TYPE_CHECKING:  # the estate is imported when a command runs, not for every `otel-apisec` start
@@ -212,9 +212,9 @@ def read_traffic(paths: Sequence[str], service: str | None = None, progress: boo
     for path in paths:
         _read_one(path, service, progress, analyzer, traffic, countries)
     if traffic.errors > MAX_PRINTED_ERRORS:
-        _warn(f"{traffic.errors - MAX_PRINTED_ERRORS} more unreadable entries not shown")
+        warn(f"{traffic.errors - MAX_PRINTED_ERRORS} more unreadable entries not shown")
     for name, count in sorted(traffic.failures.items()):
-        _warn(f"detector {name} failed on {count} entries; their findings are missing")
+        warn(f"detector {name} failed on {count} entries; their findings are missing")
     return traffic
 
 
@@ -227,7 +227,7 @@ def _read_one(path: str, service: str | None, progress: bool, analyzer: Any, tra
     source = InputFile(name, traffic.entries)
     traffic.inputs.append(source)
     with ExitStack() as stack:
-        stream, size = _open_input(path, stack)
+        stream, size = open_input(path, stack)
         try:
             # Bodies up to the schema bound are kept; the analyzer reads its own prefix of them.
             reader = HarReader(stream, max_body_bytes=MAX_SCHEMA_BODY_BYTES)
@@ -236,7 +236,7 @@ def _read_one(path: str, service: str | None, progress: bool, analyzer: Any, tra
         except OSError as exc:
             raise UsageError(f"cannot read {name}: {exc.strerror or exc}") from None
         show = progress and sys.stderr.isatty() and (size is None or size >= LARGE_INPUT_BYTES)
-        bar = stack.enter_context(_Progress(reader, size)) if show else None
+        bar = stack.enter_context(InputProgress(reader, size, "reading")) if show else None
         try:
             for item in reader:
                 index = traffic.entries
@@ -257,7 +257,7 @@ def _read_one(path: str, service: str | None, progress: bool, analyzer: Any, tra
                     traffic.errors += 1
                     source.unreadable += 1
                     if traffic.errors <= MAX_PRINTED_ERRORS:
-                        _warn(f"{name}: {item.describe()}")
+                        warn(f"{name}: {item.describe()}")
                 if bar is not None and source.entries % _PROGRESS_EVERY == 0:
                     bar.update(source.entries)
         except BrokenPipeError:
@@ -355,7 +355,7 @@ def _run_inventory(args: argparse.Namespace) -> int:
     snap = _snapshot(args, with_specs=True)
     document = _inventory_document(snap)
     with ExitStack() as stack:
-        out = _open_output(args.output, stack)
+        out = open_output(args.output, stack)
         if args.format == "json":
             out.write(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n")
         else:
@@ -435,10 +435,10 @@ def _run_openapi(args: argparse.Namespace) -> int:
         for service, document in documents:
             path = os.path.join(output, _file_name(service) + ".yaml")
             with ExitStack() as stack:
-                _open_output(path, stack).write(_yaml([document]))
+                open_output(path, stack).write(_yaml([document]))
         return 0
     with ExitStack() as stack:
-        out = _open_output(output, stack)
+        out = open_output(output, stack)
         if as_json:
             out.write(orjson.dumps(documents[0][1], option=orjson.OPT_INDENT_2).decode() + "\n")
         else:
@@ -466,7 +466,7 @@ def _run_report(args: argparse.Namespace) -> int:
     html = render_report(_inventory_document(snap), snap.governance.to_dict(),
                          f"otel-apisec {__version__}")
     with ExitStack() as stack:
-        out = _open_output(args.output, stack)
+        out = open_output(args.output, stack)
         out.write(html)
         out.flush()
     return 0

@@ -29,7 +29,7 @@ from otel_apisec.detect import Analyzer, DetectConfig, load_catalog
 from otel_apisec.ingest.har import Entry, EntryError, HarReader, NotHarError
 from otel_apisec.model import Finding, HttpExchange, Severity
 
-__all__ = ["UsageError", "build_config", "detector_names", "run_scan"]
+__all__ = ["InputProgress", "UsageError", "build_config", "detector_names", "open_input", "open_output", "run_scan", "warn"]
 
 LARGE_INPUT_BYTES = 4 << 20
 """Inputs at least this big (or of unknown size, like stdin) get a progress bar on a terminal."""
@@ -203,16 +203,16 @@ WRITERS: dict[str, Callable[[IO[str]], _Writer]] = {
 # --- progress --------------------------------------------------------------------------------
 
 
-class _Progress:
+class InputProgress:
     """A rich progress bar on stderr: entries done and entries per second."""
 
-    def __init__(self, reader: HarReader, size: int | None) -> None:
+    def __init__(self, reader: HarReader, size: int | None, label: str = "scanning") -> None:
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
         self._reader = reader
         self._by_bytes = reader.total is None
         self._progress = Progress(
-            TextColumn("scanning"),
+            TextColumn(label),
             BarColumn(),
             TextColumn("{task.fields[done]} entries, {task.fields[rate]} entries/s"),
             TimeElapsedColumn(),
@@ -223,7 +223,7 @@ class _Progress:
         self._task = self._progress.add_task("scan", total=total, done=0, rate="-")
         self._start = time.perf_counter()
 
-    def __enter__(self) -> _Progress:
+    def __enter__(self) -> InputProgress:
         self._progress.start()
         return self
 
@@ -239,7 +239,7 @@ class _Progress:
 # --- the command -----------------------------------------------------------------------------
 
 
-def _open_input(path: str, stack: ExitStack) -> tuple[BinaryIO, int | None]:
+def open_input(path: str, stack: ExitStack) -> tuple[BinaryIO, int | None]:
     if path == "-":
         return sys.stdin.buffer, None
     try:
@@ -249,7 +249,7 @@ def _open_input(path: str, stack: ExitStack) -> tuple[BinaryIO, int | None]:
         raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
-def _open_output(path: str | None, stack: ExitStack) -> IO[str]:
+def open_output(path: str | None, stack: ExitStack) -> IO[str]:
     if path is None or path == "-":
         return sys.stdout
     try:
@@ -258,7 +258,7 @@ def _open_output(path: str | None, stack: ExitStack) -> IO[str]:
         raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
-def _warn(message: str) -> None:
+def warn(message: str) -> None:
     print(f"otel-apisec: {message}", file=sys.stderr)
 
 
@@ -274,18 +274,18 @@ def run_scan(
     config = config or DetectConfig()
     analyzer = Analyzer(config, compiled_cache=default_cache())  # built once: compiles or loads patterns
     with ExitStack() as stack:
-        stream, size = _open_input(path, stack)
+        stream, size = open_input(path, stack)
         try:
             reader = HarReader(stream, max_body_bytes=config.max_body_bytes)
         except NotHarError as exc:
             raise UsageError(f"{path}: {exc}") from None
         except OSError as exc:
             raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
-        out = _open_output(output, stack)
+        out = open_output(output, stack)
         writer = WRITERS[output_format](out)
         summary = Summary()
         show = progress and sys.stderr.isatty() and (size is None or size >= LARGE_INPUT_BYTES)
-        bar = _Progress(reader, size) if show else None
+        bar = InputProgress(reader, size) if show else None
         try:
             if bar is not None:
                 with bar:  # stopped before the report is written
@@ -297,9 +297,9 @@ def run_scan(
         except OSError as exc:
             raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
         if summary.errors > MAX_PRINTED_ERRORS:
-            _warn(f"{summary.errors - MAX_PRINTED_ERRORS} more unreadable entries not shown")
+            warn(f"{summary.errors - MAX_PRINTED_ERRORS} more unreadable entries not shown")
         for name, count in sorted(summary.failures.items()):
-            _warn(f"detector {name} failed on {count} entries; their findings are missing")
+            warn(f"detector {name} failed on {count} entries; their findings are missing")
         writer.finish(summary, "stdin" if path == "-" else os.path.basename(path))
         out.flush()
     if fail_on is not None and summary.worst is not None and summary.worst >= fail_on:
@@ -308,7 +308,7 @@ def run_scan(
 
 
 def _scan_entries(
-    reader: HarReader, analyzer: Analyzer, writer: _Writer, summary: Summary, bar: _Progress | None
+    reader: HarReader, analyzer: Analyzer, writer: _Writer, summary: Summary, bar: InputProgress | None
 ) -> None:
     for item in reader:
         summary.entries += 1
@@ -325,7 +325,7 @@ def _scan_entries(
         if isinstance(item, EntryError):
             summary.errors += 1
             if summary.errors <= MAX_PRINTED_ERRORS:
-                _warn(item.describe())
+                warn(item.describe())
             writer.error(item)
         if bar is not None and summary.entries % _PROGRESS_EVERY == 0:
             bar.update(summary.entries)

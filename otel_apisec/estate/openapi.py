@@ -56,10 +56,15 @@ def _placeholder(segment: str) -> str | None:
 def _safe_name(name: str, taken: set[str]) -> str:
     """A parameter name fit for a path template (no braces or slashes), unique within the path."""
     clean = "".join(c if c.isalnum() or c in "_.-" else "_" for c in name)[:64].strip("_") or "param"
-    candidate, n = clean, 1
+    return _unique(clean, taken, "")
+
+
+def _unique(base: str, taken: set[str], separator: str) -> str:
+    """`base`, or `base<separator>2`, `...3`, the first not in `taken` (which it joins)."""
+    candidate, n = base, 1
     while candidate in taken:
         n += 1
-        candidate = f"{clean}{n}"
+        candidate = f"{base}{separator}{n}"
     taken.add(candidate)
     return candidate
 
@@ -231,13 +236,7 @@ def _operation_id(method: str, path: str, taken: set[str]) -> str:
         word = "".join(c for c in segment.strip("{}") if c.isalnum() or c == "_")[:40]
         if word:
             words.append(("by_" if segment.startswith("{") else "") + word)
-    base = "_".join(words)[:120]
-    candidate, n = base, 1
-    while candidate in taken:
-        n += 1
-        candidate = f"{base}_{n}"
-    taken.add(candidate)
-    return candidate
+    return _unique("_".join(words)[:120], taken, "_")
 
 
 def _operation(operation: _Operation, api_key_header: str | None, ids: set[str]) -> dict[str, Any]:

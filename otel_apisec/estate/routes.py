@@ -32,6 +32,11 @@ Thresholds, and where they come from:
   members' keys agree (`/orgs/{org}/actions/secrets` beside `…/dependabot/secrets`); a sibling
   with keys of its own joins a group only on keys that agree. The word list stands in for Akto's dictionary, for the
   words routers actually use.
+- A group of fewer than 10 is a closed set of literals, not values, when it is called again and
+  again and nothing new turns up: Good-Turing's chance of an unseen value (the share of calls to
+  members seen once) below `UNSEEN_SHARE` after `CLOSED_CALLS` calls per member, unless the
+  members share sub-resources (`/images/custom`, `…/github-owned`, `…/partner`). So is a family of
+  compound names sharing two whole leading or trailing tokens (`users-1-day`, `repos-1-day`).
 - One value alone, or two, stays literal: nothing tells `/users/alice` from `/users/search`
   until more values show up (typed_path has already removed anything personal or secret).
 
@@ -72,6 +77,8 @@ _MAX_KEYS = 256
 _MAX_CHILDREN_SEEN = 64
 """Literal children per candidate that take part in the shape evidence."""
 _MAX_KEY_BUCKETS = 128
+_MAX_AFFIX_TOKENS = 8
+"""Separator-delimited tokens of a segment compared for a shared affix."""
 _MAX_SEEDS = 16
 """Linked groups per position tried as a parameter (the largest first)."""
 
@@ -87,7 +94,10 @@ MANY_VALUES = 10
 RECURRENCE = 0.25
 """Share of sub-resource occurrences that must recur among siblings that have sub-resources."""
 CLOSED_CALLS = 3
-"""Calls per sibling, none of them seen once, from which a group of few is a closed set of literals."""
+"""Calls per sibling from which a group of few can be judged a closed set of literals."""
+UNSEEN_SHARE = 0.1
+"""Good-Turing chance of an unseen value (share of calls to values seen once) below which a group
+of few siblings is a closed set of literals."""
 KEY_OVERLAP = 0.5
 """Jaccard overlap of two key sets from which they count as the same endpoint's; below, a veto."""
 
@@ -258,7 +268,12 @@ def _summary(nodes: list[_Node]) -> _Summary:
         method, _, name = key.partition(" ")
         by_method.setdefault(method, set()).add(name)
     return _Summary(
-        frozenset(keys), {m: frozenset(k) for m, k in by_method.items()}, frozenset(methods), frozenset(children), has_children, calls
+        frozenset(keys),
+        {m: frozenset(k) for m, k in by_method.items()},
+        frozenset(methods),
+        frozenset(children),
+        has_children,
+        calls,
     )
 
 
@@ -395,6 +410,7 @@ def _values_among_literals(candidates: list[str], summaries: dict[str, _Summary]
             and _shares_children(extended, summaries)
             and not _plural_nouns(extended)
             and not _closed_set(extended, summaries)
+            and not _literal_family(extended)
         ):
             accepted.update(extended)
     return accepted
@@ -403,14 +419,42 @@ def _values_among_literals(candidates: list[str], summaries: dict[str, _Summary]
 def _closed_set(members: list[str], summaries: dict[str, _Summary]) -> bool:
     """A few siblings, each called again and again, and no new one turning up: the literals of a
     fixed set (`/images/custom`, `…/github-owned`, `…/partner`), not values. Values come from a
-    population in which a few are popular and most are rare, so among few of them some are seen
+    population in which a few are popular and most are rare, so among few of them several are seen
     once; Good-Turing estimates the chance that the next call brings an unseen value as the share
-    of calls that went to values seen once. Zero after `CLOSED_CALLS` calls per member: a closed
-    set. Groups of `MANY_VALUES` or more are values whatever their calls."""
+    of calls that went to values seen once. Below `UNSEEN_SHARE`, after `CLOSED_CALLS` calls per
+    member, the set is closed. Groups of `MANY_VALUES` or more are values whatever their calls, and
+    so are groups whose members share sub-resources (`/repos/{owner}/…`): a few users who call
+    again and again are still values when their subtrees say so."""
     if len(members) >= MANY_VALUES:
         return False
+    seen: set[str] = set()
+    for member in members:
+        children = summaries[member].literal_children
+        if children & seen:
+            return False
+        seen |= children
     calls = [summaries[m].calls for m in members]
-    return min(calls) > 1 and sum(calls) >= CLOSED_CALLS * len(members)
+    total = sum(calls)
+    once = sum(1 for c in calls if c == 1)
+    return total >= CLOSED_CALLS * len(members) and once < UNSEEN_SHARE * total
+
+
+def _affix_tokens(name: str) -> list[str]:
+    return name.replace("_", "-").split("-", _MAX_AFFIX_TOKENS)[:_MAX_AFFIX_TOKENS]
+
+
+def _literal_family(members: list[str]) -> bool:
+    """Compound names that all share the same two or more leading or trailing tokens
+    (`organization-1-day`, `users-1-day`, `repos-1-day`): one naming scheme of a router's fixed
+    set, not values, which are drawn independently and rarely share two whole tokens."""
+    split = [_affix_tokens(m) for m in members]
+    if any(len(tokens) < 3 for tokens in split):
+        return False
+    first = split[0]
+    for take in (lambda t: t[:2], lambda t: t[-2:]):
+        if all(take(tokens) == take(first) for tokens in split[1:]):
+            return True
+    return False
 
 
 def _plural_nouns(members: list[str]) -> bool:

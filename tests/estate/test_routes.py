@@ -243,6 +243,29 @@ class TestEvidence:
         templates = set(result.values()) - {"/repos/search"}
         assert templates == {"/repos/{}/{}"} | {f"/repos/{{}}/{{}}/{s}" for s in subs}
 
+    def test_a_closed_set_of_siblings_stays_literal(self) -> None:
+        """Few siblings with the same keys, each called again and again and none seen once, are a
+        fixed set of literals (Good-Turing: no unseen value to expect); values have rare members."""
+        images = frozenset({"total_count", "images"})
+        fixed = [get(f"/images/{k}", images, calls=6) for k in ("custom", "github-owned", "partner")]
+        assert all(p == t for p, t in inferred(fixed).items())
+        popular = [get("/users/alice", USER, calls=6), get("/users/bob", USER), get("/users/carol", USER)]
+        assert set(inferred(popular).values()) == {"/users/{}"}
+
+    def test_closed_set_does_not_veto_shared_sub_resources(self) -> None:
+        """A few owners who call again and again are values when their subtrees agree."""
+        observed = [get(f"/owners/{o}/{sub}", frozenset({"[]number"}), calls=5)
+                    for o in ("acme", "globex", "initech") for sub in ("issues", "pulls")]
+        assert set(inferred(observed).values()) == {"/owners/{}/issues", "/owners/{}/pulls"}
+
+    def test_a_family_of_names_sharing_an_affix_stays_literal(self) -> None:
+        """`users-1-day`, `repos-1-day`: one naming scheme of a fixed set, not values."""
+        report = frozenset({"download_links", "report_day"})
+        names = ("users-1-day", "repos-1-day", "org-teams-1-day", "enterprise-1-day")
+        assert all(p == t for p, t in inferred([get(f"/reports/{n}", report) for n in names]).items())
+        slugs = ("blue-fox-run", "red-owl-sing", "tall-oak-grow")
+        assert set(inferred([get(f"/posts/{n}", report) for n in slugs]).values()) == {"/posts/{}"}
+
     def test_names_are_meaningful_and_unique(self) -> None:
         observed = [get(f"/users/{n}/orders/{{id}}", USER) for n in ("alice", "bob", "carol")]
         templates = set(infer_templates(observed).values())

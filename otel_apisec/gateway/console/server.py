@@ -17,7 +17,7 @@ import orjson
 
 from otel_apisec.gateway.console.api import JSON, ConsoleApi
 from otel_apisec.gateway.receivers.otlp.base import parse_endpoint
-from otel_apisec.gateway.receivers.otlp.http import _HttpHandler, _HttpServer, _shutdown_socket
+from otel_apisec.gateway.receivers.otlp.http import _HttpHandler, _HttpServer, close_server
 
 __all__ = ["ConsoleServer"]
 
@@ -132,15 +132,8 @@ class ConsoleServer:
             return
         deadline = time.monotonic() + timeout_s
         server.shutdown()
-        with server.connections_lock:
-            still_open = list(server.connections)
-        for connection in still_open:
-            _shutdown_socket(connection)
-        server.refuser.close()
-        server.server_close()
-        if self._thread is not None:
-            self._thread.join(max(0.1, deadline - time.monotonic()))
-            self._thread = None
+        close_server(server, self._thread, deadline)
+        self._thread = None
 
     def stats(self) -> dict[str, int]:
         """`refused_connections`, `closed_connections/REASON` (header_timeout, idle_timeout, idle_evicted)."""

@@ -690,15 +690,8 @@ class HttpReceiver:
         with self._in_flight_changed:
             while self._in_flight and time.monotonic() < deadline:
                 self._in_flight_changed.wait(max(0.0, deadline - time.monotonic()))
-        with server.connections_lock:
-            still_open = list(server.connections)
-        for connection in still_open:
-            _shutdown_socket(connection)
-        server.refuser.close()
-        server.server_close()
-        if self._thread is not None:
-            self._thread.join(max(0.1, deadline - time.monotonic()))
-            self._thread = None
+        close_server(server, self._thread, deadline)
+        self._thread = None
 
     def connection_counts(self) -> dict[str, int]:
         """Connections the receiver closed, by reason: refused (past max_connections), idle_evicted (to make
@@ -726,3 +719,16 @@ class HttpReceiver:
 
     def __exit__(self, *exc_info: object) -> None:
         self.shutdown()
+
+
+def close_server(server: Any, thread: threading.Thread | None, deadline: float) -> None:
+    """After `server.shutdown()`: close every open connection (which wakes its thread), the refuser and
+    the port, then wait for the serving thread until `deadline` (monotonic)."""
+    with server.connections_lock:
+        still_open = list(server.connections)
+    for connection in still_open:
+        _shutdown_socket(connection)
+    server.refuser.close()
+    server.server_close()
+    if thread is not None:
+        thread.join(max(0.1, deadline - time.monotonic()))
