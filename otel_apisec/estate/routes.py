@@ -53,6 +53,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from urllib.parse import unquote
 
+from otel_apisec.attributes import REDACTED
 from otel_apisec.paths import ID_PLACEHOLDER, is_variable_segment, is_version
 
 __all__ = [
@@ -165,6 +166,7 @@ def _typed_segment(raw: str) -> str:
         or not all(c in _URL_SAFE for c in segment)
         or is_variable_segment(segment)
         or is_variable_segment(raw)
+        or REDACTED in segment  # a value redaction masked (an email in the path) before the inventory saw it
     ):
         return ID_PLACEHOLDER
     return segment
