@@ -111,3 +111,10 @@ def test_the_deploy_gateway_config_builds_the_production_pipeline() -> None:
     assert traces.processors == ("apisec/enrich", "apisec/correlate", "apisec/redact", "apisec/filter")
     assert config.processors["apisec/correlate"].options["store"].startswith("redis://")
     assert config.processors["apisec/correlate"].options["hmac_key"] == "deployment-key"
+
+
+def test_governance_checks_table_is_rendered_from_the_check_table() -> None:
+    """The README's table of governance checks is `checks.markdown_table()`, row for row."""
+    from otel_apisec.estate.checks import markdown_table
+
+    assert markdown_table() in README

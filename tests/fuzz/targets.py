@@ -13,7 +13,9 @@ from __future__ import annotations
 import base64
 import functools
 import io
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 
 import orjson
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
@@ -23,6 +25,8 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span
 from otel_apisec.detect import Analyzer, DetectConfig
 from otel_apisec.detect.fields import parse_cookies
 from otel_apisec.detect.token_jwt import parse_jwt
+from otel_apisec.estate import routes, schema
+from otel_apisec.estate.spec import SpecError, load_spec
 from otel_apisec.gateway.api import Signal
 from otel_apisec.gateway.processors.enrich.processor import EnrichProcessor
 from otel_apisec.gateway.processors.redact.processor import RedactProcessor
@@ -166,6 +170,44 @@ def body(data: bytes) -> None:
     ))  # fmt: skip
 
 
+@functools.lru_cache(maxsize=1)
+def _spec_file() -> Path:
+    return Path(tempfile.mkdtemp(prefix="fuzz-spec-")) / "openapi.yaml"
+
+
+def openapi_spec(data: bytes) -> None:
+    """OpenAPI documents (YAML or JSON) as `--spec` and the inventory's `specs` load them: a spec, or SpecError."""
+    path = _spec_file()
+    path.write_bytes(data)
+    try:
+        spec = load_spec(path)
+    except SpecError:
+        return
+    assert all(op.path.startswith("/") for op in spec.operations)
+
+
+def json_schema(data: bytes) -> None:
+    """JSON bodies as the inventory infers their schema: bounded, and merging is order-free."""
+    try:
+        document = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return
+    inferred = schema.infer(document)
+    assert len(orjson.dumps(inferred)) < 1 << 20
+    other = schema.infer({"id": 1, "name": "x"})
+    assert schema.merge(inferred, other) == schema.merge(other, inferred)
+    schema.top_keys(inferred)
+
+
+def route_paths(data: bytes) -> None:
+    """Raw paths, one per line, as the inventory templates them: every path gets a template, and no email does."""
+    paths = _text(data).split("\n")[:2000]
+    observed = [routes.ObservedPath("GET", routes.typed_path(p), 1, frozenset(), frozenset()) for p in paths]
+    templates = routes.infer_templates(observed)
+    assert {(o.method, o.path) for o in observed} <= set(templates)
+    assert not any("@" in t for t in templates.values())
+
+
 TARGETS: dict[str, Target] = {
     "otlp_json": otlp_json,
     "otlp_spans": otlp_spans,
@@ -175,6 +217,9 @@ TARGETS: dict[str, Target] = {
     "jwt": jwt,
     "query": query,
     "body": body,
+    "openapi_spec": openapi_spec,
+    "json_schema": json_schema,
+    "route_paths": route_paths,
 }
 
 # --- seeds ----------------------------------------------------------------------------------------
@@ -236,4 +281,15 @@ SEEDS: dict[str, list[bytes]] = {
             b'{"alg":"HS256","kid":["x"]}\x00{"exp":"soon","nbf":null,"iat":[1]}\x00sig'],
     "query": [b"q=1%27+OR+1%3D1&password=secret&x=%ZZ", b"a=b&&c"],
     "body": [b'\x00{"user": {"email": "a@example.com", "id": 1e308}}', b"\x01a=1&password=x", b"\x02<a><b>&xxe;</b></a>"],
+    "openapi_spec": [
+        b"openapi: 3.0.3\ninfo: {title: t, version: '1'}\nservers: [{url: /v1}]\npaths:\n  /users/{id}:\n"
+        b"    get:\n      parameters: [{name: id, in: path, required: true, schema: {type: integer}}]\n"
+        b"      responses: {'200': {description: ok}}\n",
+        b'{"swagger": "2.0", "info": {"title": "t", "version": "1"}, "basePath": "/v2", "paths": {"/a": '
+        b'{"get": {"responses": {"200": {"description": "ok"}}}}}}',
+        b"a: &a [*a]\n",
+    ],
+    "json_schema": [b'{"users": [{"id": 1, "email": "a@example.com", "tags": ["x"]}], "next": null}', b"[[[[1]]]]"],
+    "route_paths": [b"/users/42\n/users/me\n/users/alice\n/users/bob\n/users/carol\n/pet/findByStatus",
+                    b"/a%2Fb/%F0%9F%98%80/x@y.z/" + b"s/" * 40],
 }
