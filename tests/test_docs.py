@@ -94,7 +94,8 @@ def test_the_deploy_gateway_configs_pass_check_config(tmp_path: Path) -> None:
     deploy = Path(__file__).resolve().parents[1] / "deploy"
     configs = [path for path in sorted(deploy.glob("*.yaml")) if not path.name.startswith("collector-")]
     assert configs
-    env = {**os.environ, "OTEL_APISEC_HMAC_KEY": "deployment-key", "OTEL_APISEC_AUDIT_KEY": "a" * 32}
+    env = {**os.environ, "OTEL_APISEC_HMAC_KEY": "deployment-key", "OTEL_APISEC_AUDIT_KEY": "a" * 32,
+           "OTEL_APISEC_CONSOLE_TOKEN": "console-token"}
     for config in configs:
         result = subprocess.run([sys.executable, "-m", "otel_apisec.cli.main", "gateway", "--check-config", str(config)],
                                 capture_output=True, text=True, timeout=60, cwd=tmp_path, env=env)
@@ -102,14 +103,15 @@ def test_the_deploy_gateway_configs_pass_check_config(tmp_path: Path) -> None:
 
 
 def test_the_deploy_gateway_config_builds_the_production_pipeline() -> None:
-    """deploy/gateway.yaml correlates in Redis and samples, with its key from the environment."""
+    """deploy/gateway.yaml correlates and keeps the inventory in Redis and samples, with its keys from the environment."""
     from otel_apisec.gateway.config import load_config
 
     config = load_config(Path(__file__).resolve().parents[1] / "deploy" / "gateway.yaml",
-                         environ={"OTEL_APISEC_HMAC_KEY": "deployment-key"})
+                         environ={"OTEL_APISEC_HMAC_KEY": "deployment-key", "OTEL_APISEC_CONSOLE_TOKEN": "t"})
     traces = next(p for p in config.pipelines if p.name == "traces")
-    assert traces.processors == ("apisec/enrich", "apisec/correlate", "apisec/redact", "apisec/filter")
+    assert traces.processors == ("apisec/enrich", "apisec/correlate", "apisec/inventory", "apisec/redact", "apisec/filter")
     assert config.processors["apisec/correlate"].options["store"].startswith("redis://")
+    assert config.processors["apisec/inventory"].options["store"].startswith("redis://")
     assert config.processors["apisec/correlate"].options["hmac_key"] == "deployment-key"
 
 
