@@ -37,13 +37,27 @@ Thresholds, and where they come from:
   members seen once) below `UNSEEN_SHARE` after `CLOSED_CALLS` calls per member, unless the
   members share sub-resources (`/images/custom`, `…/github-owned`, `…/partner`). So is a family of
   compound names sharing two whole leading or trailing tokens (`users-1-day`, `repos-1-day`).
+- Collections of one population (`/users/alice`, `/orgs/alice`, `/repos/alice/…`; `…/readme/main`,
+  `…/zipball/main`) share children that are values, not sub-resources. Shared children link
+  siblings only when the keys one level down agree, and count as shared sub-resources (against
+  the closed-set rule) only when, pooled and inferred one level ahead, most of them stay literal,
+  or the values they turn out to be have sub-resources in common (`/repos/alice/{repo}/issues`).
 - One value alone, or two, stays literal: nothing tells `/users/alice` from `/users/search`
-  until more values show up (typed_path has already removed anything personal or secret).
+  until more values show up (typed_path has already removed anything personal or secret) ...
+- ... unless the service accepts that value elsewhere: the same users, organizations and
+  repositories appear under many routes. A second pass (`REUSE_PASSES` = 1, so two passes in
+  all) takes the values merged by the first, from groups of `MANY_VALUES` or more (an open
+  population; a few may be an enum whose words routers also use as literals), as evidence: a
+  linked sibling group holding one of them is a parameter however few its values, unless the
+  literal rules above keep it literal (literal words, closed set, literal family, plural nouns,
+  sub-resources not shared, keys that disagree). Beside a typed parameter only the rules above
+  apply.
 
 Pure, deterministic (the output does not depend on the input order) and bounded: at most
 `MAX_OBSERVED` distinct (method, path) pairs take part in the inference (the most called first);
 any beyond map to their typed path unchanged. Work is linear in the number of trie nodes, with a
-bounded cost per node.
+bounded cost per node, times two passes (the one-level look-ahead looks at most
+`_MAX_CHILDREN_SEEN` children and grandchildren per node).
 """
 
 from __future__ import annotations
@@ -51,6 +65,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import islice
 from urllib.parse import unquote
 
 from otel_apisec.attributes import REDACTED
@@ -99,6 +114,8 @@ CLOSED_CALLS = 3
 UNSEEN_SHARE = 0.1
 """Good-Turing chance of an unseen value (share of calls to values seen once) below which a group
 of few siblings is a closed set of literals."""
+REUSE_PASSES = 1
+"""Passes after the first that take the values accepted by the pass before as evidence."""
 KEY_OVERLAP = 0.5
 """Jaccard overlap of two key sets from which they count as the same endpoint's; below, a veto."""
 
@@ -247,12 +264,16 @@ class _Summary:
     literal_children: frozenset[str]
     has_children: bool
     calls: int
+    child_keys: dict[str, frozenset[str]]  # the children's keys, by method (what one level down returns)
+    child_nodes: dict[str, list[_Node]]  # the literal children (at most _MAX_CHILDREN_SEEN of them)
 
 
 def _summary(nodes: list[_Node]) -> _Summary:
     keys: set[str] = set()
     methods: set[str] = set()
     children: set[str] = set()
+    child_keys: set[str] = set()
+    child_nodes: dict[str, list[_Node]] = {}
     has_children = False
     calls = 0
     for node in nodes:
@@ -262,21 +283,32 @@ def _summary(nodes: list[_Node]) -> _Summary:
         methods |= node.methods
         if node.children:
             has_children = True
-            for child in node.children:
-                if child != _PARAM and len(children) < _MAX_CHILDREN_SEEN:
-                    children.add(child)
-    by_method: dict[str, set[str]] = {}
-    for key in keys:
-        method, _, name = key.partition(" ")
-        by_method.setdefault(method, set()).add(name)
+            for seen, (segment, child) in enumerate(node.children.items()):
+                if seen >= _MAX_CHILDREN_SEEN:
+                    break
+                if segment != _PARAM and (segment in children or len(children) < _MAX_CHILDREN_SEEN):
+                    children.add(segment)
+                    child_nodes.setdefault(segment, []).append(child)
+                if len(child_keys) < _MAX_KEYS:
+                    child_keys |= child.keys
     return _Summary(
         frozenset(keys),
-        {m: frozenset(k) for m, k in by_method.items()},
+        _by_method(keys),
         frozenset(methods),
         frozenset(children),
         has_children,
         calls,
+        _by_method(child_keys),
+        child_nodes,
     )
+
+
+def _by_method(keys: set[str]) -> dict[str, frozenset[str]]:
+    by_method: dict[str, set[str]] = {}
+    for key in keys:
+        method, _, name = key.partition(" ")
+        by_method.setdefault(method, set()).add(name)
+    return {m: frozenset(k) for m, k in by_method.items()}
 
 
 def _overlap(a: frozenset[str], b: frozenset[str]) -> float:
@@ -287,9 +319,21 @@ def _agrees(a: _Summary, b: _Summary) -> bool | None:
     """Key evidence, method by method: True when both have keys for a method and they overlap for
     every such method, False when they do not overlap for one, None when no method has keys on
     both sides."""
+    return _keys_agree(a.by_method, b.by_method)
+
+
+def _subtrees_agree(a: _Summary, b: _Summary) -> bool:
+    """Shared children are evidence only when what lies below agrees: values of one parameter
+    (`/repos/alice/…`, `/repos/bob/…`) have children that return the same keys; collections whose
+    children are values of one population (`…/branches/{name}`, `…/environments/{name}`, both
+    holding words of one pool) share children and return different keys."""
+    return _keys_agree(a.child_keys, b.child_keys) is not False
+
+
+def _keys_agree(a: dict[str, frozenset[str]], b: dict[str, frozenset[str]]) -> bool | None:
     verdict = None
-    for method, keys in a.by_method.items():
-        other = b.by_method.get(method)
+    for method, keys in a.items():
+        other = b.get(method)
         if other is None:
             continue
         if _overlap(keys, other) < KEY_OVERLAP:
@@ -354,7 +398,8 @@ def _values_beside_param(candidates: list[str], summaries: dict[str, _Summary], 
     return values
 
 
-def _values_among_literals(candidates: list[str], summaries: dict[str, _Summary], after_collection: bool) -> set[str]:
+def _linked(candidates: list[str], summaries: dict[str, _Summary]) -> _Components:
+    """Siblings linked by evidence that they are values of one parameter."""
     components = _Components(candidates)
     # Key evidence: equal key sets at once, overlapping ones bucket by bucket (bounded).
     buckets: dict[frozenset[str], list[str]] = {}
@@ -380,12 +425,30 @@ def _values_among_literals(candidates: list[str], summaries: dict[str, _Summary]
             holders.setdefault(child, []).append(name)
     for names in holders.values():
         for other in names[1:]:
-            if _agrees(summaries[names[0]], summaries[other]) is not False:
+            first, second = summaries[names[0]], summaries[other]
+            if _agrees(first, second) is not False and _subtrees_agree(first, second):
                 components.union(names[0], other)
     # Bare leaves (no keys, no children) agree with each other: count is their only evidence.
     for other in bare[1:]:
         components.union(bare[0], other)
+    return components
 
+
+def _is_literal_group(extended: list[str], members: list[str], summaries: dict[str, _Summary], look_ahead: bool) -> bool:
+    """The rules that keep a group of siblings literal, whatever the evidence for merging it."""
+    return (
+        not _shares_children(extended, summaries)
+        or _plural_nouns(extended)
+        or _plural_nouns(members)
+        or _closed_set(extended, summaries, look_ahead)
+        or _literal_family(extended)
+    )
+
+
+def _values_among_literals(
+    candidates: list[str], summaries: dict[str, _Summary], after_collection: bool, look_ahead: bool = True
+) -> set[str]:
+    components = _linked(candidates, summaries)
     # Each linked group, with the siblings that do not contradict it, is a candidate parameter; it
     # is one when it holds enough distinct values (fewer below a collection, with key evidence).
     accepted: set[str] = set()
@@ -407,18 +470,31 @@ def _values_among_literals(candidates: list[str], summaries: dict[str, _Summary]
             # values; a second string parameter (`/repos/{owner}/{repo}/…`) shows many more.
             # Keys count here only when two members have keys that agree.
             needed = MANY_VALUES
-        if (
-            len(extended) >= needed
-            and _shares_children(extended, summaries)
-            and not _plural_nouns(extended)
-            and not _closed_set(extended, summaries)
-            and not _literal_family(extended)
-        ):
+        if len(extended) >= needed and not _is_literal_group(extended, members, summaries, look_ahead):
             accepted.update(extended)
     return accepted
 
 
-def _closed_set(members: list[str], summaries: dict[str, _Summary]) -> bool:
+def _values_by_reuse(candidates: list[str], summaries: dict[str, _Summary], known: frozenset[str]) -> set[str]:
+    """Siblings that hold a value the service already accepts at another position (a user name of
+    `/users/{user}` seen once under `/orgs/acme/members/`): a linked group holding one such value
+    is a parameter, however few its values, unless the literal rules keep it literal (a closed
+    set, a literal family, plural nouns, sub-resources not shared, keys that disagree: the
+    group is linked and extended only where keys do not contradict each other)."""
+    if not any(c in known for c in candidates):
+        return set()
+    accepted: set[str] = set()
+    groups = [g for g in _linked(candidates, summaries).groups() if any(m in known for m in g)]
+    for members in sorted(groups, key=lambda g: (-len(g), g[0]))[:_MAX_SEEDS]:
+        if members[0] in accepted:
+            continue
+        extended = _extend(members, [c for c in candidates if c not in accepted], summaries)
+        if not _is_literal_group(extended, members, summaries, look_ahead=True):
+            accepted.update(extended)
+    return accepted
+
+
+def _closed_set(members: list[str], summaries: dict[str, _Summary], look_ahead: bool = True) -> bool:
     """A few siblings, each called again and again, and no new one turning up: the literals of a
     fixed set (`/images/custom`, `…/github-owned`, `…/partner`), not values. Values come from a
     population in which a few are popular and most are rare, so among few of them several are seen
@@ -429,16 +505,46 @@ def _closed_set(members: list[str], summaries: dict[str, _Summary]) -> bool:
     again and again are still values when their subtrees say so."""
     if len(members) >= MANY_VALUES:
         return False
-    seen: set[str] = set()
-    for member in members:
-        children = summaries[member].literal_children
-        if children & seen:
-            return False
-        seen |= children
+    if _shares_sub_resources(members, summaries, look_ahead):
+        return False
     calls = [summaries[m].calls for m in members]
     total = sum(calls)
     once = sum(1 for c in calls if c == 1)
     return total >= CLOSED_CALLS * len(members) and once < UNSEEN_SHARE * total
+
+
+def _shares_sub_resources(members: list[str], summaries: dict[str, _Summary], look_ahead: bool) -> bool:
+    """Members share a child that is a sub-resource (`issues` under several owners), not a value
+    that collections of one kind of value hold alike (`…/readme/{dir}`, `…/zipball/{ref}`, both
+    holding branch names). With `look_ahead`, the members' children are pooled and inferred as
+    the children of literals would be (one level only: no look-ahead inside). When most shared
+    children come out as values, the members are values only if those values' own children are
+    shared sub-resources (`/repos/alice/{repo}/issues`, `/repos/bob/{repo}/issues`): values
+    holding values, not collections of one population (`/categories/{slug}`, `/changelogs/{slug}`)."""
+    holders: dict[str, int] = {}
+    pooled: dict[str, list[_Node]] = {}
+    for member in members:
+        for child, nodes in summaries[member].child_nodes.items():
+            holders[child] = holders.get(child, 0) + 1
+            pooled.setdefault(child, []).extend(nodes)
+    shared = {child for child, count in holders.items() if count > 1}
+    if not shared or not look_ahead:
+        return bool(shared)
+    candidates = [c for c in sorted(pooled) if not is_literal_word(c)]
+    child_summaries = {c: _summary(pooled[c]) for c in candidates}
+    values = _values_among_literals(candidates, child_summaries, True, look_ahead=False)
+    if len(shared - values) * 2 > len(shared):
+        return True
+    grand_holders: dict[str, int] = {}
+    for member in members:
+        below: set[str] = set()
+        for child, nodes in summaries[member].child_nodes.items():
+            if child in values:
+                for node in nodes:
+                    below.update(islice((g for g in node.children if g != _PARAM), _MAX_CHILDREN_SEEN))
+        for grandchild in below:
+            grand_holders[grandchild] = grand_holders.get(grandchild, 0) + 1
+    return any(count > 1 for count in grand_holders.values())
 
 
 def _affix_tokens(name: str) -> list[str]:
@@ -520,7 +626,10 @@ def _is_collection(segment: str) -> bool:
     return not (lower in _SELF_WORDS or lower in _NAMESPACE_WORDS or is_version(segment))
 
 
-def _positions(root: _Node) -> Iterator[_Position]:
+def _positions(root: _Node, known: frozenset[str], accepted: set[str]) -> Iterator[_Position]:
+    """Positions of the trie, top-down, with string siblings merged on evidence. `known`: values
+    accepted at some position by an earlier pass (reuse evidence); every value merged here is
+    added to `accepted`."""
     stack = [_Position([root], (), frozenset(), None, False)]
     while stack:
         position = stack.pop()
@@ -538,10 +647,16 @@ def _positions(root: _Node) -> Iterator[_Position]:
         summaries = {s: _summary(literal[s]) for s in candidates}
         if typed:
             values = _values_beside_param(candidates, summaries, _summary(typed))
-        elif len(candidates) > 1:
-            values = _values_among_literals(candidates, summaries, position.after_collection)
         else:
             values = set()
+            if len(candidates) > 1:
+                values = _values_among_literals(candidates, summaries, position.after_collection)
+            if known:
+                values |= _values_by_reuse([c for c in candidates if c not in values], summaries, known)
+        if len(values) >= MANY_VALUES:
+            # Only a large group is an open population whose values vouch for a position elsewhere;
+            # a few (an enum: `npm`, `maven`, `docker`) may be words the router also uses as literals.
+            accepted |= values
         for segment in reversed(names):
             if segment not in values:
                 stack.append(
@@ -603,7 +718,16 @@ def infer_templates(observed: Iterable[ObservedPath]) -> dict[tuple[str, str], s
         else:
             node.keys |= set(sorted(keys)[: max(_MAX_KEYS - len(node.keys), 0)])
         inferred.append(key)
-    for position in _positions(root):
+    # Pass 1 infers from each position's own evidence; pass 2 (the only other: `REUSE_PASSES`)
+    # adds the values pass 1 accepted anywhere in the service as evidence at every position.
+    accepted: set[str] = set()
+    positions = list(_positions(root, frozenset(), accepted))
+    for _ in range(REUSE_PASSES):
+        if not accepted:
+            break
+        known, accepted = frozenset(accepted), set()
+        positions = list(_positions(root, known, accepted))
+    for position in positions:
         template = _bounded("/" + "/".join(position.segments))
         for node in position.nodes:
             for index in node.ends:

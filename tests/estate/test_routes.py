@@ -266,12 +266,94 @@ class TestEvidence:
         slugs = ("blue-fox-run", "red-owl-sing", "tall-oak-grow")
         assert set(inferred([get(f"/posts/{n}", report) for n in slugs]).values()) == {"/posts/{}"}
 
+    def test_collections_sharing_one_population_stay_literal(self) -> None:
+        """`/users/alice`, `/orgs/alice`, `/repos/alice/…`: collections whose children are values of
+        one population share children, and stay literal (their subtrees return different keys)."""
+        people = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy", "mallory"]
+        observed = []
+        for i, who in enumerate(people):
+            observed += [get(f"/users/{who}", USER), get(f"/users/{who}/followers", frozenset({"[]login"})),
+                         get(f"/orgs/{who}", frozenset({"login", "members_url", "plan"})),
+                         get(f"/orgs/{who}/members", frozenset({"[]login"})),
+                         get(f"/repos/{who}/{people[(i + 3) % len(people)]}/issues", frozenset({"[]number"}))]
+        result = inferred(observed)
+        assert result["/users/alice"] == "/users/{}"
+        assert result["/orgs/alice/members"] == "/orgs/{}/members"
+        assert result["/repos/alice/dave/issues"] == "/repos/{}/{}/issues"
+
+    def test_collections_of_shared_values_are_a_closed_set(self) -> None:
+        """A few sub-resources holding names of one pool (`…/readme/{ref}`, `…/zipball/{ref}`), each
+        called again and again, stay literal: the names they share are values, not sub-resources."""
+        refs = ["main", "dev", "release", "hotfix", "feature-x", "gh-pages", "next-gen", "legacy", "beta", "wip", "stable"]
+        content = frozenset({"name", "sha", "size"})
+        observed = []
+        for repo in ("alpha", "bravo", "charlie", "delta"):
+            for kind in ("readme", "zipball", "tarball", "statuses", "contents", "license"):
+                observed.append(get(f"/repos/acme/{repo}/{kind}", content, calls=4))
+                observed += [get(f"/repos/acme/{repo}/{kind}/{ref}", content) for ref in refs]
+        result = inferred(observed)
+        assert result["/repos/acme/alpha/readme/main"] == "/repos/acme/{}/readme/{}"
+        assert result["/repos/acme/alpha/zipball"] == "/repos/acme/{}/zipball"
+
     def test_names_are_meaningful_and_unique(self) -> None:
         observed = [get(f"/users/{n}/orders/{{id}}", USER) for n in ("alice", "bob", "carol")]
         templates = set(infer_templates(observed).values())
         assert templates == {"/users/{user}/orders/{order_id}"}
         nested = infer_templates([get("/a/{id}/{id}/{id}")])
         assert nested[("GET", "/a/{id}/{id}/{id}")] == "/a/{a_id}/{id}/{id2}"
+
+
+class TestValueReuse:
+    """A value the service accepts at one position is evidence at another (a second pass)."""
+
+    PEOPLE = ("alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy", "mallory")
+
+    def users(self) -> list[ObservedPath]:
+        return [get(f"/users/{n}", USER) for n in self.PEOPLE]
+
+    def test_a_value_seen_elsewhere_merges_a_leaf(self) -> None:
+        """`alice` is a user of `/users/{user}`: seen once under `/orgs/acme/members/`, it is a
+        parameter there too; without the users it stays literal (one value is no evidence)."""
+        members = [ObservedPath("PUT", "/orgs/acme/members/alice"), ObservedPath("PUT", "/orgs/acme/members/bob")]
+        alone = inferred(members)
+        assert alone["/orgs/acme/members/alice"] == "/orgs/acme/members/alice"
+        result = inferred(self.users() + members)
+        assert result["/orgs/acme/members/alice"] == "/orgs/acme/members/{}"
+        assert result["/orgs/acme/members/bob"] == "/orgs/acme/members/{}"
+
+    def test_two_leaf_parameters_by_reuse(self) -> None:
+        """`/user/starred/{owner}/{repo}`, seen with one owner and one repository."""
+        names = ("hello", "world", "spoon", "knife", "ky", "got", "redis", "linux", "express", "flask")
+        repos = [get(f"/repos/{o}/{r}/issues", frozenset({"[]number"})) for o in self.PEOPLE for r in names]
+        result = inferred(self.users() + repos + [ObservedPath("PUT", "/user/starred/alice/hello")])
+        assert result["/user/starred/alice/hello"] == "/user/starred/{}/{}"
+
+    def test_a_reused_value_does_not_merge_a_literal_group(self) -> None:
+        """A user named `partner` beside the closed set `custom`, `github-owned`, `partner` (each
+        called again and again): the literal rules win, the set stays literal."""
+        users = self.users() + [get("/users/partner", USER)]
+        images = frozenset({"total_count", "images"})
+        fixed = [get(f"/images/{k}", images, calls=6) for k in ("custom", "github-owned", "partner")]
+        result = inferred(users + fixed)
+        assert result["/users/partner"] == "/users/{}"
+        assert all(result[o.path] == o.path for o in fixed)
+
+    def test_a_reused_value_beside_a_typed_parameter_stays_literal(self) -> None:
+        """Beside a typed parameter only the existing rules apply: `alice` with keys of its own
+        stays literal beside `/teams/{id}`."""
+        observed = self.users() + [get("/teams/{id}", frozenset({"id", "slug"}), 9),
+                                   get("/teams/alice", frozenset({"total"}))]
+        assert inferred(observed)["/teams/alice"] == "/teams/alice"
+
+    def test_a_few_values_vouch_for_nothing(self) -> None:
+        """The values of a small group (an enum: `npm`, `docker`…) are no evidence elsewhere: the
+        same words serve as literals (`/users/{user}/docker/conflicts`)."""
+        kinds = ("npm", "maven", "docker", "nuget", "rubygems", "container")
+        packages = [get(f"/packages/{k}", frozenset({"[]id", "[]name"})) for k in kinds]
+        observed = self.users() + packages + [get("/users/alice/docker/conflicts", frozenset({"[]id"}))]
+        result = inferred(observed)
+        assert result["/packages/npm"] == "/packages/{}"
+        assert result["/users/alice/docker/conflicts"] == "/users/{}/docker/conflicts"
 
 
 class TestContract:
