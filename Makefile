@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo demo-spans test lint bench bench-overhead bench-gateway bench-correlation bench-estate bench-routes eval fuzz clean
+.PHONY: demo scan-demo demo-spans test lint bench bench-overhead bench-gateway bench-correlation bench-estate bench-routes eval fuzz clean
 
 $(BIN)/otel-apisec: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,7 +14,13 @@ $(BIN)/otel-apisec: pyproject.toml
 	$(BIN)/pip install --quiet --no-deps --upgrade --target $(VENV)/opentelemetry-distro 'opentelemetry-distro==0.66b1'
 	@touch $@
 
+# The main job, live: the gateway and its console, a demo API under opentelemetry-instrument, attack
+# traffic. Ctrl-C ends it; DEMO_SECONDS=N runs N seconds, prints a summary and exits 0.
 demo: $(BIN)/otel-apisec
+	$(BIN)/python -m otel_apisec.examples.demo.run
+
+# The offline scan of a recorded HAR file: its findings, then its API inventory.
+scan-demo: $(BIN)/otel-apisec
 	$(BIN)/otel-apisec scan otel_apisec/examples/demo.har
 	$(BIN)/otel-apisec inventory otel_apisec/examples/demo.har
 

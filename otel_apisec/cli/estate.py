@@ -460,7 +460,7 @@ def _yaml(documents: list[dict[str, Any]]) -> str:
 
 def _run_report(args: argparse.Namespace) -> int:
     from otel_apisec import __version__
-    from otel_apisec.cli.report_html import render_report
+    from otel_apisec.estate.html import render_report
 
     snap = _snapshot(args, with_specs=True)
     html = render_report(_inventory_document(snap), snap.governance.to_dict(),

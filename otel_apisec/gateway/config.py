@@ -37,7 +37,7 @@ DEFAULT_METRICS_ADDRESS = "127.0.0.1:8888"  # the Collector's own self-metrics p
 _WILDCARD_HOSTS = frozenset({"", "0.0.0.0", "::"})
 DEFAULT_CONSOLE_ADDRESS = "127.0.0.1:8890"
 DEFAULT_MAX_FINDINGS = 10_000
-_CONSOLE_KEYS = ("address", "bearer_token", "max_findings")
+_CONSOLE_KEYS = ("address", "bearer_token", "max_findings", "trace_url")
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,9 @@ class ConsoleConfig:
     """Required when the address is not loopback (`${env:VAR}` keeps it out of the file)."""
     max_findings: int = DEFAULT_MAX_FINDINGS
     """Recent finding records the console keeps for `/api/v1/findings` (a ring: the oldest go first)."""
+    trace_url: str | None = None
+    """The console pages link each finding to its trace: `http(s)://...{trace_id}...`, filled with the
+    hex trace ID only (for example Jaeger's `http://jaeger:16686/trace/{trace_id}`); None: no links."""
 
 
 @dataclass(frozen=True)
@@ -209,8 +212,13 @@ def console_config(raw: Any) -> ConsoleConfig:
     max_findings = raw.get("max_findings", DEFAULT_MAX_FINDINGS)
     if isinstance(max_findings, bool) or not isinstance(max_findings, int) or not 1 <= max_findings <= 1_000_000:
         raise ConfigError(f"service.console.max_findings: expected an integer from 1 to 1000000, got {max_findings!r}")
+    trace_url = raw.get("trace_url")
+    if trace_url is not None and (not isinstance(trace_url, str) or not trace_url.startswith(("http://", "https://"))
+                                  or trace_url.count("{trace_id}") != 1 or not trace_url.isprintable()):
+        raise ConfigError("service.console.trace_url: expected an http(s) URL with {trace_id} once, "
+                          f"e.g. http://jaeger:16686/trace/{{trace_id}}, got {str(trace_url)[:100]!r}")
     if address is False or address == "off":  # YAML 1.1 reads a bare `off` as false
-        return ConsoleConfig(None, token, max_findings)
+        return ConsoleConfig(None, token, max_findings, trace_url)
     try:
         host, _port = parse_endpoint(address if isinstance(address, str) else "")
     except ValueError:
@@ -218,7 +226,7 @@ def console_config(raw: Any) -> ConsoleConfig:
     if token is None and not is_loopback(host):
         raise ConfigError(f"service.console.address: {address} is not loopback: set service.console.bearer_token "
                           "(for example ${env:OTEL_APISEC_CONSOLE_TOKEN}), or listen on 127.0.0.1")
-    return ConsoleConfig(str(address), token.strip() if token else None, max_findings)
+    return ConsoleConfig(str(address), token.strip() if token else None, max_findings, trace_url)
 
 
 def is_loopback(host: str) -> bool:

@@ -116,7 +116,8 @@ class Gateway:
         console = self.config.console
         if console.address and self.console_findings is not None:
             api = ConsoleApi(self.estate_sources, self.console_findings,
-                             lambda: incidents_document(alert_routers(self.exporters)), console.bearer_token)
+                             lambda: incidents_document(alert_routers(self.exporters)), console.bearer_token,
+                             trace_url=console.trace_url)
             self.console_server = ConsoleServer(api, console.address).start()
         if self._security_router is not None:
             router = self._security_router

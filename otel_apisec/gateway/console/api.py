@@ -9,6 +9,8 @@ gives the status, JSON body and headers of one request.
     GET /api/v1/incidents           alert groups, open and recently resolved
 
 Every other path is 404, every other method 405; a bad parameter is 400 with {"error": "..."}.
+The HTML pages (`/`, `/inventory`, `/endpoint`, `/findings`, `/governance`, `/incidents`, `/login`,
+`/static/...`) are `pages.ConsolePages`, over the same documents.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ if TYPE_CHECKING:
     from otel_apisec.estate.inventory import Estate
     from otel_apisec.estate.spec import ApiSpec
 
-__all__ = ["ConsoleApi", "EstateSource", "Response", "merged_estate"]
+__all__ = ["ConsoleApi", "EstateSource", "EstateUnavailable", "Response", "merged_estate", "query_params"]
 
 JSON = "application/json"
 _MAX_PARAMS = 16
@@ -70,6 +72,14 @@ def merged_estate(sources: Iterable[EstateSource]) -> Estate:
     return build_estate(records, specs)
 
 
+class EstateUnavailable(Exception):
+    """No estate to show: `status` 404 (no inventory processor) or 503 (busy, `headers` has Retry-After)."""
+
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.headers = status, headers or {}
+
+
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
     return Response(status, orjson.dumps({"error": message}), headers or {})
 
@@ -82,7 +92,10 @@ class ConsoleApi:
     """The endpoints over the gateway's estate sources, findings ring and alert incidents."""
 
     def __init__(self, estate_sources: Callable[[], list[EstateSource]], findings: FindingsRing,
-                 incidents: Callable[[], dict[str, Any]], bearer_token: str | None = None) -> None:
+                 incidents: Callable[[], dict[str, Any]], bearer_token: str | None = None, *,
+                 trace_url: str | None = None) -> None:
+        from otel_apisec.gateway.console.pages import ConsolePages
+
         self._estate_sources = estate_sources
         self.findings = findings
         self._incidents = incidents
@@ -92,11 +105,16 @@ class ConsoleApi:
             "/api/v1/inventory": self._inventory, "/api/v1/governance": self._governance,
             "/api/v1/findings": self._findings, "/api/v1/incidents": self._incidents_response,
         }
+        self.pages = ConsolePages(self, bearer_token, trace_url)
 
-    def handle(self, method: str, target: str, authorization: str | None) -> Response:
+    def handle(self, method: str, target: str, authorization: str | None, cookie: str | None = None,
+               body: bytes | None = None) -> Response:
+        """One request; `cookie` and `body` (a `/login` form) only reach the HTML pages."""
         if not target.isascii() or not target.isprintable():  # http.server decoded the raw bytes as Latin-1
             return _error(400, "the request target must be printable ASCII (percent-encode the rest)")
         path, _, query = target.partition("?")
+        if self.pages.serves(path):
+            return self.pages.handle(method, path, query, authorization, cookie, body)
         if path == "/healthz":
             return _ok({"status": "ok"}) if method in ("GET", "HEAD") else _error(405, "/healthz takes GET",
                                                                                {"Allow": "GET, HEAD"})
@@ -108,7 +126,7 @@ class ConsoleApi:
         if method not in ("GET", "HEAD"):
             return _error(405, f"{path} takes GET", {"Allow": "GET, HEAD"})
         try:
-            return endpoint(_params(query))
+            return endpoint(query_params(query))
         except QueryError as error:
             return _error(400, str(error))
 
@@ -123,18 +141,29 @@ class ConsoleApi:
         return self._estate(lambda _estate, governance: governance.to_dict())
 
     def _estate(self, render: Callable[[Estate, Any], object]) -> Response:
+        try:
+            return _ok(self.estate_view(render))
+        except EstateUnavailable as error:
+            return _error(error.status, str(error), error.headers)
+
+    def estate_view(self, render: Callable[[Estate, Any], Any]) -> Any:
+        """`render(estate, governance)` over a fresh merged snapshot, at most `_HEAVY_AT_ONCE` at once;
+        raises `EstateUnavailable` (404 no inventory processor, 503 busy)."""
         sources = self._estate_sources()
         if not sources:
-            return _error(404, "no apisec/inventory processor in this gateway's pipelines")
+            raise EstateUnavailable(404, "no apisec/inventory processor in this gateway's pipelines")
         if not self._heavy.acquire(timeout=_HEAVY_WAIT_S):
-            return _error(503, "busy building other estate snapshots, retry later", {"Retry-After": "1"})
+            raise EstateUnavailable(503, "busy building other estate snapshots, retry later", {"Retry-After": "1"})
         try:
             from otel_apisec.estate.governance import assess
 
             estate = merged_estate(sources)
-            return _ok(render(estate, assess(estate)))
+            return render(estate, assess(estate))
         finally:
             self._heavy.release()
+
+    def incidents(self) -> dict[str, Any]:
+        return self._incidents()
 
     def _findings(self, params: dict[str, str]) -> Response:
         records = self.findings.query(parse_findings_query(params))
@@ -151,7 +180,7 @@ def _contract() -> Any:
     return contract
 
 
-def _params(query: str) -> dict[str, str]:
+def query_params(query: str) -> dict[str, str]:
     """Query parameters, each at most once, valid UTF-8 once percent-decoded."""
     try:
         pairs = parse_qsl(query, keep_blank_values=True, errors="strict", max_num_fields=_MAX_PARAMS)

@@ -3,7 +3,8 @@ its pieces (receivers/otlp/http.py): at most `max_connections` connections, the 
 closed to make room, else a canned 503; per-phase read deadlines (headers, keep-alive idle) that a
 client trickling bytes cannot stretch; a 64 KiB header block; refusals and timeouts counted.
 
-The API takes no request body: one announced is refused (413) without being read into memory."""
+The API takes no request body: one announced is refused (413) without being read into memory. The one
+exception is the HTML console's `POST /login` form: at most 4 KiB, read under the header deadline."""
 
 from __future__ import annotations
 
@@ -17,9 +18,11 @@ import orjson
 
 from otel_apisec.gateway.console.api import JSON, ConsoleApi
 from otel_apisec.gateway.receivers.otlp.base import parse_endpoint
-from otel_apisec.gateway.receivers.otlp.http import _HttpHandler, _HttpServer, close_server
+from otel_apisec.gateway.receivers.otlp.http import _BodyTooLarge, _HttpHandler, _HttpServer, close_server
 
 __all__ = ["ConsoleServer"]
+
+_FORM_LIMIT = 4096  # the /login form: a token and a local path
 
 logger = logging.getLogger("otel_apisec.gateway.console")
 
@@ -50,8 +53,20 @@ class _ConsoleHandler(_HttpHandler):
         self._responded = False
         try:
             console: ConsoleServer = self.server.receiver  # type: ignore[assignment]  # the duck-typed receiver
-            response = console.api.handle(method, self.path, self.headers.get("Authorization"))
-            if self._announces_body():  # never read: answer, swallow what comes (bounded), close
+            body = None
+            if method == "POST" and self.path.partition("?")[0] == "/login" and self._announces_body():
+                self._reader.start("body", console.body_timeout_s)
+                try:
+                    body = self._read_body(_FORM_LIMIT)
+                except _BodyTooLarge:
+                    self._error(413, f"the login form is larger than {_FORM_LIMIT} bytes")
+                    return
+                except ValueError as error:
+                    self._error(400, str(error))
+                    return
+            response = console.api.handle(method, self.path, self.headers.get("Authorization"),
+                                          self.headers.get("Cookie"), body)
+            if body is None and self._announces_body():  # never read: answer, swallow what comes (bounded), close
                 self.close_connection = self._linger = True
                 if response.status < 400:
                     self._error(413, "the console API takes no request body")

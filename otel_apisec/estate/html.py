@@ -47,12 +47,12 @@ _DRIFT_STATUSES = ("shadow", "zombie", "orphan")
 _SEVERITIES = ("critical", "high", "medium", "low", "info")
 
 
-def _e(value: object) -> str:
+def escape(value: object) -> str:
     """Escaped text of any value (quotes too: values also land in attributes)."""
     return html.escape("" if value is None else str(value), quote=True)
 
 
-def _number(value: object) -> str:
+def number(value: object) -> str:
     if isinstance(value, bool) or value is None:
         return "-" if value is None else str(value)
     if isinstance(value, float):
@@ -60,25 +60,25 @@ def _number(value: object) -> str:
     return str(value)
 
 
-def _grade(grade: object) -> str:
+def grade_html(grade: object) -> str:
     letter = grade if grade in ("A", "B", "C", "D", "F") else None
-    return f'<span class="grade g-{letter or "none"}">{_e(letter or "-")}</span>'
+    return f'<span class="grade g-{letter or "none"}">{escape(letter or "-")}</span>'
 
 
-def _text(value: object) -> str:
+def text_html(value: object) -> str:
     """A plain-text rendering of a JSON value: lists joined, dicts as `key: value`."""
     if value is None:
         return "-"
     if isinstance(value, (list, tuple)):
-        return ", ".join(_text(v) for v in value) or "-"
+        return ", ".join(text_html(v) for v in value) or "-"
     if isinstance(value, Mapping):
-        return ", ".join(f"{k}: {_text(v)}" for k, v in value.items()) or "-"
-    return _number(value) if isinstance(value, (int, float)) else str(value)
+        return ", ".join(f"{k}: {text_html(v)}" for k, v in value.items()) or "-"
+    return number(value) if isinstance(value, (int, float)) else str(value)
 
 
-def _table(headers: Sequence[str], rows: Iterable[Sequence[str]], numeric: frozenset[int] = frozenset()) -> str:
+def table_html(headers: Sequence[str], rows: Iterable[Sequence[str]], numeric: frozenset[int] = frozenset()) -> str:
     """A table; `rows` hold cells already rendered (escaped) as HTML."""
-    head = "".join(f'<th{" class=n" if i in numeric else ""}>{_e(h)}</th>' for i, h in enumerate(headers))
+    head = "".join(f'<th{" class=n" if i in numeric else ""}>{escape(h)}</th>' for i, h in enumerate(headers))
     body = "".join(
         "<tr>" + "".join(f'<td{" class=n" if i in numeric else ""}>{cell}</td>' for i, cell in enumerate(row)) + "</tr>"
         for row in rows
@@ -98,7 +98,7 @@ class _Evidence:
         parts = []
         trace_id, span_id = example.get("trace_id"), example.get("span_id")
         if trace_id:
-            parts.append(f"trace <code>{_e(trace_id)}</code> span <code>{_e(span_id)}</code>")
+            parts.append(f"trace <code>{escape(trace_id)}</code> span <code>{escape(span_id)}</code>")
         entry = example.get("entry")
         if isinstance(entry, int):
             parts.append(self._entry(entry))
@@ -110,8 +110,8 @@ class _Evidence:
                 first = int(source.get("first_entry", 0))
                 if first <= entry < first + int(source.get("entries", 0)):
                     name = os.path.basename(str(source.get("file", "")))
-                    return f"entry {_e(entry - first)} of <code>{_e(name)}</code>"
-        return f"entry {_e(entry)}"
+                    return f"entry {escape(entry - first)} of <code>{escape(name)}</code>"
+        return f"entry {escape(entry)}"
 
 
 def _category_cards(categories: object) -> str:
@@ -121,9 +121,9 @@ def _category_cards(categories: object) -> str:
     for name, value in categories.items():
         score = value.get("score") if isinstance(value, Mapping) else value
         width = max(0.0, min(100.0, float(score))) if isinstance(score, (int, float)) else 0.0
-        grade = _grade(value.get("grade")) if isinstance(value, Mapping) and value.get("grade") else ""
-        cards.append(f'<div class="card"><div>{_e(str(name).replace("_", " "))} {grade}</div>'
-                     f"<strong>{_e(_number(score))}</strong> / 100"
+        grade = grade_html(value.get("grade")) if isinstance(value, Mapping) and value.get("grade") else ""
+        cards.append(f'<div class="card"><div>{escape(str(name).replace("_", " "))} {grade}</div>'
+                     f"<strong>{escape(number(score))}</strong> / 100"
                      f'<div class="bar"><span style="width:{width:.0f}%"></span></div></div>')
     return f'<div class="cards">{"".join(cards)}</div>'
 
@@ -135,17 +135,18 @@ def _deductions(deductions: object, evidence: _Evidence) -> str:
     for d in deductions:
         if not isinstance(d, Mapping):
             continue
-        check = f"<code>{_e(d.get('check'))}</code>"
+        check = f"<code>{escape(d.get('check'))}</code>"
         if d.get("title"):
-            check += f"<br>{_e(d.get('title'))}"
+            check += f"<br>{escape(d.get('title'))}"
         if d.get("detail"):
-            check += f'<br><span class="muted">{_e(_text(d.get("detail")))}</span>'
+            check += f'<br><span class="muted">{escape(text_html(d.get("detail")))}</span>'
         if d.get("rule"):
-            check += f'<br><span class="muted">rule <code>{_e(d.get("rule"))}</code></span>'
-        rows.append((check, _e(_text(d.get("category"))), _e(_number(d.get("weight"))), _e(_number(d.get("points"))),
-                     f"<code>{_e(d.get('endpoint'))}</code>" if d.get("endpoint") else "<span class=muted>service</span>",
-                     _e(_number(d.get("count"))), evidence(d.get("example"))))
-    return _table(("check", "category", "weight", "points", "endpoint", "count", "example"), rows, frozenset({2, 3, 5}))
+            check += f'<br><span class="muted">rule <code>{escape(d.get("rule"))}</code></span>'
+        rows.append((check, escape(text_html(d.get("category"))), escape(number(d.get("weight"))),
+                     escape(number(d.get("points"))),
+                     f"<code>{escape(d.get('endpoint'))}</code>" if d.get("endpoint") else "<span class=muted>service</span>",
+                     escape(number(d.get("count"))), evidence(d.get("example"))))
+    return table_html(("check", "category", "weight", "points", "endpoint", "count", "example"), rows, frozenset({2, 3, 5}))
 
 
 def _inventory(endpoints: Sequence[Mapping[str, Any]]) -> str:
@@ -157,19 +158,19 @@ def _inventory(endpoints: Sequence[Mapping[str, Any]]) -> str:
         findings = ep.get("findings") or {}
         latency = ep.get("latency_ms") or {}
         rows.append((
-            _e(ep.get("method")), f"<code>{_e(ep.get('route'))}</code>",
-            f'<span class="status-{_e(status)}">{_e(status)}</span>' if status else "-",
-            _e(ep.get("calls")),
-            _e(" ".join(f"{k}:{v}" for k, v in (ep.get("status_codes") or {}).items()) or "-"),
-            _e(", ".join(ep.get("auth_schemes") or ()) or ("none" if ep.get("calls") else "-")),
-            _e(ep.get("unauthenticated_success")),
-            _e(", ".join(ep.get("pii_types") or ()) or "-"),
-            _e(" ".join(f"{s}:{findings[s]}" for s in _SEVERITIES if findings.get(s)) or "-"),
-            _e(f"{_number(latency.get('p50'))} / {_number(latency.get('p95'))}"),
-            _e(ep.get("last_seen") or "-"),
-            _grade(ep.get("grade")),
+            escape(ep.get("method")), f"<code>{escape(ep.get('route'))}</code>",
+            f'<span class="status-{escape(status)}">{escape(status)}</span>' if status else "-",
+            escape(ep.get("calls")),
+            escape(" ".join(f"{k}:{v}" for k, v in (ep.get("status_codes") or {}).items()) or "-"),
+            escape(", ".join(ep.get("auth_schemes") or ()) or ("none" if ep.get("calls") else "-")),
+            escape(ep.get("unauthenticated_success")),
+            escape(", ".join(ep.get("pii_types") or ()) or "-"),
+            escape(" ".join(f"{s}:{findings[s]}" for s in _SEVERITIES if findings.get(s)) or "-"),
+            escape(f"{number(latency.get('p50'))} / {number(latency.get('p95'))}"),
+            escape(ep.get("last_seen") or "-"),
+            grade_html(ep.get("grade")),
         ))
-    return _table(("method", "route", "spec", "calls", "statuses", "auth", "unauth 2xx", "PII", "findings",
+    return table_html(("method", "route", "spec", "calls", "statuses", "auth", "unauth 2xx", "PII", "findings",
                    "p50 / p95 ms", "last seen", "grade"), rows, frozenset({3, 6}))
 
 
@@ -180,40 +181,40 @@ def _rules(endpoints: Sequence[Mapping[str, Any]], evidence: _Evidence) -> str:
         for source, tallies in (("call", ep.get("rules")), ("posture", ep.get("posture"))):
             for tally in tallies or ():
                 if isinstance(tally, Mapping):
-                    rows.append((f"<code>{_e(ep.get('method'))} {_e(ep.get('route'))}</code>",
-                                 f"<code>{_e(tally.get('rule_id'))}</code>", _e(tally.get("kind")), _e(source),
-                                 _e(tally.get("severity")), _e(tally.get("count")), evidence(tally.get("example"))))
+                    rows.append((f"<code>{escape(ep.get('method'))} {escape(ep.get('route'))}</code>",
+                                 f"<code>{escape(tally.get('rule_id'))}</code>", escape(tally.get("kind")), escape(source),
+                                 escape(tally.get("severity")), escape(tally.get("count")), evidence(tally.get("example"))))
     if not rows:
         return '<p class="muted">no findings</p>'
-    return _table(("endpoint", "rule", "kind", "scope", "severity", "count", "example"), rows, frozenset({5}))
+    return table_html(("endpoint", "rule", "kind", "scope", "severity", "count", "example"), rows, frozenset({5}))
 
 
 def _drift(service: Mapping[str, Any]) -> str:
     endpoints: Sequence[Mapping[str, Any]] = service.get("endpoints") or []
     if not service.get("spec"):
         return '<p class="muted">No spec given for this service (otel-apisec report --spec SERVICE=FILE).</p>'
-    parts = [f'<p>Spec: <code>{_e(os.path.basename(str(service["spec"])))}</code></p>']
+    parts = [f'<p>Spec: <code>{escape(os.path.basename(str(service["spec"])))}</code></p>']
     for status in _DRIFT_STATUSES:
         names = [ep for ep in endpoints if ep.get("spec_status") == status]
-        items = "".join(f"<li><code>{_e(ep.get('method'))} {_e(ep.get('route'))}</code>"
-                        + (f" <span class=muted>(spec {_e(ep.get('spec_path'))})</span>" if ep.get("spec_path") else "")
-                        + (f" <span class=muted>{_e(ep.get('calls'))} calls</span>" if ep.get("calls") else "")
+        items = "".join(f"<li><code>{escape(ep.get('method'))} {escape(ep.get('route'))}</code>"
+                        + (f" <span class=muted>(spec {escape(ep.get('spec_path'))})</span>" if ep.get("spec_path") else "")
+                        + (f" <span class=muted>{escape(ep.get('calls'))} calls</span>" if ep.get("calls") else "")
                         + "</li>" for ep in names)
-        parts.append(f"<h4>{_e(status)} ({len(names)})</h4>"
+        parts.append(f"<h4>{escape(status)} ({len(names)})</h4>"
                      + (f'<ul class="compact">{items}</ul>' if names else '<p class="muted">none</p>'))
     rows = []
     for ep in endpoints:
         for issue in ep.get("parameter_drift") or ():
             if isinstance(issue, Mapping):
-                rows.append((f"<code>{_e(ep.get('method'))} {_e(ep.get('route'))}</code>", _e(issue.get("name")),
-                             _e(issue.get("in")), _e(issue.get("issue")), _e(_text(issue.get("seen"))),
-                             _e(_text(issue.get("documented")))))
-    parts.append("<h4>parameter drift</h4>" + (_table(("endpoint", "parameter", "in", "issue", "seen", "documented"), rows)
+                rows.append((f"<code>{escape(ep.get('method'))} {escape(ep.get('route'))}</code>", escape(issue.get("name")),
+                             escape(issue.get("in")), escape(issue.get("issue")), escape(text_html(issue.get("seen"))),
+                             escape(text_html(issue.get("documented")))))
+    parts.append("<h4>parameter drift</h4>" + (table_html(("endpoint", "parameter", "in", "issue", "seen", "documented"), rows)
                                               if rows else '<p class="muted">none</p>'))
     return "".join(parts)
 
 
-def _compliance(compliance: object) -> str:
+def compliance_html(compliance: object) -> str:
     if not isinstance(compliance, Mapping) or not compliance:
         return '<p class="muted">no compliance checks</p>'
     parts = []
@@ -224,13 +225,14 @@ def _compliance(compliance: object) -> str:
             if isinstance(check, Mapping):
                 status = str(check.get("status", ""))
                 css = {"pass": "pass", "fail": "fail"}.get(status, "na")
-                label = f"<code>{_e(check.get('check'))}</code>" + (f" {_e(check.get('title'))}" if check.get("title") else "")
-                rows.append((label, f'<span class="{css}">{_e(status)}</span>'))
+                title = f" {escape(check.get('title'))}" if check.get("title") else ""
+                label = f"<code>{escape(check.get('check'))}</code>{title}"
+                rows.append((label, f'<span class="{css}">{escape(status)}</span>'))
         failing = result.get("failing_endpoints") or []
-        failing_html = ("".join(f"<li><code>{_e(_text(f))}</code></li>" for f in failing))
+        failing_html = ("".join(f"<li><code>{escape(text_html(f))}</code></li>" for f in failing))
         parts.append(
-            f"<h4>{_e(regulation)}: {_e(_number(result.get('percent')))}%</h4>"
-            + (_table(("check", "status"), rows) if rows else '<p class="muted">no applicable checks</p>')
+            f"<h4>{escape(regulation)}: {escape(number(result.get('percent')))}%</h4>"
+            + (table_html(("check", "status"), rows) if rows else '<p class="muted">no applicable checks</p>')
             + (f'<p>failing endpoints:</p><ul class="compact">{failing_html}</ul>' if failing else "")
         )
     return "".join(parts)
@@ -248,14 +250,15 @@ def _service_section(index: int, service: Mapping[str, Any], grades: Mapping[str
     calls = sum(int(ep.get("calls") or 0) for ep in endpoints)
     return (
         f'<section class="service" id="service-{index}">'
-        f"<h2>{_e(service.get('service'))} {_grade(service.get('grade'))} "
-        f'<span class="muted">{_e(_number(service.get("score")))} / 100 · {len(endpoints)} endpoints · {calls} calls</span></h2>'
+        f"<h2>{escape(service.get('service'))} {grade_html(service.get('grade'))} "
+        f'<span class="muted">{escape(number(service.get("score")))} / 100 · {len(endpoints)} endpoints'
+        f' · {calls} calls</span></h2>'
         f"<h3>Categories</h3>{_category_cards(grades.get('categories'))}"
         f"<h3>Deductions</h3>{_deductions(grades.get('deductions'), evidence)}"
         f"<h3>Inventory</h3>{_inventory(endpoints)}"
         f"<h3>Findings by rule</h3>{_rules(endpoints, evidence)}"
         f"<h3>Spec drift</h3>{_drift(service)}"
-        f"<h3>Compliance</h3>{_compliance(grades.get('compliance'))}"
+        f"<h3>Compliance</h3>{compliance_html(grades.get('compliance'))}"
         "</section>"
     )
 
@@ -267,19 +270,19 @@ def render_report(inventory: Mapping[str, Any], governance: Mapping[str, Any], t
     inputs: Sequence[Mapping[str, Any]] = inventory.get("inputs") or []
     evidence = _Evidence(inputs)
     by_service = _governance_by_service(governance)
-    summary = _table(
+    summary = table_html(
         ("service", "grade", "score", "endpoints", "calls", "spec"),
-        ((f'<a href="#service-{i}">{_e(s.get("service"))}</a>', _grade(s.get("grade")), _e(_number(s.get("score"))),
-          _e(len(s.get("endpoints") or ())), _e(sum(int(ep.get("calls") or 0) for ep in s.get("endpoints") or ())),
-          _e(os.path.basename(str(s["spec"]))) if s.get("spec") else "-")
+        ((f'<a href="#service-{i}">{escape(s.get("service"))}</a>', grade_html(s.get("grade")), escape(number(s.get("score"))),
+          escape(len(s.get("endpoints") or ())), escape(sum(int(ep.get("calls") or 0) for ep in s.get("endpoints") or ())),
+          escape(os.path.basename(str(s["spec"]))) if s.get("spec") else "-")
          for i, s in enumerate(services)),
         frozenset({2, 3, 4}),
     )
     sections = "".join(_service_section(i, s, by_service.get(str(s.get("service"))) or {}, evidence)
                        for i, s in enumerate(services))
     sources = ", ".join(
-        f"<code>{_e(os.path.basename(str(src.get('file'))))}</code> ({_e(src.get('entries'))} entries"
-        + (f", {_e(src.get('unreadable'))} unreadable" if src.get("unreadable") else "") + ")"
+        f"<code>{escape(os.path.basename(str(src.get('file'))))}</code> ({escape(src.get('entries'))} entries"
+        + (f", {escape(src.get('unreadable'))} unreadable" if src.get("unreadable") else "") + ")"
         for src in inputs
     )
     return (
@@ -287,8 +290,8 @@ def render_report(inventory: Mapping[str, Any], governance: Mapping[str, Any], t
         f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>API estate report</title><style>{_CSS}</style></head><body>"
-        f"<header><h1>API estate report</h1><p class=\"muted\">Generated {_e(inventory.get('generated_at'))} "
-        f"by {_e(tool)}{' from ' + sources if sources else ''}.</p></header>"
+        f"<header><h1>API estate report</h1><p class=\"muted\">Generated {escape(inventory.get('generated_at'))} "
+        f"by {escape(tool)}{' from ' + sources if sources else ''}.</p></header>"
         f"<main><h2>Services</h2>{summary if services else '<p class=muted>no API traffic in the input</p>'}"
         f"{sections}</main>"
         '<footer class="muted">Grades: A 90-100, B 80-89, C 70-79, D 60-69, F below 60. Values from the traffic '
