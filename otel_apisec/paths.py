@@ -73,15 +73,38 @@ def _is_prefixed_id(text: str) -> bool:
     )
 
 
+_MIN_DIGEST_HEX = 32
+"""Hex characters of an algorithm-prefixed digest (MD5 is 32, SHA-256 64)."""
+
+
+def _is_prefixed_digest(text: str) -> bool:
+    """An algorithm-prefixed content digest, `sha256:9f86d0…` (OCI, Docker, attestations):
+    a short alphanumeric algorithm name, `:`, 32+ hex characters."""
+    algorithm, sep, digest = text.partition(":")
+    return (
+        bool(sep)
+        and 1 <= len(algorithm) <= 16
+        and algorithm.isalnum()
+        and len(digest) >= _MIN_DIGEST_HEX
+        and all(c in _HEX for c in digest)
+    )
+
+
 def is_object_id(segment: str) -> bool:
-    """Integers, UUIDs, hex strings of 16+ characters (Mongo ObjectId, hashes), ULIDs and
-    prefixed IDs (`cus_…`): the parts of a path that vary per object. `v1`, `me`, dates and
-    slugs are not."""
+    """Integers, UUIDs, hex strings of 16+ characters (Mongo ObjectId, hashes), algorithm-prefixed
+    digests (`sha256:…`), ULIDs and prefixed IDs (`cus_…`): the parts of a path that vary per
+    object. `v1`, `me`, dates and slugs are not."""
     if not segment or len(segment) > _MAX_SEGMENT or not segment.isascii():
         return False
     if segment.isdigit():
         return len(segment) <= MAX_INT_DIGITS
-    return _is_uuid(segment) or _is_hex_id(segment) or _is_ulid(segment) or _is_prefixed_id(segment)
+    return (
+        _is_uuid(segment)
+        or _is_hex_id(segment)
+        or _is_prefixed_digest(segment)
+        or _is_ulid(segment)
+        or _is_prefixed_id(segment)
+    )
 
 
 def normalize_id(text: str) -> str:

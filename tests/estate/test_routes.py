@@ -55,6 +55,9 @@ class TestTypedPath:
             ("/pet/findByStatus", "/pet/findByStatus"),
             ("/apis/apps/v1beta1/x", "/apis/apps/v1beta1/x"),
             ("/hash/sha256", "/hash/sha256"),
+            ("/attestations/sha256:" + "9f86d081" * 8, "/attestations/{id}"),
+            ("/blobs/md5:" + "deadbeefcafebabe" * 2 + "/raw", "/blobs/{id}/raw"),
+            ("/algorithms/sha256:fast", "/algorithms/sha256:fast"),
             ("/i18n/oauth2", "/i18n/oauth2"),
             ("/users/john.smith", "/users/john.smith"),
             ("/files/report%2Epdf", "/files/report.pdf"),
@@ -194,6 +197,27 @@ class TestLiteralSiblings:
         observed = [ObservedPath("POST", f"/runs/{{id}}/{a}") for a in actions]
         assert all(structure(p) == t for p, t in inferred(observed).items())
 
+    def test_string_values_beside_a_typed_parameter_on_their_own_evidence(self) -> None:
+        """`…/attestations/{attestation_id}` (DELETE) and `…/attestations/{subject_digest}` (GET)
+        share a position: string siblings linked by their own keys are values there too, as among
+        literals; a sibling whose keys differ (`repositories`) stays literal."""
+        digest = frozenset({"attestations"})
+        observed = [ObservedPath("DELETE", "/orgs/acme/attestations/{id}", 4),
+                    get("/orgs/acme/attestations/repositories", frozenset({"[]id", "[]name"}))]
+        observed += [get(f"/orgs/acme/attestations/{w}", digest) for w in ("thank", "culture-art", "buy-now")]
+        result = inferred(observed)
+        assert result["/orgs/acme/attestations/thank"] == "/orgs/acme/attestations/{}"
+        assert result["/orgs/acme/attestations/buy-now"] == "/orgs/acme/attestations/{}"
+        assert result["/orgs/acme/attestations/repositories"] == "/orgs/acme/attestations/repositories"
+
+    def test_siblings_that_contradict_a_typed_parameter_stay_literal(self) -> None:
+        """Beside `/pulls/{id}`, siblings whose keys disagree with the parameter's are other
+        endpoints, however well they agree with each other."""
+        pull = frozenset({"id", "number", "head", "base"})
+        queue = frozenset({"[]title", "[]age", "[]reviewers"})
+        observed = [get("/pulls/{id}", pull, 20)] + [get(f"/pulls/{w}", queue) for w in ("draft", "stale", "merged")]
+        assert all(p == t for p, t in inferred(observed).items() if "{" not in p)
+
 
 class TestEvidence:
     def test_one_value_alone_stays_literal(self) -> None:
@@ -242,6 +266,29 @@ class TestEvidence:
         assert result["/repos/search"] == "/repos/search"
         templates = set(result.values()) - {"/repos/search"}
         assert templates == {"/repos/{}/{}"} | {f"/repos/{{}}/{{}}/{s}" for s in subs}
+
+    def test_many_siblings_with_only_a_typed_child_are_values(self) -> None:
+        """`…/teams/{team_slug}` and `…/teams/{team_slug}/{role_id}`: siblings with no keys whose
+        only child is a typed parameter have the shape of bare leaves, and count like them (10
+        values below a collection); a few are collections (`/git/blob/{sha}`, `/git/tree/{sha}`)."""
+        words = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet"]
+        observed = [ObservedPath("PUT", f"/orgs/acme/roles/teams/{w}/{{id}}") for w in words[:6]]
+        observed += [ObservedPath("DELETE", f"/orgs/acme/roles/teams/{w}") for w in words[4:]]
+        assert set(inferred(observed).values()) == {"/orgs/acme/roles/teams/{}/{}", "/orgs/acme/roles/teams/{}"}
+        few = [get(f"/repos/acme/git/{kind}/{{id}}") for kind in ("blob", "tree", "commit", "tag")]
+        assert all(structure(p) == t for p, t in inferred(few).items())
+
+    def test_a_closed_set_is_judged_with_the_values_beside_it(self) -> None:
+        """Three popular users with keys of their own, beside ten bodyless values already merged at
+        the same position: together they are an open set, so the three are values too; alone,
+        called again and again, they would be a closed set."""
+        membership = frozenset({"role", "state", "url"})
+        popular = [get(f"/teams/{{id}}/memberships/{n}", membership, calls=8) for n in ("alice", "bob", "carol")]
+        alone = inferred(popular)
+        assert all(structure(p) == t for p, t in alone.items())
+        names = ["dave", "erin", "frank", "grace", "heidi", "ivan", "judy", "mallory", "niaj", "oscar"]
+        observed = popular + [ObservedPath("DELETE", f"/teams/{{id}}/memberships/{n}") for n in names]
+        assert set(inferred(observed).values()) == {"/teams/{}/memberships/{}"}
 
     def test_a_closed_set_of_siblings_stays_literal(self) -> None:
         """Few siblings with the same keys, each called again and again and none seen once, are a
@@ -339,8 +386,8 @@ class TestValueReuse:
         assert all(result[o.path] == o.path for o in fixed)
 
     def test_a_reused_value_beside_a_typed_parameter_stays_literal(self) -> None:
-        """Beside a typed parameter only the existing rules apply: `alice` with keys of its own
-        stays literal beside `/teams/{id}`."""
+        """Beside a typed parameter, a sibling whose keys contradict the parameter's takes no part
+        in reuse: `alice` with keys of its own stays literal beside `/teams/{id}`."""
         observed = self.users() + [get("/teams/{id}", frozenset({"id", "slug"}), 9),
                                    get("/teams/alice", frozenset({"total"}))]
         assert inferred(observed)["/teams/alice"] == "/teams/alice"
