@@ -25,7 +25,7 @@ __all__ = ["ATTACK_KINDS", "finding_events", "risk_score", "span_attributes"]
 
 ATTACK_KINDS = frozenset({
     "sqli", "xss", "path_traversal", "command_injection", "ssrf", "nosqli", "ssti",
-    "jndi_injection", "ldap_injection", "open_redirect",
+    "jndi_injection", "ldap_injection", "open_redirect", "restricted_file", "code_injection", "prototype_pollution",
 })
 # Risk score: the worst finding sets the base, each further finding of medium or worse adds a
 # little, capped at 100. A sort key for dashboards, not a probability.

@@ -46,6 +46,12 @@ class Observation:
     """Object identifiers the request addressed (path segments that look like IDs)."""
     response_ids: tuple[str, ...] = ()
     """Object identifiers the response body returned, when the body was captured."""
+    resource_ids: tuple[str, ...] = ()
+    """Identifiers of the objects the response *is* or *lists*: the top-level `id` (`_id`, `uuid`,
+    `guid`) of a JSON object body, or of each item of a top-level array (or of the array under
+    `data`, `items`, `results`, `records` or `content`), and the object ID ending a `Location`
+    header. Unlike `response_ids`, never a foreign key (`user_id` inside an order): ownership
+    (`abuse.bola`) is learned from these."""
     rate_limited: bool = False
     """The response was a 429 or carried rate-limit headers (RateLimit-*, X-RateLimit-*, Retry-After)."""
     country: str | None = None

@@ -22,7 +22,9 @@ CORRELATOR_NAMES = tuple(correlator_name(rule) for rule in ALL_RULES)
 """Each correlator's name: its finding kind without the `abuse.` prefix."""
 
 _DAY = 86_400.0
-_MAY_BE_ZERO = frozenset({"nlid_response_ids"})
+_MAY_BE_ZERO = frozenset({"nlid_response_ids", "bola_admin_privileged_successes"})
+_PSEUDONYM_LISTS = frozenset({"bola_admin_principals"})
+"""List options holding principal pseudonyms (keyed hashes), not path segments."""
 
 
 def _opt(default: Any, help: str) -> Any:
@@ -75,6 +77,16 @@ class CorrelationConfig:
     bfla_learning_requests: int = _opt(100, "a principal's first N requests (within the profile window) form its profile")
     bfla_profile_s: float = _opt(7 * _DAY, "window of the learning count, and lifetime of a profile entry (wall-clock)")
 
+    bola_ownership_s: float = _opt(_DAY, "how long an object's owner (learned from a create or a listing) and a "
+                                   "principal's identity are remembered after the last evidence (wall-clock)")
+    bola_listing_ids: int = _opt(64, "objects of one create or listing response recorded as the caller's, a few store "
+                                 "operations each")
+    bola_admin_principals: tuple[str, ...] = _opt((), "principal pseudonyms (`enduser.pseudo.id`) exempt from the "
+                                                  "BOLA rules: administrators and support accounts")
+    bola_admin_privileged_successes: int = _opt(
+        5, "a principal with this many successful calls to privileged routes (see bfla_privileged_segments) within "
+        "bola_ownership_s counts as an administrator, exempt from the BOLA rules; 0 turns this learning off")
+
     spike_window_s: float = _opt(900.0, "the recent window compared with the baseline (15 minutes)")
     spike_baseline_s: float = _opt(_DAY, "the baseline period (a day)")
     spike_factor: float = _opt(10.0, "the recent window must hold this many times the average window of the baseline")
@@ -109,7 +121,8 @@ class CorrelationConfig:
             else:
                 _require(isinstance(value, tuple) and all(isinstance(v, str) and v for v in value), f.name, value,
                          "must be a list of non-empty strings")
-                _require(all("/" not in v for v in value), f.name, value, "holds path segments, without '/'")
+                if f.name not in _PSEUDONYM_LISTS:
+                    _require(all("/" not in v for v in value), f.name, value, "holds path segments, without '/'")
         unknown = sorted(set(self.correlators) - set(CORRELATOR_NAMES))
         _require(not unknown, "correlators", unknown, f"names unknown correlators (known: {', '.join(CORRELATOR_NAMES)})")
         _require(self.spike_factor > 1, "spike_factor", self.spike_factor, "must be greater than 1")

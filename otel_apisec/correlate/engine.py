@@ -13,6 +13,7 @@ import threading
 
 from otel_apisec.correlate.api import CorrelationFinding, Correlator, Observation, StateStore, StateStoreError
 from otel_apisec.correlate.bfla import Bfla
+from otel_apisec.correlate.bola import Bola, PathPrincipal
 from otel_apisec.correlate.brute_force import BruteForce, CredentialStuffing
 from otel_apisec.correlate.config import CorrelationConfig
 from otel_apisec.correlate.enumeration import Enumeration
@@ -26,18 +27,27 @@ _logger = logging.getLogger(__name__)
 
 CORRELATOR_TYPES = {
     cls.name: cls
-    for cls in (BruteForce, CredentialStuffing, Enumeration, Bfla, RateSpike, NoRateLimit, ErrorStorm, TokenReuse)
+    for cls in (BruteForce, CredentialStuffing, Enumeration, Bfla, RateSpike, NoRateLimit, ErrorStorm, TokenReuse,
+                Bola, PathPrincipal)
 }
 """Correlator classes by name (the names `CorrelationConfig.correlators` accepts)."""
+_KEYED = frozenset({Bola.name, PathPrincipal.name})
+"""Correlators that take the deployment's pseudonym key (object hashes, principal names in paths)."""
 
 
 class Correlation:
     """All enabled correlators over one shared store. Thread-safe when the store is."""
 
-    def __init__(self, config: CorrelationConfig, store: StateStore) -> None:
+    def __init__(self, config: CorrelationConfig, store: StateStore, hmac_key: bytes = b"") -> None:
+        """`hmac_key`: the deployment's pseudonym key, the one enrichment hashed principals with.
+        The BOLA correlators hash object IDs in their evidence with it and, only when it is given,
+        recognise a path parameter that is a principal's name; empty: a random key per process."""
         self.config = config
         self.store = store
-        self.correlators: tuple[Correlator, ...] = tuple(CORRELATOR_TYPES[name](config) for name in config.correlators)
+        self.correlators: tuple[Correlator, ...] = tuple(
+            CORRELATOR_TYPES[name](config, hmac_key) if name in _KEYED else CORRELATOR_TYPES[name](config)  # type: ignore[call-arg]
+            for name in config.correlators
+        )
         self.store_errors = 0
         """Observations whose correlation stopped because the store did not answer."""
         self.internal_errors = 0

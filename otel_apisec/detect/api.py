@@ -102,8 +102,9 @@ class DetectConfig:
     max_weak_secret_hmacs_per_s: float | None = 50_000.0
     """HMACs per second spent checking accepted HS256/384/512 JWTs against the weak-secret lists,
     per Analyzer (a token bucket holding one second; one check may overdraw it). A token that does
-    not fit is not checked now and not memoized, so a later sighting checks it. One check costs
-    about 500 HMACs for the built-in list plus one per `weak_secrets` entry. 0 disables the check,
+    not fit is not checked now and not memoized, so a later sighting checks it. Each sighting of an
+    unanswered token tries one slice of the ~19.5k-entry list (about 2,500 HMACs, ~4 ms, for an
+    ordinary token; configured `weak_secrets` first). 0 disables the check,
     None removes the limit (the offline scanner uses None)."""
     min_password_length: int = 8
     """Basic-auth passwords shorter than this are reported."""

@@ -79,6 +79,9 @@ class Shape:
     not_after: tuple[str, ...] = ()
     """Reject a candidate right after one of these (the one-character left boundary cannot say
     `//`: URL user-info such as `ftp://user@host` is not an email)."""
+    not_after_grouped_digit: bool = False
+    """Reject a candidate right after a digit and a separator (`9491 3588 ...`): it would be the
+    tail of a longer grouped number (a tracking number, a spaced IBAN), not a value of its own."""
     severity: Severity | None = None
 
     def finding(self, field: Field, match: Match) -> Finding:
@@ -143,6 +146,9 @@ def find(
             return
         if shape.not_after and text.endswith(shape.not_after, 0, start):
             continue
+        if shape.not_after_grouped_digit and start >= 2 and text[start - 1] in _SEPARATORS:
+            if text[start - 2].isdigit():
+                continue
         found = _confirm(shape, text, start, end, field, ctx)
         if found is not None:
             yield found

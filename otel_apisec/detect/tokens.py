@@ -31,13 +31,8 @@ from otel_apisec.detect.rules.tokens import (
     WEAK_SECRET,
 )
 from otel_apisec.detect.sensitive_keys import is_sensitive_key, normalize_key
-from otel_apisec.detect.token_jwt import (
-    HMAC_DIGESTS,
-    ParsedJwt,
-    hmac_secret_in,
-    presented_jwts,
-)
-from otel_apisec.detect.weak_secrets import WEAK_SECRET_BYTES
+from otel_apisec.detect.token_jwt import HMAC_DIGESTS, ParsedJwt, presented_jwts
+from otel_apisec.detect.weak_secrets import weak_secret_used
 from otel_apisec.model import HttpExchange, Severity, TokenFacts, TokenState, clean_text
 
 __all__ = ["DETECTOR", "HmacBudget", "TokenDetector"]
@@ -64,8 +59,8 @@ _HMAC_BUDGET_KEY = "tokens.weak_secret_budget"
 class HmacBudget:
     """Token bucket of HMAC computations for weak-secret checks, shared by one Analyzer's analyses.
 
-    It holds at most one second of budget. A check may overdraw it (one pass over a 100k-entry
-    dictionary costs more than a second's worth); later checks then wait until the debt is repaid,
+    It holds at most one second of budget. A check may overdraw it (a slice of a large configured
+    dictionary may cost more than a second's worth); later checks then wait until the debt is repaid,
     so the long-run rate never exceeds `rate` however many distinct tokens arrive.
     """
 
@@ -281,22 +276,9 @@ def _reported_alg(alg: object) -> str | None:
 
 
 def _weak_secret_used(parsed: ParsedJwt, alg: str, token_hash: str, ctx: DetectContext) -> bool:
-    """Try every known-weak secret once per distinct token; the answer is memoized by token hash.
-
-    Checks draw on the Analyzer's HMAC budget: when it is spent the token is simply not checked
-    (and not memoized, so a later sighting with budget left checks it).
-    """
-    key = f"tokens.weak_secret:{token_hash}"
-    cached = ctx.memo.get(key)
-    if isinstance(cached, bool):
-        return cached
-    if not _afford_weak_secret_check(len(WEAK_SECRET_BYTES) + len(ctx.config.weak_secrets), ctx):
-        return False
-    weak = hmac_secret_in(parsed, alg, WEAK_SECRET_BYTES) or hmac_secret_in(
-        parsed, alg, (s.encode("utf-8", "surrogatepass") for s in ctx.config.weak_secrets)
-    )
-    ctx.memo.put(key, weak)
-    return weak
+    """The known-weak secrets tried one slice per sighting, memoized by token hash, each slice paid
+    from the Analyzer's HMAC budget (`weak_secrets.weak_secret_used`)."""
+    return weak_secret_used(parsed, alg, token_hash, ctx, _afford_weak_secret_check)
 
 
 _MAX_FLOAT = sys.float_info.max

@@ -52,11 +52,15 @@ def luhn_valid(digits: str) -> bool:
     return total % 10 == 0
 
 
-# (brand, prefix ranges as inclusive (low, high) over the first len(low) digits, allowed lengths)
+# (brand, prefix ranges as inclusive (low, high) over the first len(low) digits, allowed lengths).
+# Order matters where ranges overlap: the first brand whose range and length fit names the card.
 _CARD_BRANDS: tuple[tuple[str, tuple[tuple[str, str], ...], frozenset[int]], ...] = (
     ("American Express", (("34", "34"), ("37", "37")), frozenset({15})),
     ("Diners Club", (("300", "305"), ("36", "36"), ("38", "39")), frozenset({14, 15, 16, 17, 18, 19})),
-    ("JCB", (("3528", "3589"),), frozenset({16, 17, 18, 19})),
+    # 3528-3589 today; the rest of 35xx (card-type libraries name it JCB) and the legacy
+    # 15-digit 2131 / 1800 ranges are still printed.
+    ("JCB", (("35", "35"),), frozenset({16, 17, 18, 19})),
+    ("JCB", (("2131", "2131"), ("1800", "1800")), frozenset({15})),
     ("Visa", (("4", "4"),), frozenset({13, 16, 19})),
     ("Mastercard", (("51", "55"), ("2221", "2720")), frozenset({16})),
     (
@@ -65,8 +69,9 @@ _CARD_BRANDS: tuple[tuple[str, tuple[tuple[str, str], ...], frozenset[int]], ...
             ("5018", "5018"),
             ("5020", "5020"),
             ("5038", "5038"),
-            ("5893", "5893"),
+            ("56", "58"),
             ("6304", "6304"),
+            ("6390", "6390"),
             ("6759", "6759"),
             ("6761", "6763"),
         ),
@@ -121,8 +126,15 @@ def _national_lengths(region: str) -> frozenset[int]:
 # Regions a national (no `+`) number is tried in, each with its writable digit counts: the
 # count check skips the ~50 us libphonenumber parse-and-validate for regions that cannot match.
 _PHONE_NATIONAL_REGIONS = tuple(
-    (region, _national_lengths(region)) for region in ("US", "GB", "DE", "FR", "ES", "IT", "NL", "IN", "BR", "AU")
+    (region, _national_lengths(region))
+    for region in ("US", "GB", "DE", "FR", "ES", "IT", "NL", "IN", "BR", "AU", "PL", "AT", "CH", "BE")
 )
+# Where a number written nationally always starts with the trunk prefix `0` (`020 7946 0958`,
+# `030 901820`): a digit run without it is an id or a count, not a phone number there.
+_TRUNK_ZERO_REGIONS = frozenset({"GB", "DE", "FR", "NL", "AU", "AT", "CH", "BE"})
+# Fewest digits a national number is written with in those regions (Berlin `030 901820`).
+_MIN_NATIONAL_DIGITS = 9
+_EXTENSION_MARKS = ("ext.", "ext", "x")
 _COUNTRY_CODES = frozenset(phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
 
 
@@ -135,15 +147,26 @@ def phone_valid(candidate: str, international: bool) -> bool:
 
     Cheap vetoes first (the country code must exist; a national
     number's digit count must fit the region), since libphonenumber costs ~25-50 us per call."""
-    digits = digits_only(candidate)
-    if len(candidate) > 32 or not 4 <= len(digits) <= 17:
+    if len(candidate) > 32:
+        return False
+    number_part = candidate.lower()
+    for mark in _EXTENSION_MARKS:  # `(802) 466-8380 x575`: the extension is no part of the count
+        number_part = number_part.split(mark, 1)[0]
+    digits = digits_only(number_part)
+    if not 4 <= len(digits) <= 17:
         return False
     if international:
         regions: tuple[str | None, ...] = (None,) if _known_country_code(digits) else ()
+    elif len(digits) < _MIN_NATIONAL_DIGITS:
+        return False
     elif digits.startswith(("00", "011")):  # dialled from abroad (`0044 20 ...`): every region
         regions = tuple(region for region, _ in _PHONE_NATIONAL_REGIONS)
     else:
-        regions = tuple(region for region, lengths in _PHONE_NATIONAL_REGIONS if len(digits) in lengths)
+        regions = tuple(
+            region
+            for region, lengths in _PHONE_NATIONAL_REGIONS
+            if len(digits) in lengths and (digits[0] == "0" or region not in _TRUNK_ZERO_REGIONS)
+        )
     for region in regions:
         try:
             number = phonenumbers.parse(candidate, region)

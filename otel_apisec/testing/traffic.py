@@ -305,6 +305,25 @@ def _token_reuse(rng: random.Random, names: _Names, t: float) -> list[Observatio
     return sorted(calls, key=lambda o: o.time_s)
 
 
+def _bola(rng: random.Random, names: _Names, t: float) -> list[Observation]:
+    owner = _Caller(names.pseudonym(), names.public_ip(), "US", token=names.pseudonym())
+    other = _Caller(names.pseudonym(), names.public_ip(), "US", token=names.pseudonym())
+    order = str(rng.randint(10_000, 99_999))
+    return [owner.login(t - 60, ok=True),
+            owner.call(t - 50, "POST", "/api/orders", "/api/orders", status=201, resource_ids=(order,)),
+            owner.call(t - 40, "GET", "/api/orders/{id}", f"/api/orders/{order}", object_ids=(order,)),
+            other.login(t - 10, ok=True),
+            other.call(t, "GET", "/api/orders/{id}", f"/api/orders/{order}", object_ids=(order,))]
+
+
+def _path_principal(rng: random.Random, names: _Names, t: float) -> list[Observation]:
+    victim = _Caller(names.pseudonym(), names.public_ip(), "US", token=names.pseudonym())
+    attacker = _Caller(names.pseudonym(), names.public_ip(), "US", token=names.pseudonym())
+    user_id = str(rng.randint(100, 999))
+    return [replace(victim.login(t - 60, ok=True), response_ids=(user_id,)), attacker.login(t - 10, ok=True),
+            attacker.call(t, "PUT", "/api/users/{id}/password", f"/api/users/{user_id}/password", status=204)]
+
+
 _ATTACKS: tuple[tuple[str, str, Callable[[random.Random, _Names, float], list[Observation]]], ...] = (
     ("password spraying one account", "abuse.brute_force", _brute_force),
     ("credential stuffing from one bot", "abuse.credential_stuffing", _credential_stuffing),
@@ -314,6 +333,8 @@ _ATTACKS: tuple[tuple[str, str, Callable[[random.Random, _Names, float], list[Ob
     ("OTP brute force on an unthrottled endpoint", "abuse.no_rate_limit", _no_rate_limit),
     ("content-discovery scan", "abuse.error_storm", _error_storm),
     ("stolen token replayed abroad", "abuse.token_reuse", _token_reuse),
+    ("one user reads another's order", "abuse.bola", _bola),
+    ("one user changes another's password", "abuse.path_principal", _path_principal),
 )
 
 

@@ -48,6 +48,102 @@ CASES = [
             response_json={"access_token": "opaque", "expires_in": 3600},
         ),
     ),
+    # Login outcome from what the response says (issue 14): failures answered 200, in structure or words.
+    Case(
+        "APISEC-AUTH-001",
+        True,
+        "login answered 200 with status fail and a message",
+        make_exchange(LOGIN, "POST", json=CREDS, status=200,
+                      response_json={"status": "fail", "message": "Password is not correct for the given username."}),
+        "request.path",
+    ),
+    Case(
+        "APISEC-AUTH-001",
+        True,
+        "OAuth2 token endpoint answered invalid_grant",
+        make_exchange(
+            "https://auth.example.com/oauth/token", "POST",
+            body="grant_type=password&username=johndoe&password=A3ddj3w", content_type="application/x-www-form-urlencoded",
+            status=400, response_json={"error": "invalid_grant", "error_description": "Wrong email or password."},
+        ),
+        "request.path",
+    ),
+    Case(
+        "APISEC-AUTH-001",
+        True,
+        "GraphQL login mutation answered 200 with an errors array",
+        make_exchange(
+            "https://api.example.com/graphql", "POST",
+            json={"query": "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }",
+                  "variables": {"email": "jane@example.com", "password": "c0rrect-Horse"}},
+            response_json={"errors": [{"message": "Invalid credentials"}], "data": {"login": None}},
+        ),
+        "request.path",
+    ),
+    *[
+        Case("APISEC-AUTH-001", True, f"login answered 200 with a {lang} failure message",
+             make_exchange(LOGIN, "POST", json=CREDS, status=200, response_json={"message": text}), "request.path")
+        for lang, text in (("German", "Anmeldung fehlgeschlagen"), ("French", "Mot de passe incorrect"),
+                           ("Spanish", "Contraseña inválida"), ("Portuguese", "Senha incorreta"),
+                           ("Italian", "Password errata"), ("Dutch", "Wachtwoord onjuist"),
+                           ("Russian", "Неверный пароль"), ("Chinese", "密码错误"),
+                           ("Japanese", "パスワードが正しくありません"))
+    ],
+    Case(
+        "APISEC-AUTH-001",
+        True,
+        "form login redirected back to the login page",
+        make_exchange("https://app.example.com/login", "POST", body="username=jane&password=x1y2z3w4",
+                      content_type="application/x-www-form-urlencoded", status=302,
+                      response_headers=[("Location", "/login?error")]),
+        "request.path",
+    ),
+    Case(
+        "APISEC-AUTH-001",
+        True,
+        "form login shown again with 200",
+        make_exchange("https://app.example.com/accounts/login/", "POST", body="username=jane&password=x1y2z3w4",
+                      content_type="application/x-www-form-urlencoded", status=200, response_content_type="text/html",
+                      response_body='<form><p>Please enter a correct username and password.</p>'
+                                    '<input type="password" name="password"></form>'),
+        "request.path",
+    ),
+    Case(
+        "APISEC-AUTH-001",
+        False,
+        "form login redirected into the app with a session cookie",
+        make_exchange("https://app.example.com/login", "POST", body="username=jane&password=x1y2z3w4",
+                      content_type="application/x-www-form-urlencoded", status=302,
+                      response_headers=[("Location", "/dashboard"), ("Set-Cookie", "JSESSIONID=5F1; HttpOnly")]),
+    ),
+    Case(
+        "APISEC-AUTH-001",
+        False,
+        "JWT issued with a 'failed attempts' notice beside it",
+        make_exchange(LOGIN, "POST", json=CREDS, status=200, response_json={
+            "token": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJqYW5lIn0.dGhpcy1pcy1hLXNpZ25hdHVyZQ",
+            "message": "Welcome back! 3 failed attempts since your last login."}),
+    ),
+    Case(
+        "APISEC-AUTH-001",
+        False,
+        "second factor required (pending, not a failure)",
+        make_exchange(LOGIN, "POST", json=CREDS, status=200,
+                      response_json={"status": "MFA_REQUIRED", "stateToken": "007ucIX7PATyn94hsHfOLVaXAmOBkKHWnOOLG43bsb"}),
+    ),
+    Case(
+        "APISEC-AUTH-001",
+        False,
+        "rate limited with 429 (the password was not checked)",
+        make_exchange(LOGIN, "POST", json=CREDS, status=429, response_json={"message": "Too Many Attempts."}),
+    ),
+    Case(
+        "APISEC-AUTH-001",
+        False,
+        "success message with a session cookie, in German",
+        make_exchange(LOGIN, "POST", json=CREDS, status=200, response_json={"message": "Anmeldung erfolgreich"},
+                      response_headers=[("Set-Cookie", "sid=abc123; Path=/; HttpOnly")]),
+    ),
     Case(
         "APISEC-AUTH-002",
         True,
@@ -111,7 +207,13 @@ CASES = [
         "APISEC-AUTH-004",
         True,
         "login succeeded with a known-weak password",
-        make_exchange(LOGIN, "POST", json={"email": "jane@example.com", "password": "Password1"}, status=200),
+        make_exchange(
+            LOGIN,
+            "POST",
+            json={"email": "jane@example.com", "password": "Password1"},
+            status=200,
+            response_json={"token": "2YotnFZFEjr1zCsicMWpAA"},
+        ),
         "request.body",
     ),
     Case(

@@ -78,7 +78,10 @@ CASES: list[Case] = [
         "APISEC-PII-004", True, "printed IBAN in free text without a context word",
         {"memo": "transfer to GB82 WEST 1234 5698 7654 32 today"}, "memo",
     ),
-    _resp("APISEC-PII-004", False, "IBAN-shaped reference without a naming key (keyed-only)", {"ref": "DE89370400440532013000"}),
+    _resp(
+        "APISEC-PII-004", True, "compact IBAN under an unrelated key (found anywhere now)",
+        {"ref": "DE89370400440532013000"}, "ref",
+    ),
     # APISEC-PII-005 US SSN
     _resp("APISEC-PII-005", True, "dashed SSN in free text", {"note": "SSN on file: 536-22-1234"}, "note"),
     _resp("APISEC-PII-005", True, "undashed SSN under an ssn key", {"ssn": "536221234"}, "ssn"),
@@ -163,4 +166,42 @@ CASES += [
         "the server's own public address in the Host header",
         make_exchange("http://81.2.69.160:8080/health", headers={"Host": "81.2.69.160:8080"}),
     ),
+]
+
+# Free-text forms (issue 14): every card brand and length, compact and lowercase IBANs anywhere,
+# national phone numbers after a context word in several languages.
+_NOTE = "note"
+CASES += [
+    _resp("APISEC-PII-003", True, "19-digit Visa in prose", {_NOTE: "charge 4111111111111111110 today"}, _NOTE),
+    _resp("APISEC-PII-003", True, "13-digit Visa grouped 4-4-4-1", {_NOTE: "card 4222 2222 2222 2 ok"}, _NOTE),
+    _resp("APISEC-PII-003", True, "JCB 16 dashed", {_NOTE: "paid with 3530-1113-3330-0000"}, _NOTE),
+    _resp("APISEC-PII-003", True, "legacy 15-digit JCB (1800)", {_NOTE: "refund 180000000000002 please"}, _NOTE),
+    _resp("APISEC-PII-003", True, "12-digit Maestro", {_NOTE: "Maestro 501800000009 on file"}, _NOTE),
+    _resp("APISEC-PII-003", True, "Maestro 6759 19 digits", {_NOTE: "use 6759649826438453003 now"}, _NOTE),
+    _resp("APISEC-PII-003", True, "Diners 14 digits", {_NOTE: "paid by 30569309025904."}, _NOTE),
+    _resp("APISEC-PII-003", True, "Discover in prose", {_NOTE: "it was 6011 1111 1111 1117 I think"}, _NOTE),
+    _resp("APISEC-PII-003", True, "UnionPay 19 digits", {_NOTE: "银联卡 6212345678901234569 已绑定"}, _NOTE),
+    _resp("APISEC-PII-003", False, "12 Luhn-valid digits outside Maestro ranges", {_NOTE: "order 400000000006 shipped"}),
+    _resp(
+        "APISEC-PII-003", False, "card-shaped tail of a longer grouped number",
+        {_NOTE: "tracking 9400 5555 5555 5555 4444 00"},
+    ),
+    _resp("APISEC-PII-003", False, "JCB-prefixed digits failing Luhn", {_NOTE: "ref 3530111333300001"}),
+    _resp("APISEC-PII-004", True, "compact IBAN in prose", {_NOTE: "wire to NL91ABNA0417164300 by Friday"}, _NOTE),
+    _resp("APISEC-PII-004", True, "lowercase compact IBAN", {_NOTE: "überweisen auf de89370400440532013000"}, _NOTE),
+    _resp("APISEC-PII-004", True, "lowercase spaced IBAN", {_NOTE: "iban fr76 3000 6000 0112 3456 7890 189"}, _NOTE),
+    _resp("APISEC-PII-004", False, "compact IBAN with a wrong check", {_NOTE: "wire to NL92ABNA0417164300"}),
+    _resp("APISEC-PII-004", False, "IBAN-shaped order reference", {_NOTE: "order AB12CDEF3456789012 shipped"}),
+    _resp(
+        "APISEC-PII-004", False, "valid mod-97 but wrong BBAN structure for the country",
+        {_NOTE: "ref GB15ABCD12345678901234X"},
+    ),
+    _resp("APISEC-PII-002", True, "German national number after Telefon", {_NOTE: "Telefon 030 901820"}, _NOTE),
+    _resp("APISEC-PII-002", True, "US number with extension after call", {_NOTE: "call (415) 555-2671 x204"}, _NOTE),
+    _resp("APISEC-PII-002", True, "French number after joindre", {_NOTE: "me joindre au 01 42 68 53 00"}, _NOTE),
+    _resp("APISEC-PII-002", True, "German slash form after Tel.", {_NOTE: "Tel. 030/901820"}, _NOTE),
+    _resp("APISEC-PII-002", False, "digits after a phone word without the trunk 0", {_NOTE: "phone model 1079460958"}),
+    _resp("APISEC-PII-002", False, "price after a phone word", {_NOTE: "phone case 24961.99 x 3"}),
+    _resp("APISEC-PII-002", False, "ISBN after call", {_NOTE: "call number 978-1-906018-97-9"}),
+    _resp("APISEC-PII-002", False, "national number without a context word", {_NOTE: "ref 020 7946 0958 ok"}),
 ]

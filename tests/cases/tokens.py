@@ -203,4 +203,37 @@ CASES = [
         AUTH,
     ),
     Case("APISEC-TOK-012", False, "HS256 signed with a random 64-char secret", bearer(GOOD)),
+    Case("APISEC-TOK-012", True, "HS256 signed with a common English word", bearer(mint(secret="sunshine")), AUTH),
+    Case("APISEC-TOK-012", True, "HS256 signed with a common password", bearer(mint(secret="dragon")), AUTH),
+    Case(
+        "APISEC-TOK-012",
+        True,
+        "HS256 signed with an unset JavaScript variable",
+        bearer(mint(secret="undefined")),
+        AUTH,
+    ),
+    Case(
+        "APISEC-TOK-012",
+        True,
+        "HS256 signed with the FastAPI security tutorial key",
+        bearer(mint(secret="09d25e094faa6ca2556c818166b7a9563b93f7099f6f0f4caa6cf63b88e8d3e7")),
+        AUTH,
+    ),
+    Case(
+        "APISEC-TOK-012",
+        False,
+        "HS256 signed with a common word plus a random suffix",
+        bearer(mint(secret="sunshine-Qx7vR2kLm9Tz4WpB")),
+    ),
+    Case(
+        "APISEC-TOK-012",
+        False,
+        "weak-secret token the server rejected (401)",
+        make_exchange(
+            "https://api.example.com/v1/orders",
+            headers={"Authorization": f"Bearer {mint(secret='sunshine')}"},
+            status=401,
+            started_at=NOW,
+        ),
+    ),
 ]

@@ -120,7 +120,7 @@ class TestConfig:
 class TestRules:
     def test_one_rule_per_correlator_with_valid_metadata(self) -> None:
         assert set(CORRELATOR_TYPES) == set(CORRELATOR_NAMES) == {r.kind.removeprefix("abuse.") for r in ALL_RULES}
-        assert len({r.id for r in ALL_RULES}) == len(ALL_RULES) == 8
+        assert len({r.id for r in ALL_RULES}) == len(ALL_RULES) == 10
         for rule in ALL_RULES:
             assert rule.id.startswith("APISEC-ABU-0")
             assert rule.kind.startswith("abuse.")

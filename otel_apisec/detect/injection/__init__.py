@@ -1,5 +1,6 @@
 """Injection detectors for request fields: SQLi, XSS, path traversal, command injection, SSRF,
-NoSQLi, SSTI, JNDI (Log4Shell), LDAP injection and open redirect.
+NoSQLi, SSTI, JNDI (Log4Shell), LDAP injection, open redirect, restricted files, code injection
+(Java, Node.js, PHP) and prototype pollution.
 
 Each attack class declares cheap triggers; a field runs a class's check only when one of that
 class's triggers hit its raw text, or when an encoding trigger hit (then every check runs on the
@@ -16,10 +17,13 @@ from otel_apisec.detect.api import DetectContext
 from otel_apisec.detect.engine import Trigger
 from otel_apisec.detect.fields import Direction, Field, Source
 from otel_apisec.detect.injection import (
+    code,
     command,
     ldap,
     nosql,
+    prototype,
     redirect,
+    restricted,
     sql,
     ssrf,
     template,
@@ -67,6 +71,9 @@ FAMILIES: tuple[_Family, ...] = (
     _Family(rules.JNDI_INJECTION, template.JNDI_TRIGGERS, template.check_jndi),
     _Family(rules.LDAP_INJECTION, ldap.TRIGGERS, ldap.check),
     _Family(rules.OPEN_REDIRECT, redirect.TRIGGERS, redirect.check, redirect.applies),
+    _Family(rules.RESTRICTED_FILE, restricted.TRIGGERS, restricted.check),
+    _Family(rules.CODE_INJECTION, code.TRIGGERS, code.check),
+    _Family(rules.PROTOTYPE_POLLUTION, prototype.TRIGGERS, prototype.check),
 )
 # A literal several classes start with is one trigger owned by all of them: a flood of it
 # (`${` x 500k) then costs Hyperscan one pattern's matches, not one per class.

@@ -50,6 +50,10 @@ TRIGGERS: tuple[Trigger, ...] = (
         r"(or|and|=)\s*\xe2\x80[\x98\x99\xb2]|['\"]\s*\xe2\x80[\x93\x94]", caseless=True),
     Trigger(r"(^|\xff|\")\s*(or|and)\s+\w+\s*(=|<>|!=|like)", caseless=True),
     Trigger(r"\bselect\s+(\w+_\w+|version|user|database|schema|now)\s*\(", caseless=True),
+    # keyword forms libinjection does not tokenise as SQL: a sub-select after an operator,
+    # PostgreSQL COPY ... PROGRAM, T-SQL variables and dynamic SQL, SELECT ... INTO a variable
+    Trigger(r"\(\s*select\b|\bprogram\s+['\"]|shutdown\s+with|declare\s+@|exec(ute)?\s*\(\s*@|into\s+@"
+            r"|execute\s+immediate|against\s*\(|::\s*jsonb?\b", caseless=True),
 )
 _LIBINJECTION_CHARS = 4096
 """libinjection fingerprints the first few tokens only; the heuristics still see everything."""
@@ -108,6 +112,13 @@ _HEURISTICS = compile_large(
     r"|\bselect\s+(\w+_\w+|version|user|database|schema|now)\s*\([^)]{0,100}\)\s*(;|--|#|$|,|\bfrom\b)"
     r"|^\s*\d*\s*['\"`]{1,3}\\?\s*$|['\"]\s*=\s*['\"]\s*(or|and)\b|@@[a-z_]\w*"
     r"|\bbackup\s+database\s+\w+\s+to\b|\bexec(ute)?\s+(sp_|xp_)"
+    # keyword forms libinjection does not tokenise as SQL (CRS 942 at paranoia level 1)
+    r"|(\|\||&&|[-+*/=<>]|\b(and|or|xor|not|regexp|rlike|like|div|mod|in|exists|is))\s*\(+\s*select\s+[\w@*(]"
+    r"|\bcopy\s*\(\s*select\b.{0,200}\bto\s+program\s+['\"]|\bcopy\s+\w+\s+from\s+program\s+['\"]"
+    r"|(^|;)\s*shutdown\s+with\s+nowait|\bdeclare\s+@\w+\s+(n?varchar|int|char|table|sysname|bigint|varbinary)\b"
+    r"|\bexec(ute)?\s*\(\s*@\w+\s*\)|\blimit\s+\d+(\s*,\s*\d+)?\s+into\s+@\w|\bexecute\s+immediate\s+['\"]"
+    r"|\bmatch\s*\([\w\s,.]{1,100}\)\s*against\s*\(\s*['\"]"
+    r"|['\"][\[{][^'\"]{0,200}[\]}]['\"]\s*::\s*jsonb?\s*(@>|<@|->>?|#>>?|\?[|&]?)"
 )
 
 

@@ -1,5 +1,6 @@
 """Path traversal and local file inclusion: `../` climbs (any slash, any encoding), absolute
-paths to well-known sensitive files, and PHP/Java stream wrappers."""
+paths to well-known sensitive files, and PHP/Java stream wrappers (`php://`, `phar://`,
+`data://`, `expect://`)."""
 
 from __future__ import annotations
 
@@ -52,7 +53,7 @@ _UNMISTAKABLE = re2.compile(r"(?i)(^|[/\\=:\x00])(etc[/\\](passwd|shadow|master\
 _DOTFILE = re2.compile(r"(?i)(^|[/\\])\.(htpasswd|htaccess|netrc|git[/\\]config|"
     r"env|aws[/\\]credentials|ssh[/\\]id_\w+)\s*$")
 _WRAPPER = re2.compile(r"(?i)\b(php://(filter|input|fd|memory|temp)|zip://|phar://|"
-    r"expect://|glob://|jar:(file|https?):|netdoc:|compress\.zlib://|file://)")
+    r"expect://|glob://|jar:(file|https?):|netdoc:|compress\.zlib://|file://|data://(text|application)/)")
 
 
 # Slash look-alikes that IIS and some decoders map to real separators, and `0x2e`-style hex.

@@ -9,11 +9,13 @@ from otel_apisec.model import Severity
 __all__ = [
     "ALL_RULES",
     "BFLA",
+    "BOLA",
     "BRUTE_FORCE",
     "CREDENTIAL_STUFFING",
     "ENUMERATION",
     "ERROR_STORM",
     "NO_RATE_LIMIT",
+    "PATH_PRINCIPAL",
     "RATE_SPIKE",
     "TOKEN_REUSE",
 ]
@@ -64,7 +66,21 @@ TOKEN_REUSE = define(
     "Revoke the token, bind tokens to the client (DPoP, mTLS) and shorten their lifetime.",
 )
 
+BOLA = define(
+    "APISEC-ABU-009", "abuse.bola", "Object owned by another principal accessed (BOLA)",
+    Severity.HIGH, "API1:2023", "CWE-639",
+    "Check on every request that the caller owns or may access the object it names (deny by default, "
+    "scope queries by the caller's identity), and review the accesses this finding lists.",
+)
+PATH_PRINCIPAL = define(
+    "APISEC-ABU-010", "abuse.path_principal", "Path names another principal's identity (BOLA)",
+    Severity.HIGH, "API1:2023", "CWE-639",
+    "Take the acting user from the session or token, never from the path; where the path names a user, "
+    "check that it is the caller (or an administrator) before reading or changing anything.",
+)
+
 ALL_RULES = (
     BRUTE_FORCE, CREDENTIAL_STUFFING, ENUMERATION, BFLA, RATE_SPIKE, NO_RATE_LIMIT, ERROR_STORM, TOKEN_REUSE,
+    BOLA, PATH_PRINCIPAL,
 )
 

@@ -6,12 +6,15 @@ from otel_apisec.detect.rule import define
 from otel_apisec.model import Severity
 
 __all__ = [
+    "CODE_INJECTION",
     "COMMAND_INJECTION",
     "JNDI_INJECTION",
     "LDAP_INJECTION",
     "NOSQLI",
     "OPEN_REDIRECT",
     "PATH_TRAVERSAL",
+    "PROTOTYPE_POLLUTION",
+    "RESTRICTED_FILE",
     "SQLI",
     "SSRF",
     "SSTI",
@@ -66,4 +69,25 @@ LDAP_INJECTION = define(
 OPEN_REDIRECT = define(
     "APISEC-INJ-010", "open_redirect", "Open redirect attempt", Severity.HIGH, _INJECTION, "CWE-601",
     "Redirect only to relative paths or allow-listed hosts; reject scheme-relative and script URLs.",
+)
+RESTRICTED_FILE = define(
+    "APISEC-INJ-011", "restricted_file",
+    "Request for a restricted file (secrets, version control, configuration, backup or dump)",
+    Severity.HIGH, _INJECTION, "CWE-552",
+    "Serve only a public directory; keep .env, .git, credentials, configuration and backups out of the "
+    "web root, and deny dotfiles and backup extensions at the server or gateway.",
+)
+CODE_INJECTION = define(
+    "APISEC-INJ-012", "code_injection",
+    "Code injection attempt into the application runtime (Java, Node.js or PHP)",
+    Severity.CRITICAL, _INJECTION, "CWE-94",
+    "Never evaluate request text (eval, OGNL/EL/SpEL, unserialize, node-serialize); deserialize only "
+    "allow-listed types and bind request parameters to explicit fields, never to class properties.",
+)
+PROTOTYPE_POLLUTION = define(
+    "APISEC-INJ-013", "prototype_pollution",
+    "Prototype pollution attempt (__proto__ or constructor.prototype)", Severity.HIGH, _INJECTION,
+    "CWE-1321",
+    "Reject __proto__, constructor and prototype keys when merging or setting request data; use "
+    "Object.create(null) or Map for dictionaries and freeze Object.prototype.",
 )

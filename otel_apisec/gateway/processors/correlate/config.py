@@ -63,7 +63,8 @@ def _create(config: CorrelateConfig, ctx: BuildContext) -> Built[Processor]:
 
         store = RedisStore(config.store, prefix=config.key_prefix, hmac_key=config.hmac_key.encode())
     country_of = CountryLookup().country if config.geoip else None
-    processor = CorrelateProcessor(Correlation(config.correlation, store), deployment_key(config.hmac_key),
+    key = deployment_key(config.hmac_key)
+    processor = CorrelateProcessor(Correlation(config.correlation, store, hmac_key=key), key,
                                    country_of=country_of, tally=ctx.tally)
     return Built(processor, stats=lambda: {**processor.counts.stats(), "errors": processor.errors, **processor.stats()},
                  shutdown=lambda timeout_s: processor.close())

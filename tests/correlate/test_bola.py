@@ -1,0 +1,246 @@
+"""BOLA correlators (`abuse.bola`, `abuse.path_principal`) on the real MemoryStore and a real Redis:
+ownership learned from creates, listings and login responses; the owner, anonymous callers and
+administrators never fire; another principal's 2xx does, with pseudonyms and hashes only."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from otel_apisec.correlate.api import CorrelationFinding, Observation, StateStore
+from otel_apisec.correlate.bola import route_parameters
+from otel_apisec.correlate.config import CorrelationConfig
+from otel_apisec.correlate.engine import Correlation
+from otel_apisec.correlate.stores.memory import MemoryStore
+from otel_apisec.correlate.stores.redis import RedisStore
+from otel_apisec.pseudonym import keyed_hash
+from otel_apisec.testing.redis import RedisServer, redis_server  # noqa: F401
+
+KEY = b"k" * 32
+ALICE = keyed_hash(KEY, "alice")
+BOB = keyed_hash(KEY, "bob")
+ADMIN = keyed_hash(KEY, "root")
+T0 = 1_767_254_400.0
+
+
+def call(who: str | None, method: str, route: str, path: str, status: int = 200, t: float = 0.0,
+         **kw: object) -> Observation:
+    return Observation(time_s=T0 + t, method=method, route=route, path=path, status=status, principal=who,
+                       client="198.51.100.7", service="shop", auth_outcome="success" if who else "anonymous",
+                       **kw)  # type: ignore[arg-type]
+
+
+def created(who: str, order: str) -> Observation:
+    return call(who, "POST", "/orders", "/orders", 201, resource_ids=(order,))
+
+
+def read(who: str | None, order: str, method: str = "GET", status: int = 200) -> Observation:
+    return call(who, method, "/orders/{id}", f"/orders/{order}", status, object_ids=(order,))
+
+
+def engine(store: StateStore | None = None, only: str = "bola", **options: Any) -> Correlation:
+    return Correlation(CorrelationConfig(correlators=(only,), **options),
+                       store if store is not None else MemoryStore(), hmac_key=KEY)
+
+
+def run(correlation: Correlation, calls: list[Observation]) -> list[CorrelationFinding]:
+    return [f for obs in calls for f in correlation.observe(obs)]
+
+
+class TestBola:
+    def test_owner_reads_own_object(self) -> None:
+        """The creator reading and updating what it created fires nothing."""
+        assert run(engine(), [created(ALICE, "1001"), read(ALICE, "1001"), read(ALICE, "1001", "PUT")]) == []
+
+    def test_another_principal_reads_it(self) -> None:
+        """A 2xx read by someone else fires abuse.bola, API1:2023, with pseudonyms and the object's hash."""
+        findings = run(engine(), [created(ALICE, "1001"), read(BOB, "1001")])
+        assert len(findings) == 1
+        finding = findings[0]
+        assert finding.rule.kind == "abuse.bola" and finding.rule.owasp == "API1:2023" and finding.rule.cwe == "CWE-639"
+        assert finding.subject["enduser.pseudo.id"] == BOB
+        assert finding.evidence["owner_principal"] == ALICE
+        assert finding.evidence["ownership"] == "created"
+        assert finding.evidence["object"] == keyed_hash(KEY, "1001")
+        assert "1001" not in str(finding.record())
+
+    def test_another_principal_changes_it(self) -> None:
+        """A successful PUT on another's object fires too."""
+        findings = run(engine(), [created(ALICE, "1001"), read(BOB, "1001", "PUT")])
+        assert [f.subject["http.request.method"] for f in findings] == ["PUT"]
+
+    def test_refused_access_is_not_bola(self) -> None:
+        """The API said no (403/404): authorization worked."""
+        assert run(engine(), [created(ALICE, "1001"), read(BOB, "1001", status=403), read(BOB, "1001", status=404)]) == []
+
+    def test_anonymous_is_not_looked_at(self) -> None:
+        """No principal: missing authentication is the auth detector's job."""
+        assert run(engine(), [created(ALICE, "1001"), read(None, "1001")]) == []
+
+    def test_configured_admin_is_exempt(self) -> None:
+        assert run(engine(bola_admin_principals=(ADMIN,)), [created(ALICE, "1001"), read(ADMIN, "1001")]) == []
+
+    def test_learned_admin_is_exempt(self) -> None:
+        """Five successful privileged calls make an administrator; one does not."""
+        admin_calls = [call(ADMIN, "GET", "/admin/users", "/admin/users", t=i) for i in range(5)]
+        assert run(engine(), [created(ALICE, "1001"), *admin_calls, read(ADMIN, "1001")]) == []
+        assert len(run(engine(), [created(ALICE, "1001"), *admin_calls[:1], read(ADMIN, "1001")])) == 1
+        assert len(run(engine(bola_admin_privileged_successes=0), [created(ALICE, "1001"), *admin_calls,
+                                                                     read(ADMIN, "1001")])) == 1
+
+    def test_listing_learns_ownership(self) -> None:
+        """Objects a listing returned to Alice are hers."""
+        listing = call(ALICE, "GET", "/orders", "/orders", resource_ids=("1001", "1002"))
+        findings = run(engine(), [listing, read(ALICE, "1002"), read(BOB, "1002")])
+        assert [f.evidence["ownership"] for f in findings] == ["listed"]
+
+    def test_location_header_style_create_under_uuid(self) -> None:
+        """UUID objects, normalized as the gateway does."""
+        order = str(uuid.UUID(int=7))
+        assert len(run(engine(), [created(ALICE, order), read(BOB, order)])) == 1
+
+    def test_shared_collection_is_learned(self) -> None:
+        """A catalog listed to two principals is shared: nobody owns its items."""
+        catalog = [call(who, "GET", "/orders", "/orders", resource_ids=("5", "6")) for who in (ALICE, BOB)]
+        assert run(engine(), [*catalog, read(BOB, "5"), read(ALICE, "6"), read(ADMIN, "5")]) == []
+
+    def test_first_toucher_does_not_own(self) -> None:
+        """Reading an object nobody created or listed gives no ownership."""
+        assert run(engine(), [read(ALICE, "77"), read(BOB, "77")]) == []
+
+    def test_once_per_caller_and_endpoint_per_cooldown(self) -> None:
+        creates = [created(ALICE, str(n)) for n in range(10)]
+        findings = run(engine(), [*creates, *(read(BOB, str(n)) for n in range(10))])
+        assert len(findings) == 1
+
+    def test_ownership_expires(self) -> None:
+        clock = [1000.0]
+        store = MemoryStore(clock=lambda: clock[0])
+        correlation = engine(store, bola_ownership_s=3600.0)
+        run(correlation, [created(ALICE, "1001")])
+        clock[0] += 3601
+        assert run(correlation, [read(BOB, "1001")]) == []
+
+    def test_bounded_memory_under_100k_objects(self) -> None:
+        """100,000 created objects under a 50,000-key cap: the store stays at its cap, the newest
+        ownership still fires."""
+        store = MemoryStore(max_keys=50_000)
+        correlation = engine(store)
+        for n in range(100_000):
+            correlation.observe(created(ALICE, str(n)))
+        assert len(store) <= 50_000 and store.evictions > 0
+        assert len(run(correlation, [read(BOB, "99999")])) == 1
+
+
+class TestPathPrincipal:
+    def test_path_names_another_principal_on_a_write(self) -> None:
+        """Bob changing Alice's password by her name: abuse.path_principal."""
+        calls = [call(ALICE, "GET", "/users/{name}", "/users/alice"),
+                 call(BOB, "PUT", "/users/{name}/password", "/users/alice/password", 204)]
+        findings = run(engine(only="path_principal"), calls)
+        assert len(findings) == 1
+        assert findings[0].rule.kind == "abuse.path_principal" and findings[0].rule.owasp == "API1:2023"
+        assert findings[0].evidence["named_principal"] == ALICE
+        assert "alice" not in str(findings[0].record())
+
+    def test_own_name_and_unknown_names_are_quiet(self) -> None:
+        calls = [call(ALICE, "GET", "/users/{name}", "/users/alice"),
+                 call(ALICE, "PUT", "/users/{name}/password", "/users/ALICE/password", 204),
+                 call(BOB, "GET", "/users/{name}", "/users/carol")]
+        assert run(engine(only="path_principal"), calls) == []
+
+    def test_read_without_data_and_refusals_are_quiet(self) -> None:
+        calls = [call(ALICE, "GET", "/users/{name}", "/users/alice"),
+                 call(BOB, "GET", "/users/{name}", "/users/alice", 204),
+                 call(BOB, "PUT", "/users/{name}", "/users/alice", 403)]
+        assert run(engine(only="path_principal"), calls) == []
+
+    def test_id_from_login_response(self) -> None:
+        """The user ID a login returned is the account's identity; another user's write on it fires."""
+        login = Observation(time_s=T0, method="POST", route="/login", path="/login", status=200, principal=ALICE,
+                            is_login=True, login_succeeded=True, response_ids=("42",), service="shop")
+        calls = [login, call(ALICE, "PUT", "/users/{id}/password", "/users/42/password"),
+                 call(BOB, "PUT", "/users/{id}/password", "/users/42/password")]
+        findings = run(engine(only="path_principal"), calls)
+        assert [(f.evidence["named_principal"], f.evidence["ownership"]) for f in findings] == [(ALICE, "login_response")]
+
+    def test_without_the_key_names_are_not_matched(self) -> None:
+        correlation = Correlation(CorrelationConfig(correlators=("path_principal",)), MemoryStore())
+        calls = [call(ALICE, "GET", "/users/{name}", "/users/alice"),
+                 call(BOB, "PUT", "/users/{name}/password", "/users/alice/password")]
+        assert run(correlation, calls) == []
+
+    def test_admin_is_exempt(self) -> None:
+        calls = [call(ALICE, "GET", "/users/{name}", "/users/alice"),
+                 call(ADMIN, "PUT", "/users/{name}/password", "/users/alice/password")]
+        assert run(engine(only="path_principal", bola_admin_principals=(ADMIN,)), calls) == []
+
+
+class TestRouteParameters:
+    def test_aligns_template_and_path(self) -> None:
+        assert route_parameters("/users/{name}/orders/<int:id>", "/users/alice/orders/7?x=1") == ["alice", "7"]
+        assert route_parameters("/users/alice", "/users/alice") == []
+        assert route_parameters("/users/{name}", "/users/a/b") == []
+
+    @settings(max_examples=200, deadline=None)
+    @given(st.text(max_size=3000), st.text(max_size=3000))
+    def test_hostile_input_is_bounded(self, route: str, path: str) -> None:
+        started = time.perf_counter()
+        values = route_parameters(route, path)
+        assert len(values) <= 4 and all(len(v) <= 128 for v in values)
+        assert time.perf_counter() - started < 0.05
+
+
+class TestRedis:
+    def test_bola_and_path_principal_over_redis(self, redis_server: RedisServer) -> None:  # noqa: F811
+        """The same findings from a Redis store, which holds only keyed hashes."""
+        prefix = f"t{uuid.uuid4().hex[:8]}:"
+        store = RedisStore(redis_server.url, prefix=prefix, hmac_key=KEY)
+        try:
+            both = Correlation(CorrelationConfig(correlators=("bola", "path_principal")), store, hmac_key=KEY)
+            calls = [created(ALICE, "1001"), read(ALICE, "1001"), read(BOB, "1001", "PUT"),
+                     call(ALICE, "GET", "/users/{name}", "/users/alice"),
+                     call(BOB, "PUT", "/users/{name}/password", "/users/alice/password")]
+            findings = run(both, calls)
+            assert [f.rule.kind for f in findings] == ["abuse.bola", "abuse.path_principal"]
+            assert findings[0].evidence["owner_principal"] == ALICE
+            keys = [str(k) for k in store._client.keys(prefix + "*")]
+            assert keys and not any("1001" in k or "alice" in k or "/orders" in k for k in keys)
+        finally:
+            store.close()
+
+
+class TestResourceIds:
+    """`Observation.resource_ids` (the gateway's reading of a response): own IDs, never foreign keys."""
+
+    @staticmethod
+    def ids(document: object, location: str | None = None) -> tuple[str, ...]:
+        from otel_apisec.gateway.span_exchange import SpanAttributes
+        from otel_apisec.gateway.span_observation import _resource_ids
+
+        read = SpanAttributes()
+        if location is not None:
+            read.headers.append(("http.response.header.location", location))
+        return _resource_ids(document, read)
+
+    def test_shapes(self) -> None:
+        assert self.ids({"id": 7, "user_id": 3}) == ("7",)
+        assert self.ids([{"id": 1, "owner_id": 9}, {"id": "2"}, {"name": "x"}]) == ("1", "2")
+        assert self.ids({"data": [{"uuid": str(uuid.UUID(int=5))}], "next": None}) == (str(uuid.UUID(int=5)),)
+        assert self.ids({"user_id": 3, "total": 1}) == ()
+        assert self.ids(None, "/orders/1001?x=1") == ("1001",)
+        assert self.ids(None, "/orders/new") == ()
+
+    @settings(max_examples=100, deadline=None)
+    @given(st.recursive(
+        st.none() | st.integers() | st.text(max_size=40),
+        lambda inner: st.lists(inner, max_size=8) | st.dictionaries(st.sampled_from(["id", "data", "x"]), inner, max_size=4),
+    ))
+    def test_hostile_documents(self, document: object) -> None:
+        started = time.perf_counter()
+        assert len(self.ids(document)) <= 256
+        assert time.perf_counter() - started < 0.05
