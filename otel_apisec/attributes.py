@@ -37,6 +37,14 @@ POSTURE_CHECKED: Final = "apisec.posture.checked"
 response shape it had not shown lately. Its endpoint facts, none included, are the endpoint's
 posture from then on. Absent on the other spans of the endpoint."""
 ENDUSER_PSEUDO_ID: Final = enduser_attributes.ENDUSER_PSEUDO_ID
+RESPONSE_RESOURCE_IDS: Final = "apisec.response.resource_ids"
+"""Keyed hashes (the deployment key, as principals) of the IDs of the object(s) a JSON response is
+or lists, and of a `Location` header's object: the SDK's stand-in for the body the gateway's
+ownership checks (`abuse.bola`) would read. At most `MAX_RESPONSE_IDS`."""
+RESPONSE_IDS: Final = "apisec.response.ids"
+"""Keyed hashes of every identifier-keyed value (`id`, `*_id`, `*Id`, `uuid`) in a JSON response,
+foreign keys included (a login's account ID). At most `MAX_RESPONSE_IDS`."""
+MAX_RESPONSE_IDS: Final = 64
 
 # --- one span event per finding -------------------------------------------------------------
 FINDING_EVENT: Final = "apisec.finding"

@@ -17,11 +17,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from otel_apisec import attributes as A
+from otel_apisec.correlate.ids import json_document, resource_object_ids, response_object_ids
 from otel_apisec.detect import Analysis
 from otel_apisec.findings import AttributeValue, request_event
-from otel_apisec.model import Finding, Severity, TokenState
+from otel_apisec.model import Finding, HttpExchange, Severity, TokenState
+from otel_apisec.pseudonym import keyed_hash
 
-__all__ = ["ATTACK_KINDS", "finding_events", "risk_score", "span_attributes"]
+__all__ = ["ATTACK_KINDS", "finding_events", "response_id_attributes", "risk_score", "span_attributes"]
 
 ATTACK_KINDS = frozenset({
     "sqli", "xss", "path_traversal", "command_injection", "ssrf", "nosqli", "ssti",
@@ -87,6 +89,30 @@ def span_attributes(analysis: Analysis) -> dict[str, AttributeValue]:
         out[A.DETECTORS_FAILED] = tuple(sorted(set(analysis.failed)))
     if analysis.skipped:
         out[A.DETECTORS_SKIPPED] = tuple(sorted(set(analysis.skipped)))
+    return out
+
+
+def response_id_attributes(exchange: HttpExchange, hmac_key: bytes) -> dict[str, AttributeValue]:
+    """`apisec.response.resource_ids` and `apisec.response.ids`: the IDs a 2xx response returned
+    (as the gateway reads them from a captured body: `otel_apisec.correlate.ids`), each as its keyed
+    hash under `hmac_key` (the deployment key principals are hashed with), at most
+    `MAX_RESPONSE_IDS` each; empty when there are none. What the correlators learn object ownership
+    from, with no ID leaving the process."""
+    if exchange.status is None or not 200 <= exchange.status < 300:
+        return {}
+    body = exchange.response_body
+    document = json_document(body.data) if body is not None and not body.truncated else None
+    locations = exchange.response_headers.get_all("location")
+    if document is None and not locations:
+        return {}
+    limit = A.MAX_RESPONSE_IDS
+    out: dict[str, AttributeValue] = {}
+    resources = resource_object_ids(document, locations, limit)
+    if resources:
+        out[A.RESPONSE_RESOURCE_IDS] = tuple(keyed_hash(hmac_key, value) for value in resources)
+    found = response_object_ids(document, limit) if document is not None else ()
+    if found:
+        out[A.RESPONSE_IDS] = tuple(keyed_hash(hmac_key, value) for value in found)
     return out
 
 

@@ -16,10 +16,9 @@ Expected, from the findings file:
     abuse.brute_force     APISEC-ABU-001  API2:2023
     token.weak_secret     APISEC-TOK-012  API2:2023
 
-The two API1 findings are strict xfails today (`NO_OWNERSHIP`): the gateway learns ownership from
-response bodies, and the SDK sends none. Fed the same exchanges as spans that carry their bodies,
-the gateway reports both (ownership `created` and `login_response`), so when the SDK sends what
-ownership needs, these xfails turn into failures that say to drop the mark. About 10 s.
+The two API1 findings need ownership: the SDK sends the keyed hashes of the IDs each 2xx response
+created, listed or returned (`apisec.response.resource_ids`, `apisec.response.ids`), and the gateway
+learns from them who owns a note and which user ID alice's login returned. About 10 s.
 """
 
 from __future__ import annotations
@@ -59,13 +58,8 @@ EXPECTED = {
     "APISEC-ABU-001": ("abuse.brute_force", "API2:2023"),
     "APISEC-TOK-012": ("token.weak_secret", "API2:2023"),
 }
-NO_OWNERSHIP = (
-    "product gap: the SDK exports no response body and no response object IDs on the span, so the gateway "
-    "(span_observation.observation_of) sees empty resource_ids/response_ids and never learns who owns a note "
-    "(POST 201 {id}) or which user ID alice's login returned"
-)
 NEEDS_OWNERSHIP = {"APISEC-ABU-009", "APISEC-ABU-010"}
-"""Flaws found only once the gateway learns ownership from responses: strict xfail until the SDK sends it."""
+"""The flaws found from ownership, learned from the response IDs the SDK sends as keyed hashes."""
 
 
 class _GatewayOtlp:
@@ -179,19 +173,14 @@ def findings() -> Iterator[list[dict[str, Any]]]:
                              env={"OTEL_APISEC_HMAC_KEY": HMAC_KEY}):
             with vulnerable_app(f"http://{grpc_endpoint}") as app:
                 play(app.url)
-            records = _wait_for_rules(findings_file, set(EXPECTED) - NEEDS_OWNERSHIP, WAIT_S)
-            # The ownership findings come from spans sent before the others': a moment more is plenty.
-            yield _wait_for_rules(findings_file, set(EXPECTED), 1.0) if records else records
+            yield _wait_for_rules(findings_file, set(EXPECTED), WAIT_S)
 
 
 def _summary(records: list[dict[str, Any]]) -> str:
     return "\n".join(sorted({f"{r.get('rule_id')} {r.get('kind')} {r.get('owasp')} {r.get('route')}" for r in records}))
 
 
-@pytest.mark.parametrize("rule_id", [
-    pytest.param(rule, marks=pytest.mark.xfail(reason=NO_OWNERSHIP, strict=True)) if rule in NEEDS_OWNERSHIP else rule
-    for rule in sorted(EXPECTED)
-])
+@pytest.mark.parametrize("rule_id", sorted(EXPECTED))
 def test_flaw_surfaces_with_its_owasp_category(findings: list[dict[str, Any]], rule_id: str) -> None:
     kind, owasp = EXPECTED[rule_id]
     matching = [r for r in findings if r.get("rule_id") == rule_id]
@@ -222,7 +211,6 @@ def test_nothing_raw_in_the_findings(findings: list[dict[str, Any]]) -> None:
         assert raw not in text, raw
 
 
-@pytest.mark.xfail(reason=NO_OWNERSHIP, strict=True)
 def test_the_object_flaws_name_the_endpoints_and_principals(findings: list[dict[str, Any]]) -> None:
     """BOLA is on the note's route, the path-principal finding on the password route; both name bob
     as the caller and alice as the owner, by their pseudonyms."""

@@ -52,6 +52,11 @@ class Observation:
     `data`, `items`, `results`, `records` or `content`), and the object ID ending a `Location`
     header. Unlike `response_ids`, never a foreign key (`user_id` inside an order): ownership
     (`abuse.bola`) is learned from these."""
+    response_id_hashes: tuple[str, ...] = ()
+    """Keyed hashes (the deployment key) of what `response_ids` would hold, as the SDK sends them
+    instead of the body (`apisec.response.ids`): compare with the keyed hashes of path IDs."""
+    resource_id_hashes: tuple[str, ...] = ()
+    """Keyed hashes of what `resource_ids` would hold (`apisec.response.resource_ids`)."""
     rate_limited: bool = False
     """The response was a 429 or carried rate-limit headers (RateLimit-*, X-RateLimit-*, Retry-After)."""
     country: str | None = None

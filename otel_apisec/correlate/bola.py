@@ -38,7 +38,9 @@ administrators are exempt, configured (`bola_admin_principals`) or learned (a pr
 within `bola_ownership_s`). One finding per caller and endpoint per cooldown.
 
 State: only keyed hashes leave the process (the stores hash keys and members; owner lists hold
-principal pseudonyms, themselves keyed hashes). Every entry expires `bola_ownership_s` after the
+principal pseudonyms, themselves keyed hashes). Object IDs are kept as their keyed hashes under the
+deployment key, so the IDs a captured body gave and the hashes the SDK sent for them
+(`apisec.response.resource_ids`, `apisec.response.ids`) meet the same path IDs. Every entry expires `bola_ownership_s` after the
 evidence that set it, and the memory store's key cap bounds the total.
 """
 
@@ -172,6 +174,12 @@ class _KeyedCorrelator:
     def hashed(self, value: str) -> str:
         return keyed_hash(self._key, value)
 
+    def id_hashes(self, ids: tuple[str, ...], hashes: tuple[str, ...], limit: int) -> list[str]:
+        """Object IDs as ownership is kept: keyed hashes, of the IDs a captured body gave or as the
+        SDK sent them (`Observation.*_id_hashes`), at most `limit`."""
+        found = [self.hashed(object_id) for object_id in ids[:limit]]
+        return found + list(hashes[:limit - len(found)])
+
     def _fire(self, store: StateStore, obs: Observation, subject: dict[str, str], evidence_of: Evidence,
               message: str, owner_of: tuple[str, str, str] | None = None,
               owner_field: str = "owner_principal") -> list[CorrelationFinding]:
@@ -204,12 +212,12 @@ class Bola(_KeyedCorrelator):
         findings: list[CorrelationFinding] = []
         service = obs.service
         if obs.object_ids and is_parameter(last):
-            findings += self._access(obs, store, principal, where, collection or "/", obs.object_ids[-1])
-        elif obs.resource_ids and where[METHOD] in ("POST", "GET"):
+            findings += self._access(obs, store, principal, where, collection or "/", self.hashed(obs.object_ids[-1]))
+        elif (obs.resource_ids or obs.resource_id_hashes) and where[METHOD] in ("POST", "GET"):
             # After the access check: a response naming the requested object excuses nothing.
             how = _CREATED if where[METHOD] == "POST" else _LISTED
             if not self.ownership.shared(store, service, route):
-                for object_id in obs.resource_ids[:self.config.bola_listing_ids]:
+                for object_id in self.id_hashes(obs.resource_ids, obs.resource_id_hashes, self.config.bola_listing_ids):
                     self.ownership.record(store, service, route, object_id, principal, how)
         return findings
 
@@ -220,7 +228,7 @@ class Bola(_KeyedCorrelator):
         if self.admins.exempt(store, principal):
             return []
         subject = {PRINCIPAL: principal} | where
-        evidence: Evidence = {"object": self.hashed(object_id), "collection": collection, "status": obs.status or 0}
+        evidence: Evidence = {"object": object_id, "collection": collection, "status": obs.status or 0}
         return self._fire(
             store, obs, subject, evidence,
             f"{where[METHOD]} {where[ROUTE]} answered {obs.status} to a principal other than the object's owner",
@@ -239,7 +247,7 @@ class PathPrincipal(_KeyedCorrelator):
             return []
         if obs.is_login:
             if obs.login_succeeded is True:
-                for object_id in obs.response_ids[:_LOGIN_IDS]:
+                for object_id in self.id_hashes(obs.response_ids, obs.response_id_hashes, _LOGIN_IDS):
                     self.ownership.record(store, obs.service, _IDENTITY, object_id, principal, _LOGIN)
             return []
         if not _succeeded(obs):
@@ -257,7 +265,8 @@ class PathPrincipal(_KeyedCorrelator):
     def _named(self, obs: Observation, store: StateStore, principal: str,
                value: str) -> tuple[str, tuple[str, str, str] | None] | None:
         """Whom `value` names besides the caller: (their pseudonym, None), or ("", the identity's
-        owner list to read) for an ID a login returned; None when it names the caller or nobody known."""
+        owner list to read) for an ID a login returned (kept, as every object ID, as its keyed hash);
+        None when it names the caller or nobody known."""
         if self.keyed:
             hashes = {self.hashed(value), self.hashed(value.lower())}
             if principal in hashes:
@@ -267,7 +276,7 @@ class PathPrincipal(_KeyedCorrelator):
                     return named, None
         if not is_object_id(value):
             return None
-        object_id = normalize_id(value)
+        object_id = self.hashed(normalize_id(value))
         if not self.ownership.foreign(store, obs.service, _IDENTITY, object_id, principal):
             return None
         return "", (obs.service, _IDENTITY, object_id)

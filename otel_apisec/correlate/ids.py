@@ -9,14 +9,19 @@ only plain string operations here, each linear in the input and bounded in the w
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable
+
+import orjson
 
 from otel_apisec.paths import ID_PLACEHOLDER, MAX_INT_DIGITS, is_object_id, normalize_id, route_template
 
 __all__ = [
     "ID_PLACEHOLDER",
     "is_object_id",
+    "json_document",
     "normalize_id",
     "object_ids",
+    "resource_object_ids",
     "response_object_ids",
     "route_template",
 ]
@@ -24,6 +29,11 @@ __all__ = [
 _MAX_SEGMENTS = 32
 _JSON_MAX_NODES = 20_000
 _JSON_MAX_DEPTH = 64
+MAX_DOCUMENT_BYTES = 256 << 10
+"""Larger response bodies are not parsed for IDs (bounded work per response)."""
+_LIST_KEYS = ("data", "items", "results", "records", "content")
+"""Keys under which APIs wrap a listing's array (`{"data": [...], "next": ...}`)."""
+_OWN_ID_KEYS = ("id", "_id", "uuid", "guid")
 
 
 def _segments(path: str) -> list[str]:
@@ -98,3 +108,53 @@ def response_object_ids(document: object, limit: int = 256) -> tuple[str, ...]:
         # Reversed, so the walk visits siblings in document order.
         stack.extend(reversed(children))
     return tuple(found)
+
+
+def json_document(body: object) -> object | None:
+    """A response body (text or bytes) parsed as JSON, or None (none, too large, not JSON)."""
+    if not isinstance(body, (str, bytes)) or not body or len(body) > MAX_DOCUMENT_BYTES:
+        return None
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+
+
+def _own_id(item: object) -> str | None:
+    """The object's own identifier (`id`, `_id`, `uuid`, `guid`, any case), normalized, or None."""
+    if not isinstance(item, dict):
+        return None
+    for key in _OWN_ID_KEYS:
+        value = item.get(key)
+        if value is None:
+            value = item.get(key.upper())
+        if type(value) is int and value >= 0:
+            return str(value)
+        if isinstance(value, str) and is_object_id(value):
+            return normalize_id(value)
+    return None
+
+
+def resource_object_ids(document: object | None, locations: Iterable[str] = (), limit: int = 256) -> tuple[str, ...]:
+    """IDs of the objects a response *is* or *lists* (`Observation.resource_ids`): the parsed body's
+    own `id` (`_id`, `uuid`, `guid`), or that of each item of a top-level array or of the array
+    under `data`, `items`, `results`, `records` or `content`; then the object ID ending each
+    `Location` header value in `locations`. Never a foreign key. At most `limit` items looked at."""
+    found: dict[str, None] = {}
+    items: object = document
+    if isinstance(document, dict):
+        own = _own_id(document)
+        if own is not None:
+            found[own] = None
+        else:
+            items = next((document[k] for k in _LIST_KEYS if isinstance(document.get(k), list)), None)
+    if isinstance(items, list):
+        for item in items[:limit]:
+            own = _own_id(item)
+            if own is not None:
+                found[own] = None
+    for value in itertools.islice(locations, 8):
+        last = value.partition("?")[0].rstrip("/").rpartition("/")[2]
+        if is_object_id(last):
+            found[normalize_id(last)] = None
+    return tuple(found)[:limit]

@@ -3,7 +3,8 @@
 The span has been through enrichment, in-process or by the gateway's `apisec/enrich`, so the
 caller is already a keyed hash (`enduser.pseudo.id`, `apisec.token.hash`); a span that was not
 enriched still gives the method, route, status and client, enough for rate and error patterns.
-Object IDs come from the path and, when an agent captured it, from the JSON response body.
+Object IDs come from the path and, when an agent captured it, from the JSON response body; the SDK
+sends no body but keyed hashes of the response's IDs (`apisec.response.resource_ids`, `apisec.response.ids`).
 """
 
 from __future__ import annotations
@@ -11,12 +12,11 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 
-import orjson
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from otel_apisec import attributes as A
 from otel_apisec.correlate.api import Observation
-from otel_apisec.correlate.ids import is_object_id, normalize_id, object_ids, response_object_ids
+from otel_apisec.correlate.ids import json_document, object_ids, resource_object_ids, response_object_ids
 from otel_apisec.estate.exchange_facts import RATE_LIMIT_HEADERS
 from otel_apisec.gateway.span_exchange import (
     _CLIENT,
@@ -34,14 +34,11 @@ from otel_apisec.gateway.span_exchange import (
 __all__ = ["observation_from_span", "observation_of"]
 
 _RESPONSE_HEADER = "http.response.header."
-_MAX_RESPONSE_BODY = 256 << 10
-"""Larger captured bodies are not parsed for IDs (bounded work per span)."""
 _HTTP_MARKERS = frozenset({*_METHOD, "http.target", "url.path", "url.full", "http.url", "http.route"})
 _LOCATION = _RESPONSE_HEADER + "location"
-_LIST_KEYS = ("data", "items", "results", "records", "content")
-"""Keys under which APIs wrap a listing's array (`{"data": [...], "next": ...}`)."""
-_OWN_ID_KEYS = ("id", "_id", "uuid", "guid")
 _MAX_RESOURCE_IDS = 256
+_ID_HASH_ATTRIBUTES = frozenset({A.RESPONSE_RESOURCE_IDS, A.RESPONSE_IDS})
+_MAX_HASH_CHARS = 64
 _KINDS = frozenset({Span.SPAN_KIND_SERVER, Span.SPAN_KIND_INTERNAL, Span.SPAN_KIND_UNSPECIFIED})
 
 
@@ -73,7 +70,8 @@ def observation_of(
     status = _int(_first(attrs, _STATUS))
     client = _text(_first(attrs, _CLIENT))
     login_succeeded = attrs.get(A.AUTH_LOGIN_SUCCEEDED)
-    document = _document(attrs.get(RESPONSE_BODY))
+    hashes = _id_hashes(span)
+    document = None if hashes else json_document(attrs.get(RESPONSE_BODY))
     end = span.end_time_unix_nano or span.start_time_unix_nano
     return Observation(
         time_s=end / 1e9,
@@ -89,7 +87,9 @@ def observation_of(
         login_succeeded=login_succeeded if isinstance(login_succeeded, bool) else None,
         object_ids=object_ids(path),
         response_ids=response_object_ids(document) if document is not None else (),
-        resource_ids=_resource_ids(document, read),
+        resource_ids=_resource_ids(document, read) if not hashes else (),
+        response_id_hashes=hashes.get(A.RESPONSE_IDS, ()),
+        resource_id_hashes=hashes.get(A.RESPONSE_RESOURCE_IDS, ()),
         rate_limited=status == 429 or _rate_limit_header_seen(read),
         country=country_of(client) if client and country_of is not None else None,
         service=service,
@@ -98,50 +98,20 @@ def observation_of(
     )
 
 
-def _document(body: object) -> object | None:
-    """The captured response body parsed as JSON, or None (none captured, too large, not JSON)."""
-    if not isinstance(body, (str, bytes)) or not body or len(body) > _MAX_RESPONSE_BODY:
-        return None
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return None
-
-
-def _own_id(item: object) -> str | None:
-    """The object's own identifier (`id`, `_id`, `uuid`, `guid`, any case), normalized, or None."""
-    if not isinstance(item, dict):
-        return None
-    for key in _OWN_ID_KEYS:
-        value = item.get(key)
-        if value is None:
-            value = item.get(key.upper())
-        if type(value) is int and value >= 0:
-            return str(value)
-        if isinstance(value, str) and is_object_id(value):
-            return normalize_id(value)
-    return None
-
-
 def _resource_ids(document: object | None, read: SpanAttributes) -> tuple[str, ...]:
     """`Observation.resource_ids`: the body's own object or listed objects, then the `Location`
     header's last segment. Bounded: at most `_MAX_RESOURCE_IDS` items are looked at."""
-    found: dict[str, None] = {}
-    items: object = document
-    if isinstance(document, dict):
-        own = _own_id(document)
-        if own is not None:
-            found[own] = None
-        else:
-            items = next((document[k] for k in _LIST_KEYS if isinstance(document.get(k), list)), None)
-    if isinstance(items, list):
-        for item in items[:_MAX_RESOURCE_IDS]:
-            own = _own_id(item)
-            if own is not None:
-                found[own] = None
-    for key, value in read.headers:
-        if key.lower() == _LOCATION:
-            last = value.partition("?")[0].rstrip("/").rpartition("/")[2]
-            if is_object_id(last):
-                found[normalize_id(last)] = None
-    return tuple(found)
+    locations = (value for key, value in read.headers if key.lower() == _LOCATION)
+    return resource_object_ids(document, locations, _MAX_RESOURCE_IDS)
+
+
+def _id_hashes(span: Span) -> dict[str, tuple[str, ...]]:
+    """The keyed hashes of response IDs the SDK sent (`apisec.response.resource_ids`,
+    `apisec.response.ids`), by attribute; bounded in count and length."""
+    found: dict[str, tuple[str, ...]] = {}
+    for kv in span.attributes:
+        if kv.key in _ID_HASH_ATTRIBUTES:
+            values = kv.value.array_value.values
+            found[kv.key] = tuple(v.string_value for v in values[:A.MAX_RESPONSE_IDS]
+                                  if v.string_value and len(v.string_value) <= _MAX_HASH_CHARS)
+    return found

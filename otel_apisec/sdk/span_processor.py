@@ -26,8 +26,9 @@ from otel_apisec import attributes as A
 from otel_apisec.compiled_cache import folder_cache
 from otel_apisec.detect import Analyzer
 from otel_apisec.detect.exposed import exposed_values
-from otel_apisec.enrich import finding_events, span_attributes
+from otel_apisec.enrich import finding_events, response_id_attributes, span_attributes
 from otel_apisec.model import Body, Headers, HttpExchange
+from otel_apisec.pseudonym import deployment_key
 from otel_apisec.redaction.attributes import Redactor
 from otel_apisec.redaction.recent import RecentValues
 from otel_apisec.sdk.capture.record import Capture
@@ -61,6 +62,8 @@ class ApisecSpanProcessor(SpanProcessor):
             self.settings.detect_config(), compiled_cache=folder_cache(self.settings.cache_dir))
         self.metrics = metrics if metrics is not None else ApisecMetrics()
         self.recent = recent
+        self._id_key = deployment_key(self.settings.hmac_key)
+        """Hashes the response's object IDs (`apisec.response.*ids`), as principals are hashed."""
         self._background = self.settings.analysis == "background"
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=self.settings.queue_size)
         self._waiting: dict[int, tuple[float, Capture]] = {}
@@ -194,7 +197,8 @@ class ApisecSpanProcessor(SpanProcessor):
                 self.recent.add(exposed)
             redactor = Redactor(exposed)
             events = finding_events(analysis, self.settings.event_min_severity)
-            enriched = rebuilt_span(span, redactor, span_attributes(analysis), events)
+            attributes = span_attributes(analysis) | response_id_attributes(exchange, self._id_key)
+            enriched = rebuilt_span(span, redactor, attributes, events)
             self.metrics.record(analysis, route)
         except Exception:  # the span still goes out, masked, without analysis
             self._internal_error("processor.analysis")

@@ -244,3 +244,62 @@ class TestResourceIds:
         started = time.perf_counter()
         assert len(self.ids(document)) <= 256
         assert time.perf_counter() - started < 0.05
+
+
+class TestHashedIds:
+    """SDK spans carry no body: the SDK sends the response's IDs as keyed hashes
+    (`apisec.response.resource_ids`, `apisec.response.ids`) and the correlators still learn ownership."""
+
+    @staticmethod
+    def span_of(who: str, method: str, route: str, path: str, status: int, body: object = None,
+                **extra: object) -> Observation:
+        import orjson
+        from opentelemetry.proto.trace.v1.trace_pb2 import Span
+
+        from otel_apisec.enrich import response_id_attributes
+        from otel_apisec.gateway.anyvalue import set_value
+        from otel_apisec.gateway.span_observation import observation_from_span
+        from otel_apisec.model import Body, HttpExchange
+
+        exchange = HttpExchange(method=method, path=path, status=status,
+                                response_body=Body(orjson.dumps(body), "application/json") if body is not None else None)
+        attributes: dict[str, object] = {
+            "http.request.method": method, "http.route": route, "url.path": path, "http.response.status_code": status,
+            "enduser.pseudo.id": who, "apisec.auth.outcome": "success", **extra,
+            **response_id_attributes(exchange, KEY)}
+        span = Span(kind=Span.SPAN_KIND_SERVER, end_time_unix_nano=int(T0 * 1e9))
+        for key, value in attributes.items():
+            set_value(span.attributes.add(key=key).value, value)
+        observation = observation_from_span(span, "shop")
+        assert observation is not None
+        return observation
+
+    def test_attributes_are_bounded_keyed_hashes(self) -> None:
+        from otel_apisec.enrich import response_id_attributes
+        from otel_apisec.model import Body, Headers, HttpExchange
+
+        body = Body(b'{"data": [' + b",".join(b'{"id": %d, "owner_id": 9}' % i for i in range(100)) + b"]}")
+        attributes = response_id_attributes(HttpExchange(status=200, response_body=body), KEY)
+        assert len(attributes["apisec.response.resource_ids"]) == 64  # type: ignore[arg-type]
+        assert attributes["apisec.response.resource_ids"][0] == keyed_hash(KEY, "0")  # type: ignore[index]
+        assert keyed_hash(KEY, "9") in attributes["apisec.response.ids"]  # type: ignore[operator]
+        created = HttpExchange(status=201, response_headers=Headers({"Location": "/orders/1001"}))
+        assert response_id_attributes(created, KEY) == {"apisec.response.resource_ids": (keyed_hash(KEY, "1001"),)}
+        assert response_id_attributes(HttpExchange(status=404, response_body=body), KEY) == {}
+
+    def test_bola_from_hashed_ids(self) -> None:
+        calls = [self.span_of(ALICE, "POST", "/orders", "/orders", 201, {"id": 1001, "user_id": 3}),
+                 self.span_of(ALICE, "GET", "/orders/{id}", "/orders/1001", 200, {"id": 1001}),
+                 self.span_of(BOB, "GET", "/orders/{id}", "/orders/1001", 200, {"id": 1001})]
+        assert calls[0].resource_id_hashes == (keyed_hash(KEY, "1001"),) and calls[0].resource_ids == ()
+        findings = run(engine(), calls)
+        assert [(f.subject["enduser.pseudo.id"], f.evidence["owner_principal"], f.evidence["object"])
+                for f in findings] == [(BOB, ALICE, keyed_hash(KEY, "1001"))]
+
+    def test_path_principal_from_hashed_login_ids(self) -> None:
+        login = self.span_of(ALICE, "POST", "/login", "/login", 200, {"success": True, "user_id": 42},
+                             **{"apisec.auth.login": True, "apisec.auth.login.succeeded": True})
+        assert login.response_id_hashes == (keyed_hash(KEY, "42"),) and login.response_ids == ()
+        calls = [login, call(BOB, "PUT", "/users/{id}/password", "/users/42/password")]
+        findings = run(engine(only="path_principal"), calls)
+        assert [(f.evidence["named_principal"], f.evidence["ownership"]) for f in findings] == [(ALICE, "login_response")]
