@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import libinjection
+import re2
 
 from otel_apisec.detect.engine import Trigger
 from otel_apisec.detect.injection.patterns import compile_large
@@ -85,7 +86,7 @@ _HEURISTICS = compile_large(
     r"|['\"`]\s*\)*\s*(or|and|xor|\|\||&&)\s*[('\"]*\s*[\w'\"]+\s*[('\"]*\s*(=|"
     r"<>|!=|<|>|\blike\b|\bis\b|\bin\b|--|#)"
     r"|['\"`]\s*\)*\s*(or|and|xor|\|\||&&)\s+\w+\s*\("
-    r"|['\"`]\s*\)*\s*(--|#|/\*|;\s*(--|#|$))"
+    r"|['\"`]\s*\)*\s*(#|/\*|;\s*(--|#))"
     r"|['\"`]\s*\)*\s*(\+|\|\||-)\s*['\"(]?\s*[\w.]+\s*\("
     r"|['\")\d]\s*;\s*(drop|select|insert|update|delete|exec|"
     r"execute|declare|shutdown|create|alter|truncate|waitfor|if)\b"
@@ -97,7 +98,9 @@ _HEURISTICS = compile_large(
     r"|\bselect\s+(@@\w+|(user|database|version|current_user|"
     r"system_user|schema)\s*\(|\*\s+from\s+\w|null\s*,|\d+\s*,\s*\d+|count\s*\(|substring\s*\()"
     r"|\b(insert\s+into\s+[\w.]+\s*(\(|values|select)|delete\s+from\s+[\w.]+\s+where|"
-    r"update\s+[\w.]+\s+set\s+[\w.]+\s*=|drop\s+(table|database)\s+[\w.]+|"
+    # UPDATE after something (`1; UPDATE`, `x')) UPDATE`): a statement the value opens with is SQL written
+    # as text, not a break out of a literal
+    r"\S[\s(]*\bupdate\s+[\w.]+\s+set\s+[\w.]+\s*=|drop\s+(table|database)\s+[\w.]+|"
     r"truncate\s+table\s+\w)"
     r"|\bexec(ute)?\s+(master\.|xp_|sp_)"
     r"|\bor\s+\d+\s*=\s*\d+"
@@ -114,12 +117,23 @@ _HEURISTICS = compile_large(
     r"|\bbackup\s+database\s+\w+\s+to\b|\bexec(ute)?\s+(sp_|xp_)"
     # keyword forms libinjection does not tokenise as SQL (CRS 942 at paranoia level 1)
     r"|(\|\||&&|[-+*/=<>]|\b(and|or|xor|not|regexp|rlike|like|div|mod|in|exists|is))\s*\(+\s*select\s+[\w@*(]"
-    r"|\bcopy\s*\(\s*select\b.{0,200}\bto\s+program\s+['\"]|\bcopy\s+\w+\s+from\s+program\s+['\"]"
+    r"|\bcopy\s+[\w.]+\s+(from|to)\s+['\"]/|\bcopy\s*\(\s*select\b.{0,200}\bto\s+program\s+['\"]|\bcopy\s+\w+\s+from\s+program\s+['\"]"
     r"|(^|;)\s*shutdown\s+with\s+nowait|\bdeclare\s+@\w+\s+(n?varchar|int|char|table|sysname|bigint|varbinary)\b"
     r"|\bexec(ute)?\s*\(\s*@\w+\s*\)|\blimit\s+\d+(\s*,\s*\d+)?\s+into\s+@\w|\bexecute\s+immediate\s+['\"]"
     r"|\bmatch\s*\([\w\s,.]{1,100}\)\s*against\s*\(\s*['\"]"
     r"|['\"][\[{][^'\"]{0,200}[\]}]['\"]\s*::\s*jsonb?\s*(@>|<@|->>?|#>>?|\?[|&]?)"
 )
+# A quote, closing parentheses, then `--` or a `;` ending the value (`admin'--`, `admin');`) close the
+# query early, but only when the value leaves a quote or a parenthesis open for the query to close: a
+# statement or line of code written whole (`SET a = 'b' -- note`, `f("a", g("b"));`) balances its own.
+_TERMINATED = re2.compile(r"['\"`]\s*\)*\s*(;\s*$|--)")
+
+
+def _closes_early(text: str) -> bool:
+    for match in _TERMINATED.finditer(text):
+        if text.count(match.group(0)[0]) % 2 == 1 or text.count(")") > text.count("("):
+            return True
+    return False
 
 
 def check(view: View) -> str | None:
@@ -128,6 +142,7 @@ def check(view: View) -> str | None:
         if libinjection.is_sql_injection(text[:_LIBINJECTION_CHARS])["is_sqli"]:
             return "SQL injection syntax (libinjection tokenizer)"
     for text in view.sql_forms():
-        if _HEURISTICS.search(text.translate(_FOLD) if not text.isascii() else text):
+        text = text.translate(_FOLD) if not text.isascii() else text
+        if _HEURISTICS.search(text) or _closes_early(text):
             return "SQL injection pattern (keyword heuristics)"
     return None

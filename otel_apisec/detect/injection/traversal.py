@@ -45,7 +45,13 @@ TRIGGERS: tuple[Trigger, ...] = (
 )
 
 _CLIMB = re2.compile(r"(^|[/\\;=:]|\x00)\.{2,}[/\\]|[/\\]\.{2,}([/\\;?#]|$)|^\.\.$|\.\.\\\\|\.\.2f|\.\.5c")
-_FILE = re2.compile(r"(?i)(^|[/\\:=\x00]|^[a-z]:)(" + _SENSITIVE + r")")
+# `Windows` and `Program Files` are where every Windows file lives: a path into them names a
+# sensitive target only when it stops at the folder itself (a listing probe); files inside them
+# count through the targets above (`system32`, `win.ini`, `php.ini`, Apache logs and configs).
+_FOLDER_ONLY = r"[/\\]?\s*$"
+_FILE = re2.compile(r"(?i)(^|[/\\:=\x00]|^[a-z]:)(" + _SENSITIVE.replace(
+    "|program files|", "|program files" + _FOLDER_ONLY + "|").replace(
+    "(win(dows|nt)|", "(win(dows|nt)" + _FOLDER_ONLY + "|") + r")")
 _ABSOLUTE = re2.compile(r"(?i)^\s*(\x00)?([/\\]|[a-z]:|file:)")
 # Files no application serves on purpose: named anywhere, even as a relative path (`etc/passwd`).
 _UNMISTAKABLE = re2.compile(r"(?i)(^|[/\\=:\x00])(etc[/\\](passwd|shadow|master\.passwd|sudoers)"

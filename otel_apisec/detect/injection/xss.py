@@ -60,7 +60,7 @@ _HEURISTICS = compile_large(
     r"xmp|plaintext|noscript|feimage|xsl:\w+|title|isindex|keygen|option)\b"
     r"|<\s*/\s*(script|style|textarea|title|xmp|noscript|"
     r"template|iframe|noembed|noframes|plaintext|form|head|"
-    r"html|body|select|option|svg|math|image|feimage|a|xsl:\w+|stylesheet|doc)\s*>"
+    r"html|body|select|option|svg|math|image|feimage|xsl:\w+|stylesheet|doc)\s*>"
     r"|<!(attlist|doctype|entity|element)\b|<\?\s*(php|echo|=|xml)|<%|\]\]>|<!\[endif\]"
     r"|\b(mocha|livescript)\s*:|\+ADw-"
     # script-context JavaScript: functions as values, computed property calls
@@ -68,6 +68,17 @@ _HEURISTICS = compile_large(
     r"confirm)\s*[,;]|\(\s*(alert|prompt|confirm)\s*\)\s*\("
     r"|\b(top|window|self|parent|globalthis|frames)\s*\[[^\]]{1,80}\]\s*\(|window\s*\.\s*open\s*\("
     r"|navigator\s*\.\s*\w+\s*\(|\blocation\s*=\s*['\"]|\.source\s*\+"
+)
+# `</a>` closes a link the value did not open: a break out of the page's own anchor, or a link whose
+# target is obfuscated (a numeric or encoded host, a split scheme). A plain link written in full, an
+# http(s) URL with a DNS host name and only inert attributes, is markup in a comment; its active
+# forms (event handlers, script URLs) are caught by the heuristics above.
+_LINK_CLOSE = re2.compile(r"(?i)<\s*/\s*a\s*>")
+_INERT_ATTR = r"\s+(class|title|rel|target|id|lang)\s*=\s*(\"[^\"<>]*\"|'[^'<>]*'|[\w-]+)"
+_PLAIN_URL = r"https?://[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z]{2,}(:\d{1,5})?(/[^\"'\s<>]*)?"
+_PLAIN_LINK = re2.compile(
+    r"(?i)<a(" + _INERT_ATTR + r")*\s+href\s*=\s*(\"" + _PLAIN_URL + r"\"|'" + _PLAIN_URL + r"'|" + _PLAIN_URL + r")"
+    r"(" + _INERT_ATTR + r")*\s*>[^<]*<\s*/\s*a\s*>"
 )
 # An angle bracket written as an escape or numeric entity is obfuscation, not text.
 _OBFUSCATED_BRACKET = re2.compile(r"(?i)&#0*(60|x0*3c);?|\\(x3c|u003c|74|074)|%3c|\+ADw-|^\s*&lt;?\s*$")
@@ -79,6 +90,8 @@ def check(view: View) -> str | None:
         if libinjection.is_xss(text[:_LIBINJECTION_CHARS])["is_xss"]:
             return "Script injection markup (libinjection HTML5 tokenizer)"
     if _HEURISTICS.search(view.decoded) or (view.decoded != view.raw and _HEURISTICS.search(view.raw)):
+        return "Script injection pattern (markup heuristics)"
+    if any(_LINK_CLOSE.search(_PLAIN_LINK.sub("", text)) for text in view.texts):
         return "Script injection pattern (markup heuristics)"
     if view.decoded != view.raw and "<" in view.decoded and _OBFUSCATED_BRACKET.search(view.raw):
         return "Obfuscated angle bracket (markup filter evasion probe)"
