@@ -22,8 +22,8 @@ from otel_apisec import attributes as A
 from otel_apisec.model import Body, Headers, HttpExchange
 
 __all__ = [
-    "BODY_ATTRIBUTES", "MAX_BODY_BYTES", "MAX_HEADER_VALUES", "WANTED", "SpanAttributes", "exchange_from_span", "exchange_of",
-    "parse_query", "read_span",
+    "BODY_ATTRIBUTES", "MAX_BODY_BYTES", "MAX_HEADER_VALUES", "WANTED", "WANTED_ARRAYS", "SpanAttributes",
+    "exchange_from_span", "exchange_of", "parse_query", "read_span",
 ]
 
 MAX_BODY_BYTES = 1 << 20
@@ -49,6 +49,9 @@ _STATUS = ("http.response.status_code", "http.status_code")
 _CLIENT = ("client.address", "http.client_ip", "net.sock.peer.addr", "net.peer.ip", "network.peer.address")
 _USER_AGENT = ("user_agent.original", "http.user_agent")
 _ENRICHED = A.AUTH_OUTCOME
+WANTED_ARRAYS = frozenset({A.RESPONSE_RESOURCE_IDS, A.RESPONSE_IDS})
+"""Wanted keys whose value is a list (the response IDs' keyed hashes the SDK sends): `attrs` holds
+all of its string items, as a tuple, where other keys keep the first item only."""
 WANTED = frozenset({
     *_METHOD, *_SCHEME, *_TARGET, *_URL, *_STATUS, *_CLIENT, *_USER_AGENT,
     "http.request.method_original", "http.host", "server.address", "server.port", "net.host.name", "net.host.port",
@@ -57,6 +60,7 @@ WANTED = frozenset({
     A.ENDUSER_PSEUDO_ID, A.TOKEN_HASH, A.AUTH_LOGIN, A.AUTH_LOGIN_SUCCEEDED, A.FINDINGS,
     # for the inventory's CallFacts (span_facts)
     A.AUTH_SCHEME, A.GEO_COUNTRY,
+    *WANTED_ARRAYS,
 })
 """The keys whose values a reader of spans wants: enrichment, correlation, the filter."""
 # Without any of these a SERVER span is not an HTTP one (gRPC, messaging, ...).
@@ -217,14 +221,16 @@ class SpanAttributes:
                 self.header_keys.append(key)
             which = value.WhichOneof("value")
             if which == "array_value":
+                items: list[str] = []
                 for item in value.array_value.values:
                     item_text = item.string_value
                     if item_text:
                         strings.append((key, item, item_text))
+                        items.append(item_text)
                         if header:
                             headers.append((key, item_text))
                 if key in WANTED:
-                    attrs[key] = _scalar(value)
+                    attrs[key] = tuple(items) if key in WANTED_ARRAYS else _scalar(value)
             elif which == "kvlist_value" or which == "bytes_value":
                 nested.append((key, value))
                 if key in WANTED:

@@ -23,6 +23,7 @@ from otel_apisec.gateway.span_exchange import (
     _METHOD,
     _STATUS,
     RESPONSE_BODY,
+    WANTED_ARRAYS,
     SpanAttributes,
     _first,
     _int,
@@ -37,7 +38,7 @@ _RESPONSE_HEADER = "http.response.header."
 _HTTP_MARKERS = frozenset({*_METHOD, "http.target", "url.path", "url.full", "http.url", "http.route"})
 _LOCATION = _RESPONSE_HEADER + "location"
 _MAX_RESOURCE_IDS = 256
-_ID_HASH_ATTRIBUTES = frozenset({A.RESPONSE_RESOURCE_IDS, A.RESPONSE_IDS})
+_ID_HASH_ATTRIBUTES = WANTED_ARRAYS
 _MAX_HASH_CHARS = 64
 _KINDS = frozenset({Span.SPAN_KIND_SERVER, Span.SPAN_KIND_INTERNAL, Span.SPAN_KIND_UNSPECIFIED})
 
@@ -70,7 +71,7 @@ def observation_of(
     status = _int(_first(attrs, _STATUS))
     client = _text(_first(attrs, _CLIENT))
     login_succeeded = attrs.get(A.AUTH_LOGIN_SUCCEEDED)
-    hashes = _id_hashes(span)
+    hashes = _id_hashes(attrs)
     document = None if hashes else json_document(attrs.get(RESPONSE_BODY))
     end = span.end_time_unix_nano or span.start_time_unix_nano
     return Observation(
@@ -105,13 +106,15 @@ def _resource_ids(document: object | None, read: SpanAttributes) -> tuple[str, .
     return resource_object_ids(document, locations, _MAX_RESOURCE_IDS)
 
 
-def _id_hashes(span: Span) -> dict[str, tuple[str, ...]]:
+def _id_hashes(attrs: dict[str, object]) -> dict[str, tuple[str, ...]]:
     """The keyed hashes of response IDs the SDK sent (`apisec.response.resource_ids`,
-    `apisec.response.ids`), by attribute; bounded in count and length."""
+    `apisec.response.ids`), by attribute, as the one read of the span kept them; bounded in count
+    and length. A key present with no list (a string) still counts, with no hash."""
     found: dict[str, tuple[str, ...]] = {}
-    for kv in span.attributes:
-        if kv.key in _ID_HASH_ATTRIBUTES:
-            values = kv.value.array_value.values
-            found[kv.key] = tuple(v.string_value for v in values[:A.MAX_RESPONSE_IDS]
-                                  if v.string_value and len(v.string_value) <= _MAX_HASH_CHARS)
+    for key in _ID_HASH_ATTRIBUTES:
+        if key not in attrs:
+            continue
+        values = attrs[key]
+        items = values[:A.MAX_RESPONSE_IDS] if isinstance(values, tuple) else ()
+        found[key] = tuple(v for v in items if len(v) <= _MAX_HASH_CHARS)
     return found
