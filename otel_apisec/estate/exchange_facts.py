@@ -8,7 +8,9 @@ dropped, never stored.
 
 from __future__ import annotations
 
+import functools
 import time
+from collections.abc import Iterable
 from typing import Any
 
 import orjson
@@ -20,12 +22,17 @@ from otel_apisec.estate.facts import CallFacts, FindingFact
 from otel_apisec.model import Body, Finding, HttpExchange
 
 __all__ = [
+    "MAX_PARAMETERS",
     "MAX_SCHEMA_BODY_BYTES",
     "RATE_LIMIT_HEADERS",
     "STANDARD_REQUEST_HEADERS",
     "call_facts",
+    "header_parameter",
     "host_service",
+    "json_schema",
+    "media_type_of",
     "parameter_name",
+    "typed_parameters",
 ]
 
 RATE_LIMIT_HEADERS = frozenset({
@@ -61,8 +68,8 @@ own header parameters, recorded by name and value type."""
 
 MAX_SCHEMA_BODY_BYTES = 1 << 20
 """JSON bodies larger than this are not parsed for their schema (bounded work per call)."""
-_MAX_PARAMETERS = 64
-"""Query and header parameters taken from one call, each."""
+MAX_PARAMETERS = 64
+"""Query and header parameters taken from one call (or span), each."""
 _MAX_NAME = 40
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.[]")
 _MAX_DIGIT_RUN = 5
@@ -94,48 +101,68 @@ def host_service(exchange: HttpExchange) -> str:
     return host or "unknown_service"
 
 
-def _query(exchange: HttpExchange) -> tuple[tuple[str, str], ...]:
+def typed_parameters(pairs: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    """(name, value type) of the first occurrence of each name shaped like a parameter, at most
+    `MAX_PARAMETERS`: never a value."""
     seen: dict[str, str] = {}
-    for name, value in exchange.query:
+    for name, value in pairs:
         kept = parameter_name(name)
-        if kept is not None and kept not in seen and len(seen) < _MAX_PARAMETERS:
+        if kept is not None and kept not in seen:
             seen[kept] = schema.value_type(value)
+            if len(seen) >= MAX_PARAMETERS:
+                break
     return tuple(seen.items())
+
+
+@functools.lru_cache(maxsize=4096)
+def header_parameter(name: str) -> str | None:
+    """A lower-cased request header name as a parameter: None for standard headers, HTTP/2
+    pseudo-headers (`:authority`) and names that may be data."""
+    if name in STANDARD_REQUEST_HEADERS or name.startswith(":"):
+        return None
+    return parameter_name(name)
+
+
+def json_schema(data: str | bytes, max_bytes: int) -> dict[str, Any] | None:
+    """`schema.infer` of a JSON object or array body of at most `max_bytes`, else None."""
+    if not data or len(data) > max_bytes or data.lstrip()[:1] not in ("{", "[", b"{", b"["):
+        return None
+    try:
+        document = orjson.loads(data)
+    except orjson.JSONDecodeError:  # also raised past orjson's nesting limit
+        return None
+    return schema.infer(document)
+
+
+def media_type_of(content_type: str) -> str | None:
+    """`application/json` from `Application/JSON; charset=utf-8`; None when it is not shaped like one."""
+    media = content_type.split(";", 1)[0].strip().lower()
+    if not media or len(media) > _MAX_MEDIA_TYPE or media.count("/") != 1 or not all(c in _MEDIA_CHARS for c in media):
+        return None
+    return media
 
 
 def _request_headers(exchange: HttpExchange) -> tuple[tuple[str, str], ...]:
     seen: dict[str, str] = {}
     for name, value in exchange.request_headers:
         lowered = name.lower()
-        if lowered in STANDARD_REQUEST_HEADERS or lowered.startswith(":") or lowered in seen:
-            continue  # `:authority` and the other HTTP/2 pseudo-headers are not parameters
-        kept = parameter_name(lowered)
-        if kept is not None and len(seen) < _MAX_PARAMETERS:
+        if lowered in seen:
+            continue
+        kept = header_parameter(lowered)
+        if kept is not None and len(seen) < MAX_PARAMETERS:
             seen[kept] = schema.value_type(value)
     return tuple(seen.items())
 
 
 def _json_schema(body: Body | None) -> dict[str, Any] | None:
-    if body is None or not body.data or body.truncated or len(body.data) > MAX_SCHEMA_BODY_BYTES:
+    if body is None or body.truncated or ("json" not in body.media_type and body.media_type):
         return None
-    if "json" not in body.media_type and body.media_type:
-        return None
-    if body.data.lstrip()[:1] not in (b"{", b"["):
-        return None
-    try:
-        document = orjson.loads(body.data)
-    except orjson.JSONDecodeError:  # also raised past orjson's nesting limit
-        return None
-    return schema.infer(document)
+    return json_schema(body.data, MAX_SCHEMA_BODY_BYTES)
 
 
 def _media_type(exchange: HttpExchange) -> str | None:
-    raw = exchange.response_headers.get("content-type") or (
-        exchange.response_body.content_type if exchange.response_body else "")
-    media = raw.split(";", 1)[0].strip().lower()
-    if not media or len(media) > _MAX_MEDIA_TYPE or media.count("/") != 1 or not all(c in _MEDIA_CHARS for c in media):
-        return None
-    return media
+    return media_type_of(exchange.response_headers.get("content-type") or (
+        exchange.response_body.content_type if exchange.response_body else ""))
 
 
 def _finding_fact(finding: Finding) -> FindingFact:
@@ -166,7 +193,7 @@ def call_facts(exchange: HttpExchange, analysis: Analysis, service: str, entry: 
         principal=analysis.auth.principal_hash,
         country=country,
         findings=findings,
-        query=_query(exchange),
+        query=typed_parameters(exchange.query),
         request_headers=_request_headers(exchange),
         request_schema=_json_schema(exchange.request_body),
         response_schema=_json_schema(exchange.response_body),

@@ -15,12 +15,11 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-import orjson
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from otel_apisec import attributes as A
 from otel_apisec.estate import schema
-from otel_apisec.estate.exchange_facts import STANDARD_REQUEST_HEADERS, parameter_name
+from otel_apisec.estate.exchange_facts import MAX_PARAMETERS, header_parameter, json_schema, media_type_of, typed_parameters
 from otel_apisec.estate.facts import CallFacts, FindingFact
 from otel_apisec.gateway.runner import SpanView
 from otel_apisec.gateway.span_exchange import (
@@ -43,18 +42,10 @@ MAX_SCHEMA_BODY_BYTES = 256 << 10
 """Captured bodies larger than this are not parsed for their schema (bounded work per span)."""
 MAX_FINDING_EVENTS = 256
 """`apisec.finding` events read from one span at most."""
-_MAX_PARAMETERS = 64
-"""Query and header parameters taken from one span, each."""
-_MAX_MEDIA_TYPE = 100
-_MEDIA_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789!#$&^_.+-/")
 _REQUEST_HEADER = "http.request.header."
 _RESPONSE_HEADER = "http.response.header."
 _KINDS = frozenset({Span.SPAN_KIND_SERVER, Span.SPAN_KIND_INTERNAL, Span.SPAN_KIND_UNSPECIFIED})
 _HTTP_MARKERS = frozenset({*_METHOD, "http.target", "url.path", "url.full", "http.url", "http.route"})
-_FINDING_SCOPE = getattr(A, "FINDING_SCOPE", "apisec.finding.scope")
-"""Event attribute `endpoint` on a posture finding (a fact of the endpoint, not of the call)."""
-_POSTURE_CHECKED = getattr(A, "POSTURE_CHECKED", None)
-"""Span attribute the posture step sets when it checked the endpoint's response-header shape."""
 
 
 def call_facts_of(view: SpanView) -> CallFacts | None:
@@ -75,8 +66,8 @@ def call_facts_of(view: SpanView) -> CallFacts | None:
             name = _header_name(key)
             if name == "x-forwarded-proto":
                 forwarded_proto = text
-            elif name not in request_headers and len(request_headers) < _MAX_PARAMETERS:
-                kept = _parameter_header(name)
+            elif name not in request_headers and len(request_headers) < MAX_PARAMETERS:
+                kept = header_parameter(name)
                 if kept is not None:
                     request_headers[kept] = schema.value_type(text)
         elif key.startswith(_RESPONSE_HEADER) and _response_header_name(key) == "content-type":
@@ -103,13 +94,13 @@ def call_facts_of(view: SpanView) -> CallFacts | None:
         principal=principal or None,
         country=country or None,
         findings=findings,
-        query=_query(query),
+        query=typed_parameters(parse_query(query[:8192])),  # a longer query's tail is not read
         request_headers=tuple(request_headers.items()),
         request_schema=_json_schema(attrs.get(REQUEST_BODY)),
         response_schema=_json_schema(attrs.get(RESPONSE_BODY)),
-        response_media_type=_media_type(content_type),
+        response_media_type=media_type_of(content_type),
         rate_limit_headers=status == 429 or _rate_limit_header_seen(read),
-        posture_checked=endpoint_scope or (_POSTURE_CHECKED is not None and attrs.get(_POSTURE_CHECKED) is True),
+        posture_checked=endpoint_scope or attrs.get(A.POSTURE_CHECKED) is True,
         trace_id=span.trace_id.hex(),
         span_id=span.span_id.hex(),
     )
@@ -126,41 +117,8 @@ def _response_header_name(key: str) -> str:
     return key[len(_RESPONSE_HEADER):].replace("_", "-").lower()
 
 
-@functools.lru_cache(maxsize=4096)
-def _parameter_header(name: str) -> str | None:
-    if name in STANDARD_REQUEST_HEADERS or name.startswith(":"):
-        return None
-    return parameter_name(name)
-
-
-def _query(query: str) -> tuple[tuple[str, str], ...]:
-    seen: dict[str, str] = {}
-    for name, value in parse_query(query[:8192]):  # a longer query's tail is not read
-        kept = parameter_name(name)
-        if kept is not None and kept not in seen:
-            seen[kept] = schema.value_type(value)
-            if len(seen) >= _MAX_PARAMETERS:
-                break
-    return tuple(seen.items())
-
-
 def _json_schema(body: object) -> dict[str, Any] | None:
-    if not isinstance(body, (str, bytes)) or not body or len(body) > MAX_SCHEMA_BODY_BYTES:
-        return None
-    if body.lstrip()[:1] not in ("{", "[", b"{", b"["):
-        return None
-    try:
-        document = orjson.loads(body)
-    except orjson.JSONDecodeError:  # also raised past orjson's nesting limit
-        return None
-    return schema.infer(document)
-
-
-def _media_type(content_type: str) -> str | None:
-    media = content_type.split(";", 1)[0].strip().lower()
-    if not media or len(media) > _MAX_MEDIA_TYPE or media.count("/") != 1 or not all(c in _MEDIA_CHARS for c in media):
-        return None
-    return media
+    return json_schema(body, MAX_SCHEMA_BODY_BYTES) if isinstance(body, (str, bytes)) else None
 
 
 def _findings(span: Span) -> tuple[tuple[FindingFact, ...], bool]:
@@ -178,7 +136,7 @@ def _findings(span: Span) -> tuple[tuple[FindingFact, ...], bool]:
         for kv in event.attributes:
             if kv.key in _EVENT_KEYS:
                 values[kv.key] = kv.value.string_value
-        scoped = values.get(_FINDING_SCOPE) == "endpoint"
+        scoped = values.get(A.FINDING_SCOPE) == "endpoint"
         endpoint_scope = endpoint_scope or scoped
         facts.append(FindingFact(values.get(A.RULE_ID, ""), values.get(A.FINDING_KIND, ""),
                                  values.get(A.FINDING_SEVERITY, "") or "info", values.get(A.FINDING_LOCATION, ""),
@@ -186,4 +144,4 @@ def _findings(span: Span) -> tuple[tuple[FindingFact, ...], bool]:
     return tuple(facts), endpoint_scope
 
 
-_EVENT_KEYS = frozenset({A.RULE_ID, A.FINDING_KIND, A.FINDING_SEVERITY, A.FINDING_LOCATION, _FINDING_SCOPE})
+_EVENT_KEYS = frozenset({A.RULE_ID, A.FINDING_KIND, A.FINDING_SEVERITY, A.FINDING_LOCATION, A.FINDING_SCOPE})
