@@ -59,7 +59,7 @@ WANTED = frozenset({
     # for the correlators' Observation (span_observation) and the filter
     A.ENDUSER_PSEUDO_ID, A.TOKEN_HASH, A.AUTH_LOGIN, A.AUTH_LOGIN_SUCCEEDED, A.FINDINGS,
     # for the inventory's CallFacts (span_facts)
-    A.AUTH_SCHEME, A.GEO_COUNTRY,
+    A.AUTH_SCHEME, A.GEO_COUNTRY, A.POSTURE_CHECKED,
     *WANTED_ARRAYS,
 })
 """The keys whose values a reader of spans wants: enrichment, correlation, the filter."""

@@ -126,6 +126,21 @@ def test_findings_by_severity_and_posture_facts() -> None:
     built.shutdown(1.0)
 
 
+def test_a_clean_posture_check_clears_the_endpoint_posture() -> None:
+    """`apisec.posture.checked` on a span with no posture fact (the endpoint's new response shape is
+    clean) replaces the endpoint's posture: the missing HSTS seen before is gone."""
+    processor, built, _ = build()
+    hsts = {A.RULE_ID: "APISEC-HDR-HSTS", A.FINDING_KIND: "posture.hsts", A.FINDING_SEVERITY: "low",
+            A.FINDING_LOCATION: "response.headers", _SCOPE: "endpoint"}
+    feed(processor, [span("GET", "/me", route="/me", findings=(hsts,), n=1, **{A.POSTURE_CHECKED: True})])
+    assert set(endpoints(processor)["GET /me"].record.posture) == {"APISEC-HDR-HSTS"}
+    feed(processor, [span("GET", "/me", route="/me", n=2)])  # same shape: not checked, posture stays
+    assert set(endpoints(processor)["GET /me"].record.posture) == {"APISEC-HDR-HSTS"}
+    feed(processor, [span("GET", "/me", route="/me", n=3, **{A.POSTURE_CHECKED: True})])
+    assert endpoints(processor)["GET /me"].record.posture == {}
+    built.shutdown(1.0)
+
+
 def test_parameters_bodies_and_headers_give_names_and_types_never_values() -> None:
     processor, built, _ = build()
     feed(processor, [span("POST", "/items", route="/items", n=1, **{
