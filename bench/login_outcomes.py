@@ -4,11 +4,14 @@ documentation styles, each with the outcome a person reading the docs would give
     .venv/bin/python bench/login_outcomes.py [-v]
 
 Every exchange goes through the real Analyzer (`login_attempt`, as the auth detector sees it).
-Reported: success taken as failure, failure taken as success (both wrong outcomes), known outcomes
-left unknown, and exchanges not recognised as a login at all. `-v` prints every row and its reason.
+Reported: success taken as failure, failure taken as success, a pending login (a second factor
+asked for) taken as a failure or a success and a failure taken as pending (all wrong outcomes), known
+outcomes left unknown, and exchanges not recognised as a login at all. `-v` prints every row and its
+reason.
 
-Expected outcomes: True (a credential was issued), False (none, and the answer says so), None
-(a second factor is required, the attempt was rate limited, or nothing tells).
+Expected outcomes: True (a credential was issued), False (none, and the answer says so), PENDING
+(a second factor is required: `LoginAttempt.pending`, `apisec.auth.login.pending`), None (the attempt
+was rate limited, or nothing tells).
 """
 
 from __future__ import annotations
@@ -30,13 +33,14 @@ JSON_CREDS = {"username": "jane", "password": "c0rrect-Horse"}
 FORM_CREDS = "username=jane&password=c0rrect-Horse"
 FORM = "application/x-www-form-urlencoded"
 HTML = "text/html; charset=utf-8"
+PENDING = "pending"
 
 
 @dataclass(frozen=True)
 class Row:
     style: str
     shape: str
-    expected: bool | None
+    expected: bool | str | None
     exchange: HttpExchange
 
 
@@ -78,7 +82,7 @@ ROWS = [
         TOKEN_URL, 403, {"error": "invalid_grant", "error_description": "Wrong email or password."})),
     Row("Auth0", "user is blocked", False, api(
         TOKEN_URL, 401, {"error": "unauthorized", "error_description": "user is blocked"})),
-    Row("Auth0", "mfa_required (pending, not success yet)", None, api(
+    Row("Auth0", "mfa_required (pending, not success yet)", PENDING, api(
         TOKEN_URL, 403, {"error": "mfa_required", "error_description": "Multifactor authentication required",
                          "mfa_token": "Fe26.2*SERVER_1569494016*abc"})),
     Row("Auth0", "too_many_attempts 429", None, api(
@@ -99,7 +103,7 @@ ROWS = [
         "https://identitytoolkit.googleapis.com/v1/accounts:signInWithPassword?key=AIza", 400,
         {"error": {"code": 400, "message": "TOO_MANY_ATTEMPTS_TRY_LATER"}},
         request={"email": "jane@example.com", "password": "pw-123456"})),
-    Row("Firebase", "second factor pending", None, api(
+    Row("Firebase", "second factor pending", PENDING, api(
         "https://identitytoolkit.googleapis.com/v1/accounts:signInWithPassword?key=AIza", 200,
         {"localId": "ZY1rJK0eYLg", "mfaPendingCredential": "AEu4IL3f", "mfaInfo": [{"phoneInfo": "+*******7890"}]},
         request={"email": "jane@example.com", "password": "pw-123456"})),
@@ -108,7 +112,7 @@ ROWS = [
         "https://cognito-idp.eu-west-1.amazonaws.com/login", 200,
         {"AuthenticationResult": {"AccessToken": JWT, "ExpiresIn": 3600, "IdToken": JWT, "RefreshToken": "eyJjdHki",
                                   "TokenType": "Bearer"}, "ChallengeParameters": {}})),
-    Row("Cognito", "SOFTWARE_TOKEN_MFA challenge", None, api(
+    Row("Cognito", "SOFTWARE_TOKEN_MFA challenge", PENDING, api(
         "https://cognito-idp.eu-west-1.amazonaws.com/login", 200,
         {"ChallengeName": "SOFTWARE_TOKEN_MFA", "ChallengeParameters": {}, "Session": "AYABeC1"})),
     Row("Cognito", "NotAuthorizedException", False, api(
@@ -119,11 +123,11 @@ ROWS = [
         "https://example.okta.com/api/v1/authn", 200,
         {"expiresAt": "2025-01-01T00:00:00.000Z", "status": "SUCCESS", "sessionToken": "20111hGAwd5",
          "_embedded": {"user": {"id": "00ub0oNGTSWTBKOLGLNR", "status": "ACTIVE"}}})),
-    Row("Okta", "MFA_REQUIRED", None, api(
+    Row("Okta", "MFA_REQUIRED", PENDING, api(
         "https://example.okta.com/api/v1/authn", 200,
         {"stateToken": "007ucIX7PATyn94hsHfOLVaXAmOBkKHWnOOLG43bsb", "status": "MFA_REQUIRED",
          "_embedded": {"user": {"id": "00ub0oNGTSWTBKOLGLNR"}}})),
-    Row("Okta", "PASSWORD_EXPIRED", None, api(
+    Row("Okta", "PASSWORD_EXPIRED", PENDING, api(
         "https://example.okta.com/api/v1/authn", 200,
         {"stateToken": "007ucIX7PATyn94hsHfOLVaXAmOBkKHWnOOLG43bsb", "status": "PASSWORD_EXPIRED"})),
     Row("Okta", "LOCKED_OUT", False, api("https://example.okta.com/api/v1/authn", 200, {"status": "LOCKED_OUT"})),
@@ -178,7 +182,7 @@ ROWS = [
         "https://app.example.com/login", 422,
         {"message": "These credentials do not match our records.",
          "errors": {"email": ["These credentials do not match our records."]}})),
-    Row("Laravel Fortify", "two_factor true (pending)", None, api(
+    Row("Laravel Fortify", "two_factor true (pending)", PENDING, api(
         "https://app.example.com/login", 200, {"two_factor": True})),
     Row("Laravel", "429 throttle", None, api(
         "https://app.example.com/login", 429, {"message": "Too Many Attempts."})),
@@ -332,7 +336,7 @@ ROWS = [
     Row("OAuth authorize form", "302 to callback with error", False, form(
         "https://idp.example.com/login", 302,
         response_headers=[("Location", "https://client.example.com/cb?error=access_denied&state=xyz")])),
-    Row("Form login", "302 to /two-factor", None, form(
+    Row("Form login", "302 to /two-factor", PENDING, form(
         "https://app.example.com/login", 302, response_headers=[("Location", "/two-factor/challenge")])),
     Row("Form login", "logout-style cookie clear then /login", False, form(
         "https://app.example.com/login", 302, response_headers=[
@@ -370,7 +374,7 @@ ROWS = [
     Row("ASP.NET Identity", "200 'Invalid login attempt.' form", False, form(
         "https://app.example.com/Account/Login", 200, response_content_type=HTML,
         response_body=page("Log in", "Invalid login attempt.", True))),
-    Row("ASP.NET Identity", "302 LoginWith2fa", None, form(
+    Row("ASP.NET Identity", "302 LoginWith2fa", PENDING, form(
         "https://app.example.com/Account/Login", 302,
         response_headers=[("Location", "/Account/LoginWith2fa?ReturnUrl=%2F")])),
     Row("ASP.NET Identity", "302 Lockout", False, form(
@@ -379,7 +383,7 @@ ROWS = [
         "https://login.microsoftonline.com/common/oauth2/v2.0/token", "POST", body=OAUTH_FORM, content_type=FORM,
         status=400, response_json={"error": "invalid_grant", "error_codes": [50126], "error_description":
                                    "AADSTS50126: Error validating credentials due to invalid username or password."})),
-    Row("Entra ID ROPC", "AADSTS50076 MFA required", None, make_exchange(
+    Row("Entra ID ROPC", "AADSTS50076 MFA required", PENDING, make_exchange(
         "https://login.microsoftonline.com/common/oauth2/v2.0/token", "POST", body=OAUTH_FORM, content_type=FORM,
         status=400, response_json={"error": "invalid_grant", "suberror": "basic_action", "error_description":
                                    "AADSTS50076: Due to a configuration change made by your administrator, or because"
@@ -415,8 +419,63 @@ ROWS = [
     Row("hard", "200 Russian 'неуспешно'", False, api(LOGIN, 200, {"message": "Вход неуспешен"})),
     Row("hard", "200 'Invalid 2FA code' (second step failed)", False, api(
         LOGIN, 200, {"success": False, "message": "Invalid 2FA code"})),
-    Row("hard", "verification code sent (pending)", None, api(
+    Row("hard", "verification code sent (pending)", PENDING, api(
         LOGIN, 200, {"message": "A verification code was sent. Enter the one-time password (OTP)."})),
+    # A second factor asked for on a refusal status or a 200 (pending, never a failure), and the second
+    # step itself failing (a failure).
+    Row("GitHub REST (Basic)", "401 must specify two-factor OTP code", PENDING, api(
+        "https://api.github.com/authorizations", 401,
+        {"message": "Must specify two-factor authentication OTP code.",
+         "documentation_url": "https://docs.github.com/rest/overview/other-authentication-methods"},
+        response_headers=[("X-GitHub-OTP", "required; sms")])),
+    Row("GitHub REST (Basic)", "401 bad credentials", False, api(
+        "https://api.github.com/authorizations", 401,
+        {"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"})),
+    Row("django-otp / DRF", "403 detail 'OTP required'", PENDING, api(LOGIN, 403, {"detail": "OTP required."})),
+    Row("django-otp / DRF", "403 detail 'Invalid OTP'", False, api(LOGIN, 403, {"detail": "Invalid OTP."})),
+    Row("REST API", "401 error two_factor_required", PENDING, api(
+        LOGIN, 401, {"error": "two_factor_required", "message": "Two-factor authentication is required"})),
+    Row("REST API", "403 code MFA_REQUIRED", PENDING, api(
+        LOGIN, 403, {"code": "MFA_REQUIRED", "message": "Multi-factor authentication required"})),
+    Row("REST API", "401 plain text 'verification code sent'", PENDING, make_exchange(
+        LOGIN, "POST", json=JSON_CREDS, status=401, response_body="Verification code sent to your email.",
+        response_content_type="text/plain")),
+    Row("REST API", "401 challenge totp", PENDING, api(
+        LOGIN, 401, {"challenge": "totp", "message": "Enter the code from your authenticator app"})),
+    Row("REST API", "401 'wrong verification code'", False, api(
+        LOGIN, 401, {"message": "Wrong verification code"})),
+    Row("REST API", "401 error invalid_otp", False, api(LOGIN, 401, {"error": "invalid_otp"})),
+    Row("REST API", "200 OTP_SENT", PENDING, api(
+        LOGIN, 200, {"status": "OTP_SENT", "message": "An OTP has been sent to your phone"})),
+    Row("REST API", "200 requires_2fa with a challenge id", PENDING, api(
+        LOGIN, 200, {"requires_2fa": True, "challenge_id": "c-5f1e2a"})),
+    Row("Steam web login", "success false, requires_twofactor", PENDING, api(
+        "https://steamcommunity.com/login/dologin/", 200,
+        {"success": False, "requires_twofactor": True, "message": ""})),
+    Row("Discord", "token null, mfa true, ticket", PENDING, api(
+        "https://discord.com/api/v9/auth/login", 200,
+        {"token": None, "mfa": True, "sms": False, "ticket": "WzE0NjQ5MTI2MjI0NTg3NTQ2MSwibG9naW4iXQ"},
+        request={"login": "jane@example.com", "password": "c0rrect-Horse"})),
+    Row("Discord", "400 invalid login", False, api(
+        "https://discord.com/api/v9/auth/login", 400,
+        {"code": 50035, "errors": {"login": {"_errors": [{"code": "INVALID_LOGIN", "message":
+                                                          "Login or password is invalid."}]}},
+         "message": "Invalid Form Body"},
+        request={"login": "jane@example.com", "password": "c0rrect-Horse"})),
+    Row("Instagram-style", "400 two_factor_required", PENDING, api(
+        LOGIN, 400, {"message": "", "two_factor_required": True, "two_factor_info": {"username": "jane"},
+                     "status": "fail", "error_type": "two_factor_required"})),
+    Row("Instagram-style", "400 bad_password", False, api(
+        LOGIN, 400, {"message": "The password you entered is incorrect.", "status": "fail",
+                     "error_type": "bad_password"})),
+    Row("i18n de", "401 'Bestätigungscode gesendet'", PENDING, api(
+        LOGIN, 401, {"message": "Ein Bestätigungscode wurde an Ihr Telefon gesendet"})),
+    Row("i18n es", "403 'código de verificación'", PENDING, api(
+        LOGIN, 403, {"mensaje": "Introduce el código de verificación enviado a tu correo"})),
+    Row("hard", "401 'unauthorized', a request ID with 2fa inside", False, api(
+        LOGIN, 401, {"message": "Unauthorized", "request_id": "2fa9c31e-7b"})),
+    Row("hard", "401 'footprint' in a message", False, api(
+        LOGIN, 401, {"message": "Access denied for this device footprint"})),
     # What nothing settles.
     Row("no body captured", "200, no body, no headers", None, api(LOGIN, 200)),
     Row("no body captured", "204, no headers", None, api(LOGIN, 204)),
@@ -432,16 +491,24 @@ def main(verbose: bool) -> int:
     left_unknown: list[Row] = []
     guessed: list[Row] = []
     not_login: list[Row] = []
+    pending_settled: list[Row] = []
+    settled_pending: list[Row] = []
     for row in ROWS:
         ctx = analyzer.context(row.exchange)
         attempt = login_attempt(row.exchange, ctx)
-        got = attempt.succeeded if attempt is not None else None
+        got: bool | str | None = None
         if attempt is None:
             not_login.append(row)
+        else:
+            got = PENDING if attempt.pending else attempt.succeeded
         if row.expected is True and got is False:
             wrong_fail.append(row)
         elif row.expected is False and got is True:
             wrong_success.append(row)
+        elif row.expected == PENDING and got in (True, False):
+            pending_settled.append(row)
+        elif got == PENDING and row.expected in (True, False):
+            settled_pending.append(row)
         elif row.expected is not None and got is None:
             left_unknown.append(row)
         elif row.expected is None and got is not None:
@@ -453,14 +520,16 @@ def main(verbose: bool) -> int:
                   f"{verdict.outcome.value}: {verdict.reason}")
     succ = sum(r.expected is True for r in ROWS)
     fail = sum(r.expected is False for r in ROWS)
+    pend = sum(r.expected == PENDING for r in ROWS)
     unk = sum(r.expected is None for r in ROWS)
-    print(f"login answers: {len(ROWS)} ({succ} succeeded, {fail} failed, {unk} pending/rate-limited/unknown),"
+    print(f"login answers: {len(ROWS)} ({succ} succeeded, {fail} failed, {pend} pending, {unk} rate-limited/unknown),"
           f" {len({r.style for r in ROWS})} styles")
     for title, rows in (("success taken as failure", wrong_fail), ("failure taken as success", wrong_success),
+                        ("pending taken as settled", pending_settled), ("settled taken as pending", settled_pending),
                         ("known outcome left unknown", left_unknown), ("unknown given an outcome", guessed),
                         ("not recognised as a login", not_login)):
         print(f"  {title:28} {len(rows):3}" + "".join(f"\n      {r.style}: {r.shape}" for r in rows))
-    return 1 if wrong_fail or wrong_success else 0
+    return 1 if wrong_fail or wrong_success or pending_settled or settled_pending else 0
 
 
 if __name__ == "__main__":

@@ -15,7 +15,15 @@ from opentelemetry.semconv._incubating.attributes import enduser_attributes, sec
 AUTH_SCHEME: Final = "apisec.auth.scheme"
 AUTH_OUTCOME: Final = "apisec.auth.outcome"
 AUTH_LOGIN: Final = "apisec.auth.login"
+"""True on a login attempt (a login route, or a POST whose body holds an identity and a password)."""
 AUTH_LOGIN_SUCCEEDED: Final = "apisec.auth.login.succeeded"
+"""For a login attempt whose answer settles it: True when it issued a credential, False when it issued
+none and said so. Absent when the answer does not tell, and when the login is pending."""
+AUTH_LOGIN_PENDING: Final = "apisec.auth.login.pending"
+"""True on a login attempt whose answer asks for a second factor (`mfa_required`, "verification code
+sent", a redirect to an OTP page), whatever its status (a 401 or 403 too): the password was accepted but
+no session was issued yet. Neither a success nor a failure: brute-force and credential-stuffing counts
+skip it, and `apisec.auth.login.succeeded` is absent. Only set when true."""
 TOKEN_STATE: Final = "apisec.token.state"
 TOKEN_ALG: Final = "apisec.token.alg"
 TOKEN_EXPIRES_AT: Final = "apisec.token.expires_at"
@@ -45,6 +53,12 @@ RESPONSE_IDS: Final = "apisec.response.ids"
 """Keyed hashes of every identifier-keyed value (`id`, `*_id`, `*Id`, `uuid`) in a JSON response,
 foreign keys included (a login's account ID). At most `MAX_RESPONSE_IDS`."""
 MAX_RESPONSE_IDS: Final = 64
+CRS_RULE_IDS: Final = "apisec.crs.rule_ids"
+"""The OWASP CRS rule IDs that matched the exchange (`apisec/crs` processor), scoring rules such as
+949110 included, in the order they fired; each maps to an `APISEC-CRS-NNN` finding where it means one."""
+CRS_ANOMALY_SCORE: Final = "apisec.crs.anomaly_score"
+"""CRS's anomaly score of those matches: 5 per critical, 4 per error, 3 per warning, 2 per notice
+match of the rules that map to a finding (CRS blocks at 5 by default)."""
 
 # --- one span event per finding -------------------------------------------------------------
 FINDING_EVENT: Final = "apisec.finding"

@@ -14,20 +14,22 @@ were checked on.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Sequence
 
 from otel_apisec import attributes as A
-from otel_apisec.correlate.ids import json_document, resource_object_ids, response_object_ids
+from otel_apisec.correlate.ids import MAX_DOCUMENT_BYTES, json_document, resource_object_ids, response_object_ids
 from otel_apisec.detect import Analysis
 from otel_apisec.findings import AttributeValue, request_event
 from otel_apisec.model import Finding, HttpExchange, Severity, TokenState
-from otel_apisec.pseudonym import keyed_hash
 
 __all__ = ["ATTACK_KINDS", "finding_events", "response_id_attributes", "risk_score", "span_attributes"]
 
 ATTACK_KINDS = frozenset({
     "sqli", "xss", "path_traversal", "command_injection", "ssrf", "nosqli", "ssti",
     "jndi_injection", "ldap_injection", "open_redirect", "restricted_file", "code_injection", "prototype_pollution",
+    "remote_file_inclusion", "protocol_attack",  # from the `apisec/crs` processor
 })
 # Risk score: the worst finding sets the base, each further finding of medium or worse adds a
 # little, capped at 100. A sort key for dashboards, not a probability.
@@ -75,6 +77,8 @@ def span_attributes(analysis: Analysis) -> dict[str, AttributeValue]:
         out[A.AUTH_LOGIN] = True
         if auth.login_succeeded is not None:
             out[A.AUTH_LOGIN_SUCCEEDED] = auth.login_succeeded
+        elif auth.login_pending:
+            out[A.AUTH_LOGIN_PENDING] = True
     if auth.principal_hash:
         out[A.ENDUSER_PSEUDO_ID] = auth.principal_hash
     if token.state is not TokenState.NONE:
@@ -92,28 +96,56 @@ def span_attributes(analysis: Analysis) -> dict[str, AttributeValue]:
     return out
 
 
-def response_id_attributes(exchange: HttpExchange, hmac_key: bytes) -> dict[str, AttributeValue]:
+def response_id_attributes(
+    exchange: HttpExchange, hmac_key: bytes, parsed: tuple[object] | None = None,
+) -> dict[str, AttributeValue]:
     """`apisec.response.resource_ids` and `apisec.response.ids`: the IDs a 2xx response returned
     (as the gateway reads them from a captured body: `otel_apisec.correlate.ids`), each as its keyed
     hash under `hmac_key` (the deployment key principals are hashed with), at most
     `MAX_RESPONSE_IDS` each; empty when there are none. What the correlators learn object ownership
-    from, with no ID leaving the process."""
+    from, with no ID leaving the process. `parsed`: the body as the detectors parsed it
+    (`Analysis.response_json`), spared a second parse; None: parse it here."""
     if exchange.status is None or not 200 <= exchange.status < 300:
         return {}
     body = exchange.response_body
-    document = json_document(body.data) if body is not None and not body.truncated else None
+    if body is None or body.truncated:
+        document = None
+    elif parsed is not None and len(body.data) <= MAX_DOCUMENT_BYTES:
+        document = parsed[0]  # the same bytes, parsed by the same orjson: the same document
+    else:
+        document = json_document(body.data)
     locations = exchange.response_headers.get_all("location")
     if document is None and not locations:
         return {}
     limit = A.MAX_RESPONSE_IDS
     out: dict[str, AttributeValue] = {}
+    hashed = _IdHashes(hmac_key)
     resources = resource_object_ids(document, locations, limit)
     if resources:
-        out[A.RESPONSE_RESOURCE_IDS] = tuple(keyed_hash(hmac_key, value) for value in resources)
+        out[A.RESPONSE_RESOURCE_IDS] = tuple(map(hashed, resources))
     found = response_object_ids(document, limit) if document is not None else ()
     if found:
-        out[A.RESPONSE_IDS] = tuple(keyed_hash(hmac_key, value) for value in found)
+        out[A.RESPONSE_IDS] = tuple(map(hashed, found))
     return out
+
+
+class _IdHashes:
+    """`keyed_hash(key, value)` for many values under one key: the HMAC's keyed state is set up once
+    and copied (about half the cost of a fresh HMAC per value), and each value is hashed once."""
+
+    __slots__ = ("_base", "_seen")
+
+    def __init__(self, key: bytes) -> None:
+        self._base = hmac.new(key, digestmod=hashlib.sha256)
+        self._seen: dict[str, str] = {}
+
+    def __call__(self, value: str) -> str:
+        digest = self._seen.get(value)
+        if digest is None:
+            state = self._base.copy()
+            state.update(value.encode("utf-8", "surrogatepass"))
+            digest = self._seen[value] = state.hexdigest()[:32]
+        return digest
 
 
 def finding_events(

@@ -209,7 +209,9 @@ class AuthFacts:
     is_login: bool = False
     """The request looks like a login attempt (route or body shape)."""
     login_succeeded: bool | None = None
-    """For a login attempt: did it succeed (None when unknown)."""
+    """For a login attempt: did it succeed (None when unknown or pending)."""
+    login_pending: bool = False
+    """For a login attempt: the answer asks for a second factor (neither a success nor a failure)."""
 
 
 @dataclass(frozen=True, slots=True)

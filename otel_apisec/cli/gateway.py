@@ -67,6 +67,9 @@ def add_gateway_parser(commands: Any) -> None:
     gateway.add_argument("--inventory-file", metavar="PATH",
                          help="save the API inventory to PATH every minute and at shutdown, load it at start "
                               "(memory state store; with Redis the inventory lives in Redis)")
+    gateway.add_argument("--crs", metavar="RULES_DIR", nargs="?", const="", default=None,
+                         help="also run the OWASP Core Rule Set in ModSecurity over each request (needs the `crs` "
+                              "extra; RULES_DIR: a CRS `rules` directory, default Debian's modsecurity-crs)")
     gateway.add_argument("--config", metavar="FILE", help="pipeline config (YAML, shaped like a Collector config)")
     gateway.add_argument("--check-config", metavar="FILE", help="validate FILE and exit (0 valid, 2 invalid)")
 
@@ -96,15 +99,19 @@ def config_from_flags(args: argparse.Namespace) -> GatewayConfig:
     if args.ocsf_file:
         exporters["apisec/ocsf"] = {"path": args.ocsf_file}
     receivers = ["otlp"]
+    processors: dict[str, Any] = {"apisec/enrich": {"hmac_key": key}}
+    crs = getattr(args, "crs", None)
+    if crs is not None:
+        processors["apisec/crs"] = {"rules_dir": crs}
+    processors.update({"apisec/correlate": {"store": args.state_store, "hmac_key": key},
+                       "apisec/inventory": _inventory_options(args), "apisec/redact": {}})
     doc = {
         "receivers": {"otlp": {"protocols": {"grpc": {"endpoint": args.grpc_endpoint},
                                              "http": {"endpoint": args.http_endpoint}}}},
-        "processors": {"apisec/enrich": {"hmac_key": key}, "apisec/correlate": {"store": args.state_store, "hmac_key": key},
-                       "apisec/inventory": _inventory_options(args), "apisec/redact": {}},
+        "processors": processors,
         "exporters": exporters,
         "service": {"telemetry": {"metrics": {"address": args.metrics_endpoint}}, "console": _console(args), "pipelines": {
-            "traces": {"receivers": receivers, "processors": ["apisec/enrich", "apisec/correlate", "apisec/inventory",
-                                                              "apisec/redact"],
+            "traces": {"receivers": receivers, "processors": list(processors),
                        "exporters": list(exporters)},
             "metrics": {"receivers": receivers, "processors": ["apisec/redact"], "exporters": forward},
             "logs": {"receivers": receivers, "processors": ["apisec/redact"], "exporters": forward},

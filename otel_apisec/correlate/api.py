@@ -42,6 +42,8 @@ class Observation:
     """`success`, `failure` or `anonymous` (apisec.auth.outcome)."""
     is_login: bool = False
     login_succeeded: bool | None = None
+    login_pending: bool = False
+    """The login's answer asked for a second factor (`apisec.auth.login.pending`): not a failure."""
     object_ids: tuple[str, ...] = ()
     """Object identifiers the request addressed (path segments that look like IDs)."""
     response_ids: tuple[str, ...] = ()

@@ -91,8 +91,9 @@ def state_key(prefix: str, subject: dict[str, str]) -> str:
 
 
 def is_failed_login(obs: Observation) -> bool:
-    """A login attempt that failed: the enrichment said so, or it did not know and the status is 401/403."""
-    if not obs.is_login:
+    """A login attempt that failed: the enrichment said so, or it did not know and the status is 401/403.
+    A pending login (a second factor asked for, on a 401 or 403 too) never failed."""
+    if not obs.is_login or obs.login_pending:
         return False
     if obs.login_succeeded is None:
         return obs.status in (401, 403)

@@ -22,7 +22,8 @@ CORRELATOR_NAMES = tuple(correlator_name(rule) for rule in ALL_RULES)
 """Each correlator's name: its finding kind without the `abuse.` prefix."""
 
 _DAY = 86_400.0
-_MAY_BE_ZERO = frozenset({"nlid_response_ids", "bola_admin_privileged_successes"})
+_MAY_BE_ZERO = frozenset({"nlid_response_ids", "bola_admin_privileged_successes",
+                          "bfla_operation_privileged_principals"})
 _PSEUDONYM_LISTS = frozenset({"bola_admin_principals"})
 """List options holding principal pseudonyms (keyed hashes), not path segments."""
 
@@ -76,6 +77,18 @@ class CorrelationConfig:
     )
     bfla_learning_requests: int = _opt(100, "a principal's first N requests (within the profile window) form its profile")
     bfla_profile_s: float = _opt(7 * _DAY, "window of the learning count, and lifetime of a profile entry (wall-clock)")
+    bfla_operation_privileged_principals: int = _opt(
+        2, "distinct privileged principals (bola_admin_principals, or a 2xx on a privileged route) that must succeed "
+        "on an operation (method and route) no one else succeeds on before it counts as privileged-only; 0 turns "
+        "this learned signal off")
+    bfla_operation_successes: int = _opt(
+        20, "successful calls by privileged principals an operation needs before it counts as privileged-only")
+    bfla_operation_public_after: int = _opt(
+        3, "distinct non-privileged principals reported succeeding on a privileged-only operation; the next one "
+        "makes it public (a feature opened to users) and it is no longer reported")
+    bfla_operation_window_s: float = _opt(
+        7 * _DAY, "window of the operation counts above, and how long a principal stays privileged and an "
+        "operation privileged-only or public after the last evidence (wall-clock)")
 
     bola_ownership_s: float = _opt(_DAY, "how long an object's owner (learned from a create or a listing) and a "
                                    "principal's identity are remembered after the last evidence (wall-clock)")

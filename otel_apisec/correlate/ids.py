@@ -8,6 +8,7 @@ only plain string operations here, each linear in the input and bounded in the w
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Iterable
 
@@ -54,8 +55,13 @@ def object_ids(path: str, limit: int = 8) -> tuple[str, ...]:
 
 def _is_id_key(key: str) -> bool:
     """`id`, `_id`, `uuid`, `user_id`, `order_uuid`, `userId`, `orderUUID`."""
-    if len(key) > 64:
-        return False
+    return len(key) <= 64 and _is_short_id_key(key)
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_short_id_key(key: str) -> bool:
+    """`_is_id_key` for keys of at most 64 characters (what the cache holds stays small): a
+    response repeats its few keys in every item, so most calls are cache hits."""
     lower = key.lower()
     if lower in ("id", "_id", "uuid", "guid"):
         return True

@@ -217,6 +217,14 @@ class DetectContext:
             return None
         return self.once(f"body_json:{id(body)}", lambda: _parse_json_prefix(body.data, self.config.max_body_bytes))
 
+    def parsed_json(self, body: Body | None) -> tuple[object] | None:
+        """`(body_json(body),)` if a detector asked for it and it is the whole body (not cut by
+        `max_body_bytes` or at capture); None otherwise. Never parses."""
+        if body is None or not body.data or body.truncated or len(body.data) > self.config.max_body_bytes:
+            return None
+        key = f"body_json:{id(body)}"
+        return (self._once[key],) if key in self._once else None
+
 
 def _parse_json_prefix(data: bytes, limit: int) -> object | None:
     data = data[:limit]
@@ -288,6 +296,11 @@ class Analysis:
     shown lately, or `posture_per_endpoint` off): its findings with `endpoint_scope`, none
     included, are the endpoint's posture as of this response. False: they were skipped (same
     shape as before), or the posture detector did not get that far."""
+    response_json: tuple[object] | None = field(default=None, repr=False)
+    """`(document,)` when a detector parsed the whole response body as JSON (`document` None: it is
+    not JSON); None when none did (no JSON trigger, no listing, or the body was cut by
+    `max_body_bytes` or at capture). In-process only: later readers of the body (the SDK's
+    response-ID hashes) take it instead of parsing the body again."""
 
 
 @dataclass(slots=True)
@@ -412,6 +425,7 @@ class Analyzer:
                 analysis.token = output
         analysis.failed.extend(ctx.failed)  # detector steps that failed alone (`tokens.window`)
         analysis.posture_checked = ctx.posture_checked
+        analysis.response_json = ctx.parsed_json(exchange.response_body)
         return analysis
 
     def scan_texts(self, texts: Sequence[str]) -> TextScan:

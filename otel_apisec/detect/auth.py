@@ -127,6 +127,7 @@ class AuthDetector:
             principal_hash=ctx.pseudonym(principal) if principal else None,
             is_login=login is not None,
             login_succeeded=login.succeeded if login is not None else None,
+            login_pending=login is not None and login.pending,
         )
 
     def _findings(

@@ -58,6 +58,8 @@ class LoginAttempt:
     identifier: str | None
     password: str | None
     succeeded: bool | None
+    pending: bool = False
+    """The answer asks for a second factor (`LoginOutcome.PENDING`): neither a success nor a failure."""
 
 
 # Login bodies are a few fields; parsing a large upload to look for a password is wasted work.
@@ -97,10 +99,10 @@ def _first(fields: dict[str, str], keys: frozenset[str]) -> str | None:
     return next((fields[k] for k in fields if k in keys), None)
 
 
-def _succeeded(exchange: HttpExchange, ctx: DetectContext) -> bool | None:
+def _verdict(exchange: HttpExchange, ctx: DetectContext) -> LoginVerdict:
     body = exchange.response_body
     small = body is not None and not body.truncated and len(body.data) <= min(MAX_OUTCOME_BODY, ctx.config.max_body_bytes)
-    return judge_login_response(exchange, ctx.body_json(body) if small else None).succeeded
+    return judge_login_response(exchange, ctx.body_json(body) if small else None)
 
 
 # Every key in _PASSWORD_KEYS contains one of these, in any case. A key that spells them with
@@ -134,7 +136,8 @@ def _login_attempt(exchange: HttpExchange, ctx: DetectContext) -> LoginAttempt |
         looks_like_signup = _last_segment(exchange.route or exchange.path) in _REGISTRATION_SEGMENTS
         if password is None or identifier is None or looks_like_signup or fields.keys() & _REGISTRATION_KEYS:
             return None
-    return LoginAttempt(identifier, password, _succeeded(exchange, ctx))
+    verdict = _verdict(exchange, ctx)
+    return LoginAttempt(identifier, password, verdict.succeeded, verdict.outcome is LoginOutcome.PENDING)
 
 
 # --- The outcome: did the exchange issue a credential? ------------------------------------------------------
@@ -222,9 +225,22 @@ SUCCESS_WORDS: dict[str, tuple[str, ...]] = {
 RATE_LIMIT_WORDS = ("too many", "too_many", "toomany", "rate limit", "rate_limit", "ratelimit", "throttl",
                     "try again later", "try later", "zu viele", "trop de", "demasiad", "muitas tentativas",
                     "troppi", "troppe", "te veel", "слишком много", "频繁", "過多", "过多", "頻繁", "너무 많")
-_MFA_WORDS = ("mfa", "2fa", "two_factor", "twofactor", "two-factor", "otp", "totp", "second factor",
-              "multifactor", "multi-factor", "challenge", "password_expired", "passwordexpired",
-              "new_password_required", "change_password", "mfa_enroll")
+_MFA_WORDS = ("two_factor", "twofactor", "two-factor", "two factor", "second factor", "2-step", "two-step",
+              "2 step", "two step", "multifactor", "multi-factor", "multi factor", "mfarequired", "otprequired",
+              "2farequired", "password_expired", "passwordexpired", "new_password_required", "change_password",
+              "verification code", "security code", "one-time", "one time password", "one time code",
+              "authenticator app", "code sent", "code was sent", "code has been sent", "sent a code",
+              "sent you a code", "enter the code", "additional verification",
+              "zwei-faktor", "bestätigungscode", "sicherheitscode", "double authentification",
+              "code de vérification", "code de verification", "deux facteurs", "código de verificación",
+              "codigo de verificacion", "doble factor", "dos factores", "dos pasos", "código de verificação",
+              "dois fatores", "duas etapas", "codice di verifica", "due fattori", "verificatiecode", "tweestaps",
+              "код подтверждения", "двухфактор", "验证码", "驗證碼", "双重验证", "两步验证", "認証コード", "確認コード",
+              "二段階", "인증 코드", "인증번호", "2단계")
+"""Phrases that ask for a second factor (or a password change) before a session is issued."""
+_MFA_SHORT = ("mfa", "2fa", "otp", "totp", "tfa", "challenge")
+"""Short words that ask for a second factor only as words of their own (`mfa_required`, "OTP sent";
+not `footprint`): matched with a non-alphanumeric byte on both sides (messages are padded with spaces)."""
 
 _FAILED, _SUCCESS, _RATE, _MFA = range(4)
 
@@ -238,7 +254,9 @@ def _word_table() -> tuple[PatternSet, tuple[int, ...]]:
     classes = [(_FAILED, w) for ws in FAILURE_WORDS.values() for w in ws]
     classes += [(_SUCCESS, w) for ws in SUCCESS_WORDS.values() for w in ws]
     classes += [(_RATE, w) for w in RATE_LIMIT_WORDS] + [(_MFA, w) for w in _MFA_WORDS]
-    return PatternSet([Trigger(_literal(w)) for _, w in classes]), tuple(c for c, _ in classes)
+    triggers = [Trigger(_literal(w)) for _, w in classes]
+    triggers += [Trigger(f"[^a-z0-9]{w}[^a-z0-9]") for w in _MFA_SHORT]
+    return PatternSet(triggers), (*(c for c, _ in classes), *(_MFA for _ in _MFA_SHORT))
 
 
 _WORDS, _WORD_CLASS = _word_table()
@@ -248,7 +266,7 @@ def _word_classes(texts: list[str]) -> set[int]:
     """Which word classes occur in `texts` (lower-cased here): one linear scan for every language."""
     if not texts:
         return set()
-    hits = _WORDS.scan([t.lower().encode("utf-8", "replace") for t in texts])
+    hits = _WORDS.scan([f" {t.lower()} ".encode("utf-8", "replace") for t in texts])
     return {_WORD_CLASS[trigger] for _, trigger in hits}
 
 
@@ -261,11 +279,14 @@ _TOKEN_KEYS = frozenset(
 )
 # Tokens that are not a sign-in: anti-forgery, flow state, second-factor and device tokens.
 _NOT_SIGN_IN_TOKENS = ("csrf", "xsrf", "state", "mfa", "otp", "captcha", "reset", "verif", "confirm", "invite",
-                       "device", "push", "fcm", "notification", "challenge", "nonce", "type", "expir")
+                       "device", "push", "fcm", "notification", "challenge", "nonce", "type", "expir", "twofactor",
+                       "2fa", "secondfactor", "multifactor")
 _MFA_KEYS = frozenset(
     {"mfarequired", "requiresmfa", "mfatoken", "mfapendingcredential", "twofactor", "twofactorrequired",
      "requirestwofactor", "requires2fa", "2farequired", "tfarequired", "otprequired", "totprequired",
-     "challengename", "mfachallenge", "requires2fachallenge", "twofactorauthrequired", "needmfa", "needs2fa"}
+     "challengename", "mfachallenge", "requires2fachallenge", "twofactorauthrequired", "needmfa", "needs2fa",
+     "otptoken", "twofactortoken", "2fatoken", "challenge", "challengetype", "challengeid", "mfapending",
+     "twofactorpending", "otpsent", "codesent", "verificationrequired", "requiresverification", "mfa", "2fa"}
 )
 _FLAG_KEYS = frozenset(
     {"success", "succeeded", "successful", "ok", "authenticated", "isauthenticated", "loggedin", "isloggedin",
@@ -532,11 +553,12 @@ def judge_login_response(exchange: HttpExchange, doc: object | None = None) -> L
     words = said | _word_classes(ev.statuses)
     if _RATE in words:
         return LoginVerdict(LoginOutcome.RATE_LIMITED, "too many attempts")
-    if ev.mfa:
+    if ev.mfa and not ev.token:  # a sign-in token issued is a success, whatever an `mfa` flag says
         return LoginVerdict(LoginOutcome.PENDING, ev.mfa)
-    if ev.failure and _MFA in said and _FAILED not in said and not ev.token:
-        # Entra ID answers `invalid_grant` with "you must use multi-factor authentication" (AADSTS50076)
-        return LoginVerdict(LoginOutcome.PENDING, "error that asks for a second factor")
+    if (ev.failure or status in _CLIENT_FAILURES) and _MFA in said and _FAILED not in said and not ev.token:
+        # Entra ID answers `invalid_grant` with "you must use multi-factor authentication" (AADSTS50076);
+        # many APIs answer 401 or 403 "Two-factor authentication required" or "Verification code sent".
+        return LoginVerdict(LoginOutcome.PENDING, "refusal that asks for a second factor")
     if ev.failure:
         return LoginVerdict(LoginOutcome.FAILED, ev.failure)
     if status in _CLIENT_FAILURES:

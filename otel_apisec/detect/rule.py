@@ -45,6 +45,7 @@ _ID = re2.compile(r"APISEC-[A-Z]{2,5}-\d{3}")
 _KIND = re2.compile(
     r"(sqli|xss|path_traversal|command_injection|ssrf|nosqli|ssti|jndi_injection"
     r"|ldap_injection|open_redirect|restricted_file|code_injection|prototype_pollution"
+    r"|scanner|protocol_violation|protocol_attack|remote_file_inclusion"
     r"|(pii|secret|token|auth|posture|exposure)\.[a-z0-9_]+|abuse\.[a-z_]+)"
 )
 

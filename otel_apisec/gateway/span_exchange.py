@@ -23,7 +23,7 @@ from otel_apisec.model import Body, Headers, HttpExchange
 
 __all__ = [
     "BODY_ATTRIBUTES", "MAX_BODY_BYTES", "MAX_HEADER_VALUES", "WANTED", "WANTED_ARRAYS", "SpanAttributes",
-    "exchange_from_span", "exchange_of", "parse_query", "read_span",
+    "exchange_from_span", "exchange_of", "parse_query", "read_span", "request_of",
 ]
 
 MAX_BODY_BYTES = 1 << 20
@@ -57,7 +57,7 @@ WANTED = frozenset({
     "http.request.method_original", "http.host", "server.address", "server.port", "net.host.name", "net.host.port",
     "url.path", "url.query", "http.route", *BODY_ATTRIBUTES, _ENRICHED,
     # for the correlators' Observation (span_observation) and the filter
-    A.ENDUSER_PSEUDO_ID, A.TOKEN_HASH, A.AUTH_LOGIN, A.AUTH_LOGIN_SUCCEEDED, A.FINDINGS,
+    A.ENDUSER_PSEUDO_ID, A.TOKEN_HASH, A.AUTH_LOGIN, A.AUTH_LOGIN_SUCCEEDED, A.AUTH_LOGIN_PENDING, A.FINDINGS,
     # for the inventory's CallFacts (span_facts)
     A.AUTH_SCHEME, A.GEO_COUNTRY, A.POSTURE_CHECKED,
     *WANTED_ARRAYS,
@@ -252,8 +252,14 @@ def read_span(span: Span) -> SpanAttributes:
 
 def exchange_of(span: Span, read: SpanAttributes) -> HttpExchange | None:
     """The exchange `span` describes, from its attributes as `read` (see `exchange_from_span`)."""
+    return None if read.enriched else request_of(span, read)
+
+
+def request_of(span: Span, read: SpanAttributes) -> HttpExchange | None:
+    """The exchange `span` describes, enriched already or not (for readers that see spans after
+    enrichment, such as the `apisec/crs` processor): its values as they are now, masked ones masked."""
     kind = span.kind
-    if read.enriched or not (kind == _SERVER or kind == _INTERNAL or kind == _UNSPECIFIED):
+    if not (kind == _SERVER or kind == _INTERNAL or kind == _UNSPECIFIED):
         return None
     return _exchange(span, kind, read.attrs, read.headers)
 

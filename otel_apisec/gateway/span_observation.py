@@ -86,6 +86,7 @@ def observation_of(
         auth_outcome=_text(attrs.get(A.AUTH_OUTCOME)) or "anonymous",
         is_login=attrs.get(A.AUTH_LOGIN) is True,
         login_succeeded=login_succeeded if isinstance(login_succeeded, bool) else None,
+        login_pending=attrs.get(A.AUTH_LOGIN_PENDING) is True,
         object_ids=object_ids(path),
         response_ids=response_object_ids(document) if document is not None else (),
         resource_ids=_resource_ids(document, read) if not hashes else (),

@@ -197,7 +197,7 @@ class ApisecSpanProcessor(SpanProcessor):
                 self.recent.add(exposed)
             redactor = Redactor(exposed)
             events = finding_events(analysis, self.settings.event_min_severity)
-            attributes = span_attributes(analysis) | response_id_attributes(exchange, self._id_key)
+            attributes = span_attributes(analysis) | response_id_attributes(exchange, self._id_key, analysis.response_json)
             enriched = rebuilt_span(span, redactor, attributes, events)
             self.metrics.record(analysis, route)
         except Exception:  # the span still goes out, masked, without analysis

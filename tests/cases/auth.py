@@ -134,6 +134,27 @@ CASES = [
     Case(
         "APISEC-AUTH-001",
         False,
+        "401 asking for a two-factor OTP code (pending, not a failure)",
+        make_exchange(LOGIN, "POST", json=CREDS, status=401,
+                      response_json={"message": "Must specify two-factor authentication OTP code."}),
+    ),
+    Case(
+        "APISEC-AUTH-001",
+        False,
+        "403 'verification code sent' (pending, not a failure)",
+        make_exchange(LOGIN, "POST", json=CREDS, status=403,
+                      response_json={"detail": "A verification code was sent to your phone."}),
+    ),
+    Case(
+        "APISEC-AUTH-001",
+        True,
+        "401 'invalid OTP' (the second step failed)",
+        make_exchange(LOGIN, "POST", json=CREDS, status=401, response_json={"detail": "Invalid OTP."}),
+        "request.path",
+    ),
+    Case(
+        "APISEC-AUTH-001",
+        False,
         "rate limited with 429 (the password was not checked)",
         make_exchange(LOGIN, "POST", json=CREDS, status=429, response_json={"message": "Too Many Attempts."}),
     ),

@@ -287,6 +287,28 @@ class TestHashedIds:
         assert response_id_attributes(created, KEY) == {"apisec.response.resource_ids": (keyed_hash(KEY, "1001"),)}
         assert response_id_attributes(HttpExchange(status=404, response_body=body), KEY) == {}
 
+    def test_the_detectors_parse_is_shared(self) -> None:
+        """A listing the detectors parsed (`Analysis.response_json`) gives the same hashes without a
+        second parse; a body they did not parse, or one cut by the body bound, is parsed here."""
+        import orjson
+
+        from otel_apisec.detect import Analyzer, DetectConfig
+        from otel_apisec.enrich import response_id_attributes
+        from otel_apisec.testing import make_exchange
+
+        listing = orjson.dumps({"data": [{"id": i, "owner_id": 9} for i in range(150)]})
+        small = orjson.dumps({"id": 1001, "total": 5})
+        analyzer = Analyzer(DetectConfig(hmac_key=b"unit"))
+        for body, shared in ((listing, True), (small, False)):
+            exchange = make_exchange("https://shop.example.com/orders", "GET", status=200, response_body=body,
+                                     response_content_type="application/json")
+            parsed = analyzer.analyze(exchange).response_json
+            assert (parsed is not None) is shared
+            assert response_id_attributes(exchange, KEY, parsed) == response_id_attributes(exchange, KEY) != {}
+        cut = make_exchange("https://shop.example.com/orders", "GET", status=200, response_body=listing,
+                            response_content_type="application/json")
+        assert Analyzer(DetectConfig(hmac_key=b"unit", max_body_bytes=1024)).analyze(cut).response_json is None
+
     def test_bola_from_hashed_ids(self) -> None:
         calls = [self.span_of(ALICE, "POST", "/orders", "/orders", 201, {"id": 1001, "user_id": 3}),
                  self.span_of(ALICE, "GET", "/orders/{id}", "/orders/1001", 200, {"id": 1001}),

@@ -11,6 +11,9 @@ from hypothesis import strategies as st
 
 from otel_apisec.detect import Analyzer, DetectConfig
 from otel_apisec.detect.auth_login import (
+    _MFA,
+    _MFA_SHORT,
+    _MFA_WORDS,
     FAILURE_WORDS,
     MAX_OUTCOME_BODY,
     SUCCESS_WORDS,
@@ -60,6 +63,20 @@ SHAPES = [
     ("401", answer(401), F),
     ("Auth0 mfa_required on 403", answer(403, {"error": "mfa_required", "mfa_token": "Fe26.2"}), P),
     ("Okta MFA_REQUIRED", answer(200, {"status": "MFA_REQUIRED", "stateToken": "00abc"}), P),
+    ("401 asking for a two-factor OTP code", answer(401, {"message": "Must specify two-factor authentication OTP code."}), P),
+    ("403 'OTP required'", answer(403, {"detail": "OTP required."}), P),
+    ("401 'verification code sent'", answer(401, {"message": "Verification code sent to your email"}), P),
+    ("401 challenge field", answer(401, {"challenge": "totp"}), P),
+    ("403 'mfa_required' message", answer(403, {"message": "mfa_required"}), P),
+    ("200 success false, requires_twofactor", answer(200, {"success": False, "requires_twofactor": True}), P),
+    ("200 token null, mfa true", answer(200, {"token": None, "mfa": True, "ticket": "WzE0NjQ5"}), P),
+    ("200 two_factor_token is no sign-in", answer(200, {"two_factor_token": "a8f3c1d9e2b7a6f5"}), P),
+    ("a sign-in token beside an mfa flag", answer(200, {"access_token": "2YotnFZFEjr1zCsicMWpAA", "mfa": True}), S),
+    ("401 'invalid OTP' (second step failed)", answer(401, {"detail": "Invalid OTP."}), F),
+    ("401 'wrong verification code'", answer(401, {"message": "Wrong verification code"}), F),
+    ("401 error invalid_otp", answer(401, {"error": "invalid_otp"}), F),
+    ("401 '2fa' inside a word is no second factor", answer(401, {"message": "ref 82fa1c"}), F),
+    ("401 'footprint' is no OTP", answer(401, {"message": "device footprint not allowed"}), F),
     ("429", answer(429, {"error": "invalid_grant"}), R),
     ("too many attempts on 400", answer(400, {"error": {"message": "TOO_MANY_ATTEMPTS_TRY_LATER"}}), R),
     ("no body", answer(200), U),
@@ -79,6 +96,18 @@ class TestShapes:
         """Pending, rate limited and unknown leave `succeeded` None for the correlators' fallback."""
         assert [judge_login_response(e).succeeded for _, e, o in SHAPES if o in (P, R, U)] == [None] * sum(
             o in (P, R, U) for _, _, o in SHAPES)
+
+    def test_pending_through_the_analyzer(self) -> None:
+        """A 401 asking for a second factor: the attempt is pending, not failed, and no AUTH-001 finding."""
+        analyzer = Analyzer(DetectConfig(hmac_key=b"unit"))
+        exchange = answer(401, {"message": "Two-factor authentication required"})
+        attempt = login_attempt(exchange, analyzer.context(exchange))
+        assert attempt is not None and attempt.pending and attempt.succeeded is None
+        analysis = analyzer.analyze(exchange)
+        assert analysis.auth.is_login and analysis.auth.login_pending and analysis.auth.login_succeeded is None
+        assert "APISEC-AUTH-001" not in [f.rule_id for f in analysis.findings]
+        settled = answer(401, {"message": "Invalid credentials"})
+        assert not analyzer.analyze(settled).auth.login_pending
 
     def test_through_the_analyzer(self) -> None:
         """The auth detector's login attempt carries the verdict: 200 with a failure body is a failed login."""
@@ -109,6 +138,17 @@ class TestWordTable:
         shown = word.upper() if word.upper().lower() == word else word
         assert 0 in _word_classes([f"Login: {shown}!"])
 
+    @pytest.mark.parametrize("word", sorted(_MFA_WORDS + _MFA_SHORT))
+    def test_every_second_factor_word_matches(self, word: str) -> None:
+        """Every second-factor word is found in a sentence, upper-cased where that round-trips."""
+        shown = word.upper() if word.upper().lower() == word else word
+        assert _MFA in _word_classes([f"Login: {shown} please"])
+
+    @pytest.mark.parametrize("text", ["mfax", "xotp", "footprint", "hotpot", "2fab", "a2fa", "unchallenged", "totpx"])
+    def test_short_second_factor_words_need_word_edges(self, text: str) -> None:
+        """`mfa`, `2fa`, `otp`, `totp`, `tfa` and `challenge` inside a longer word are not a second factor."""
+        assert _MFA not in _word_classes([f"ref {text} here"])
+
 
 class TestBounds:
     def test_body_over_the_bound_is_not_read(self) -> None:
@@ -134,6 +174,14 @@ class TestBounds:
         assert judge_login_response(answer(200, wide)).outcome is U
         assert judge_login_response(answer(200, deep)).outcome is U
         assert time.perf_counter() - start < 0.5
+
+    def test_worst_case_second_factor_text_is_fast(self) -> None:
+        """A bound-sized 401 message of near-miss second-factor words (no word edges) scans in linear time."""
+        text = "xmfax2faxotpxchallengx " * (MAX_OUTCOME_BODY // 24)
+        exchange = answer(401, {"message": text[: MAX_OUTCOME_BODY - 20]})
+        start = time.perf_counter()
+        assert judge_login_response(exchange).outcome is F
+        assert time.perf_counter() - start < 0.2
 
     def test_worst_case_text_is_fast(self) -> None:
         """A bound-sized page of near-miss words scans in linear time."""

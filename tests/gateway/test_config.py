@@ -347,7 +347,8 @@ class TestComponents:
     def test_every_exporter_type_is_in_the_table(self) -> None:
         """The registries hold the types the README documents, in its order."""
         assert list(EXPORTERS) == ["otlp", "apisec/findings", "apisec/alerts", "apisec/audit", "apisec/ocsf", "console"]
-        assert list(PROCESSORS) == ["apisec/enrich", "apisec/redact", "apisec/filter", "apisec/correlate", "apisec/inventory"]
+        assert list(PROCESSORS) == ["apisec/enrich", "apisec/redact", "apisec/filter", "apisec/correlate", "apisec/inventory",
+                                   "apisec/crs"]
 
 
 def test_flags_build_the_correlating_pipeline_and_redis_needs_the_deployment_key(

@@ -4,6 +4,6 @@ Each rule is one `define("APISEC-<FAMILY>-NNN", ...)` call with a literal ID, so
 ID finds its definition. IDs are stable and never reused.
 """
 
-from otel_apisec.detect.rules import abuse, auth, exposure, injection, pii, posture, secrets, tokens
+from otel_apisec.detect.rules import abuse, auth, crs, exposure, injection, pii, posture, secrets, tokens
 
-__all__ = ["abuse", "auth", "exposure", "injection", "pii", "posture", "secrets", "tokens"]
+__all__ = ["abuse", "auth", "crs", "exposure", "injection", "pii", "posture", "secrets", "tokens"]

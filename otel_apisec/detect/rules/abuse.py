@@ -39,7 +39,7 @@ ENUMERATION = define(
     "(UUIDs) and rate-limit object lookups.",
 )
 BFLA = define(
-    "APISEC-ABU-004", "abuse.bfla", "Privileged function called outside the caller's profile (possible BFLA)",
+    "APISEC-ABU-004", "abuse.bfla", "Privileged function called by a principal who does not normally call it (possible BFLA)",
     Severity.HIGH, "API5:2023", "CWE-285",
     "Enforce role checks on every administrative and destructive endpoint (deny by default), and review "
     "which principals may call it.",
