@@ -12,11 +12,19 @@ from __future__ import annotations
 import bisect
 
 from otel_apisec.detect.rule import Rule, define
+from otel_apisec.detect.rules import injection
 from otel_apisec.model import Severity
 
 __all__ = ["CRS_RULES", "rule_for_crs_id"]
 
 _MISCONFIG = "API8:2023"
+
+
+def _as_native(id: str, native: Rule, title: str) -> Rule:
+    """A CRS class the native detectors also find: its kind, severity, OWASP category, CWE and
+    remediation are the native rule's."""
+    return define(id, native.kind, title, native.severity, native.owasp, native.cwe, native.remediation)
+
 
 SCANNER = define(
     "APISEC-CRS-001", "scanner", "Security scanner or attack tool (CRS 913)", Severity.LOW, _MISCONFIG, "CWE-200",
@@ -33,24 +41,13 @@ PROTOCOL_ATTACK = define(
     _MISCONFIG, "CWE-444",
     "Normalise requests at one proxy, refuse ambiguous Content-Length/Transfer-Encoding, never echo CR/LF into headers.",
 )
-PATH_TRAVERSAL = define(
-    "APISEC-CRS-004", "path_traversal", "Path traversal or local file access (CRS 930)", Severity.HIGH, _MISCONFIG,
-    "CWE-22",
-    "Resolve paths against a fixed base directory and reject results outside it; prefer IDs to file names.",
-)
-RESTRICTED_FILE = define(
-    "APISEC-CRS-005", "restricted_file", "Restricted file access (CRS 930130)", Severity.HIGH, _MISCONFIG, "CWE-538",
-    "Serve only a public directory; keep .env, .git, backups and dumps out of the web root.",
-)
+PATH_TRAVERSAL = _as_native("APISEC-CRS-004", injection.PATH_TRAVERSAL, "Path traversal or local file access (CRS 930)")
+RESTRICTED_FILE = _as_native("APISEC-CRS-005", injection.RESTRICTED_FILE, "Restricted file access (CRS 930130)")
 REMOTE_FILE_INCLUSION = define(
     "APISEC-CRS-006", "remote_file_inclusion", "Remote file inclusion (CRS 931)", Severity.HIGH, _MISCONFIG, "CWE-98",
     "Never load code or templates from a URL the request names; allow-list what may be included.",
 )
-COMMAND_INJECTION = define(
-    "APISEC-CRS-007", "command_injection", "Remote command execution (CRS 932)", Severity.CRITICAL, _MISCONFIG,
-    "CWE-78",
-    "Avoid shells: call programs with an argument vector, and validate arguments against an allow-list.",
-)
+COMMAND_INJECTION = _as_native("APISEC-CRS-007", injection.COMMAND_INJECTION, "Remote command execution (CRS 932)")
 PHP_INJECTION = define(
     "APISEC-CRS-008", "code_injection", "PHP injection (CRS 933)", Severity.CRITICAL, _MISCONFIG, "CWE-94",
     "Never evaluate, include or unserialize request data; disable dangerous PHP functions and wrappers.",
@@ -59,19 +56,9 @@ NODE_INJECTION = define(
     "APISEC-CRS-009", "code_injection", "Node.js injection (CRS 934)", Severity.CRITICAL, _MISCONFIG, "CWE-94",
     "Never deserialize request data with code-capable serializers (node-serialize); never eval request text.",
 )
-PROTOTYPE_POLLUTION = define(
-    "APISEC-CRS-010", "prototype_pollution", "Prototype pollution (CRS 934130)", Severity.HIGH, _MISCONFIG,
-    "CWE-1321",
-    "Drop __proto__, constructor and prototype keys when merging request objects; use Object.create(null) maps.",
-)
-XSS = define(
-    "APISEC-CRS-011", "xss", "Cross-site scripting (CRS 941)", Severity.HIGH, _MISCONFIG, "CWE-79",
-    "Encode output for its HTML/JS context and set a strict Content-Security-Policy.",
-)
-SQLI = define(
-    "APISEC-CRS-012", "sqli", "SQL injection (CRS 942)", Severity.CRITICAL, _MISCONFIG, "CWE-89",
-    "Use parameterized queries or an ORM; never build SQL from request text.",
-)
+PROTOTYPE_POLLUTION = _as_native("APISEC-CRS-010", injection.PROTOTYPE_POLLUTION, "Prototype pollution (CRS 934130)")
+XSS = _as_native("APISEC-CRS-011", injection.XSS, "Cross-site scripting (CRS 941)")
+SQLI = _as_native("APISEC-CRS-012", injection.SQLI, "SQL injection (CRS 942)")
 SESSION_FIXATION = define(
     "APISEC-CRS-013", "auth.session_fixation", "Session fixation (CRS 943)", Severity.HIGH, "API2:2023", "CWE-384",
     "Issue a new session identifier at login and ignore identifiers the client proposes.",
@@ -91,10 +78,7 @@ WEB_SHELL = define(
     _MISCONFIG, "CWE-506",
     "Treat the host as compromised: find and remove the shell, then how it was uploaded.",
 )
-LDAP_INJECTION = define(
-    "APISEC-CRS-017", "ldap_injection", "LDAP injection (CRS 921200)", Severity.HIGH, _MISCONFIG, "CWE-90",
-    "Escape request values with the LDAP filter escaping of your library; never build filters from raw text.",
-)
+LDAP_INJECTION = _as_native("APISEC-CRS-017", injection.LDAP_INJECTION, "LDAP injection (CRS 921200)")
 
 CRS_RULES: tuple[Rule, ...] = (
     SCANNER, PROTOCOL_VIOLATION, PROTOCOL_ATTACK, PATH_TRAVERSAL, RESTRICTED_FILE, REMOTE_FILE_INCLUSION,
