@@ -1,8 +1,8 @@
 """BFLA's learned signal (`abuse.bfla`, evidence signal `learned_privileged_operation`): operations
 only privileged principals succeed on, learned per method and route, then answered 2xx to someone
-else. The traffic cases of tests/cases/abuse.py on the memory store and on a real Redis (the same
-findings), the limits (public after a few users, forgotten after the window), bounds and hostile
-input."""
+else: the evidence, the limits (public after a few users, forgotten after the window), bounds,
+hostile input and what reaches Redis. The firing and non-firing cases are the table's
+(tests/cases/abuse.py, played by tests/correlate/test_traffic_cases.py)."""
 
 from __future__ import annotations
 
@@ -20,12 +20,10 @@ from otel_apisec.correlate.engine import Correlation
 from otel_apisec.correlate.stores.memory import MemoryStore
 from otel_apisec.correlate.stores.redis import RedisStore
 from otel_apisec.testing.redis import RedisServer, redis_server  # noqa: F401
-from tests.cases.abuse import ADMINS, TRAFFIC_CASES, USERS, TrafficCase, admin_routine, call
+from tests.cases.abuse import ADMINS, KEY, USERS, admin_routine, call
 
-KEY = b"k" * 32
 EXPORT = ("POST", "/api/reports/export")
 LEARNED = "learned_privileged_operation"
-BFLA_CASES = [c for c in TRAFFIC_CASES if c.rule_id == "APISEC-ABU-004"]
 
 
 class Clock:
@@ -45,31 +43,6 @@ def engine(store: StateStore | None = None, **options: Any) -> Correlation:
 
 def run(correlation: Correlation, calls: list[Observation] | tuple[Observation, ...]) -> list[CorrelationFinding]:
     return [f for obs in calls for f in correlation.observe(obs)]
-
-
-def outcome(findings: list[CorrelationFinding]) -> list[tuple[str, dict[str, str], dict[str, Any]]]:
-    return [(f.rule.id, f.subject, f.evidence) for f in findings]
-
-
-def check_case(case: TrafficCase, findings: list[CorrelationFinding]) -> None:
-    mine = [f for f in findings if f.rule.id == case.rule_id]
-    if not case.fires:
-        assert mine == [], [f.record() for f in mine]
-        return
-    assert [f.evidence["signal"] for f in mine] == [case.signal]
-    assert mine[0].subject == {"enduser.pseudo.id": case.culprit}
-    assert mine[0].effective_severity.label == "high"
-
-
-@pytest.mark.parametrize("case", BFLA_CASES, ids=[f"{'pos' if c.fires else 'neg'}-{c.description}" for c in BFLA_CASES])
-def test_case_on_memory_store(case: TrafficCase) -> None:
-    check_case(case, run(engine(**case.options), case.observations))
-
-
-def test_cases_cover_both_outcomes() -> None:
-    """The table has firing and non-firing cases for the learned signal."""
-    assert {c.fires for c in BFLA_CASES} == {True, False}
-    assert all(c.signal == LEARNED for c in BFLA_CASES if c.fires)
 
 
 class TestLearnedSignal:
@@ -189,19 +162,6 @@ class TestBounds:
 
 
 class TestRedis:
-    @pytest.mark.parametrize("case", BFLA_CASES,
-                             ids=[f"{'pos' if c.fires else 'neg'}-{c.description}" for c in BFLA_CASES])
-    def test_same_findings_as_memory(self, case: TrafficCase, redis_server: RedisServer) -> None:  # noqa: F811
-        """A Redis store (what replicas share) reaches the same findings as the memory store."""
-        prefix = f"t{uuid.uuid4().hex[:8]}:"
-        store = RedisStore(redis_server.url, prefix=prefix, hmac_key=KEY)
-        try:
-            over_redis = run(engine(store, **case.options), case.observations)
-            check_case(case, over_redis)
-            assert outcome(over_redis) == outcome(run(engine(**case.options), case.observations))
-        finally:
-            store.close()
-
     def test_redis_holds_keyed_hashes_only(self, redis_server: RedisServer) -> None:  # noqa: F811
         """Keys and members reach Redis as keyed hashes: no route, method or pseudonym in clear."""
         prefix = f"t{uuid.uuid4().hex[:8]}:"

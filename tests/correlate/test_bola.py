@@ -1,6 +1,9 @@
-"""BOLA correlators (`abuse.bola`, `abuse.path_principal`) on the real MemoryStore and a real Redis:
-ownership learned from creates, listings and login responses; the owner, anonymous callers and
-administrators never fire; another principal's 2xx does, with pseudonyms and hashes only."""
+"""BOLA correlators (`abuse.bola`, `abuse.path_principal`) on the real MemoryStore and a real Redis,
+beyond the firing and non-firing cases of the table (tests/cases/abuse.py, played by
+tests/correlate/test_traffic_cases.py): the rule's catalog entry and nothing raw in the finding,
+the cooldown, expiry, bounds, matching without the pseudonym key, route parameters under hostile
+input, what reaches Redis, and ownership learned from the IDs the gateway reads off a response or
+the SDK sends as keyed hashes."""
 
 from __future__ import annotations
 
@@ -23,7 +26,6 @@ from otel_apisec.testing.redis import RedisServer, redis_server  # noqa: F401
 KEY = b"k" * 32
 ALICE = keyed_hash(KEY, "alice")
 BOB = keyed_hash(KEY, "bob")
-ADMIN = keyed_hash(KEY, "root")
 T0 = 1_767_254_400.0
 
 
@@ -52,10 +54,6 @@ def run(correlation: Correlation, calls: list[Observation]) -> list[CorrelationF
 
 
 class TestBola:
-    def test_owner_reads_own_object(self) -> None:
-        """The creator reading and updating what it created fires nothing."""
-        assert run(engine(), [created(ALICE, "1001"), read(ALICE, "1001"), read(ALICE, "1001", "PUT")]) == []
-
     def test_another_principal_reads_it(self) -> None:
         """A 2xx read by someone else fires abuse.bola, API1:2023, with pseudonyms and the object's hash."""
         findings = run(engine(), [created(ALICE, "1001"), read(BOB, "1001")])
@@ -72,45 +70,6 @@ class TestBola:
         """A successful PUT on another's object fires too."""
         findings = run(engine(), [created(ALICE, "1001"), read(BOB, "1001", "PUT")])
         assert [f.subject["http.request.method"] for f in findings] == ["PUT"]
-
-    def test_refused_access_is_not_bola(self) -> None:
-        """The API said no (403/404): authorization worked."""
-        assert run(engine(), [created(ALICE, "1001"), read(BOB, "1001", status=403), read(BOB, "1001", status=404)]) == []
-
-    def test_anonymous_is_not_looked_at(self) -> None:
-        """No principal: missing authentication is the auth detector's job."""
-        assert run(engine(), [created(ALICE, "1001"), read(None, "1001")]) == []
-
-    def test_configured_admin_is_exempt(self) -> None:
-        assert run(engine(bola_admin_principals=(ADMIN,)), [created(ALICE, "1001"), read(ADMIN, "1001")]) == []
-
-    def test_learned_admin_is_exempt(self) -> None:
-        """Five successful privileged calls make an administrator; one does not."""
-        admin_calls = [call(ADMIN, "GET", "/admin/users", "/admin/users", t=i) for i in range(5)]
-        assert run(engine(), [created(ALICE, "1001"), *admin_calls, read(ADMIN, "1001")]) == []
-        assert len(run(engine(), [created(ALICE, "1001"), *admin_calls[:1], read(ADMIN, "1001")])) == 1
-        assert len(run(engine(bola_admin_privileged_successes=0), [created(ALICE, "1001"), *admin_calls,
-                                                                     read(ADMIN, "1001")])) == 1
-
-    def test_listing_learns_ownership(self) -> None:
-        """Objects a listing returned to Alice are hers."""
-        listing = call(ALICE, "GET", "/orders", "/orders", resource_ids=("1001", "1002"))
-        findings = run(engine(), [listing, read(ALICE, "1002"), read(BOB, "1002")])
-        assert [f.evidence["ownership"] for f in findings] == ["listed"]
-
-    def test_location_header_style_create_under_uuid(self) -> None:
-        """UUID objects, normalized as the gateway does."""
-        order = str(uuid.UUID(int=7))
-        assert len(run(engine(), [created(ALICE, order), read(BOB, order)])) == 1
-
-    def test_shared_collection_is_learned(self) -> None:
-        """A catalog listed to two principals is shared: nobody owns its items."""
-        catalog = [call(who, "GET", "/orders", "/orders", resource_ids=("5", "6")) for who in (ALICE, BOB)]
-        assert run(engine(), [*catalog, read(BOB, "5"), read(ALICE, "6"), read(ADMIN, "5")]) == []
-
-    def test_first_toucher_does_not_own(self) -> None:
-        """Reading an object nobody created or listed gives no ownership."""
-        assert run(engine(), [read(ALICE, "77"), read(BOB, "77")]) == []
 
     def test_once_per_caller_and_endpoint_per_cooldown(self) -> None:
         creates = [created(ALICE, str(n)) for n in range(10)]
@@ -147,37 +106,11 @@ class TestPathPrincipal:
         assert findings[0].evidence["named_principal"] == ALICE
         assert "alice" not in str(findings[0].record())
 
-    def test_own_name_and_unknown_names_are_quiet(self) -> None:
-        calls = [call(ALICE, "GET", "/users/{name}", "/users/alice"),
-                 call(ALICE, "PUT", "/users/{name}/password", "/users/ALICE/password", 204),
-                 call(BOB, "GET", "/users/{name}", "/users/carol")]
-        assert run(engine(only="path_principal"), calls) == []
-
-    def test_read_without_data_and_refusals_are_quiet(self) -> None:
-        calls = [call(ALICE, "GET", "/users/{name}", "/users/alice"),
-                 call(BOB, "GET", "/users/{name}", "/users/alice", 204),
-                 call(BOB, "PUT", "/users/{name}", "/users/alice", 403)]
-        assert run(engine(only="path_principal"), calls) == []
-
-    def test_id_from_login_response(self) -> None:
-        """The user ID a login returned is the account's identity; another user's write on it fires."""
-        login = Observation(time_s=T0, method="POST", route="/login", path="/login", status=200, principal=ALICE,
-                            is_login=True, login_succeeded=True, response_ids=("42",), service="shop")
-        calls = [login, call(ALICE, "PUT", "/users/{id}/password", "/users/42/password"),
-                 call(BOB, "PUT", "/users/{id}/password", "/users/42/password")]
-        findings = run(engine(only="path_principal"), calls)
-        assert [(f.evidence["named_principal"], f.evidence["ownership"]) for f in findings] == [(ALICE, "login_response")]
-
     def test_without_the_key_names_are_not_matched(self) -> None:
         correlation = Correlation(CorrelationConfig(correlators=("path_principal",)), MemoryStore())
         calls = [call(ALICE, "GET", "/users/{name}", "/users/alice"),
                  call(BOB, "PUT", "/users/{name}/password", "/users/alice/password")]
         assert run(correlation, calls) == []
-
-    def test_admin_is_exempt(self) -> None:
-        calls = [call(ALICE, "GET", "/users/{name}", "/users/alice"),
-                 call(ADMIN, "PUT", "/users/{name}/password", "/users/alice/password")]
-        assert run(engine(only="path_principal", bola_admin_principals=(ADMIN,)), calls) == []
 
 
 class TestRouteParameters:
