@@ -106,12 +106,16 @@ METRIC_ESTATE_UNAUTHENTICATED: Final = "apisec.estate.unauthenticated_endpoints"
 METRIC_ESTATE_GRADE_SCORE: Final = "apisec.estate.grade_score"
 """The service's governance score, 0-100."""
 HTTP_ROUTE: Final = "http.route"
+SERVICE: Final = "apisec.service"
+"""The monitored service a gateway metric data point is about (the `service.name` of the spans it
+came from): on `apisec.findings`, `apisec.auth.outcomes` and the `apisec.estate.*` gauges. Not
+`service.name` itself: the gateway's own resource has that name, and a Collector exporter's
+`resource_to_telemetry_conversion` would overwrite a data point attribute of the same name.
+In-process, the app's resource carries the service."""
 DETECTOR: Final = "apisec.detector"
 FAILURE_REASON: Final = "apisec.failure.reason"
 UNANALYZED_REASON: Final = "apisec.unanalyzed.reason"
 COMPONENT: Final = "apisec.component"
-ESTATE_SERVICE: Final = "apisec.estate.service"
-"""The API's service (a data point attribute: the resource's `service.name` is the gateway's own)."""
 ESTATE_SPEC_STATUS: Final = "apisec.estate.spec_status"
 
 # --- attributes other instrumentation writes that may carry raw values ----------------------

@@ -9,7 +9,9 @@ Every query uses the metrics the gateway exports on its Prometheus `/metrics`
 real gateway's scrape and that the committed files are what this script writes.
 
 Two replicas sharing Redis both report the merged API estate, so the estate gauges are read
-with `max by (service)`; counters are per replica and summed.
+with `max by (service)`; counters are per replica and summed. The `service` variable filters the
+estate, findings and auth panels alike (all carry `service`; "All" also keeps findings of spans
+without a service name).
 """
 
 from __future__ import annotations
@@ -151,7 +153,7 @@ def security_overview() -> gd.Dashboard:
                   "unauthenticated endpoints and spec drift per service.")
              .with_variable(datasource_variable())
              .with_variable(label_variable("service", "Service", "otel_apisec_estate_endpoints",
-                                           "The API estate's services (estate panels; findings are per route)"))
+                                           "The API estate's services (estate, findings and auth panels)"))
              .with_variable(label_variable("severity", "Severity", "otel_apisec_findings_total",
                                            "Finding severities (findings panels)")))
 
@@ -169,23 +171,26 @@ def security_overview() -> gd.Dashboard:
                                     steps=((None, "green"), (1, "orange"))))
              .with_panel(stat_panel("High and critical findings",
                                     "High and critical findings in the time range, over all replicas",
-                                    f'sum(increase(otel_apisec_findings_total{{severity=~"high|critical", {SEV}}}[$__range]))',
+                                    f'sum(increase(otel_apisec_findings_total{{severity=~"high|critical", {SEV}, '
+                                    f'{SVC}}}[$__range]))',
                                     steps=((None, "green"), (1, "red")), unit="short")))
 
     board = (board.with_row(gd.Row("Findings"))
              .with_panel(severity_colors(series_panel(
                  "Findings by severity", "Findings per second, per request and across requests",
-                 f"sum by (severity) (rate(otel_apisec_findings_total{{{SEV}}}[{RATE}]))", "{{severity}}")))
+                 f"sum by (severity) (rate(otel_apisec_findings_total{{{SEV}, {SVC}}}[{RATE}]))", "{{severity}}")))
              .with_panel(series_panel("Findings by kind", "Findings per second by kind (pii.*, injection.*, auth.*, ...)",
-                                      f"sum by (kind) (rate(otel_apisec_findings_total{{{SEV}}}[{RATE}]))", "{{kind}}"))
+                                      f"sum by (kind) (rate(otel_apisec_findings_total{{{SEV}, {SVC}}}[{RATE}]))", "{{kind}}"))
              .with_panel(series_panel("Findings by route (top 10)", "The most-attacked routes: findings per second",
-                                      f"topk(10, sum by (route) (rate(otel_apisec_findings_total{{{SEV}}}[{RATE}])))",
-                                      "{{route}}", stacked=False))
+                                      f"topk(10, sum by (service, route) "
+                                      f"(rate(otel_apisec_findings_total{{{SEV}, {SVC}}}[{RATE}])))",
+                                      "{{service}} {{route}}", stacked=False))
              .with_panel(table.Panel().title("Findings by rule in the time range")
-                         .description("Findings per rule, kind, severity and route over the dashboard's time range")
+                         .description("Findings per rule, kind, severity, service and route over the dashboard's "
+                                      "time range")
                          .datasource(DATASOURCE).span(12).height(8)
-                         .with_target(query("sort_desc(sum by (rule_id, kind, severity, route) "
-                                            f"(increase(otel_apisec_findings_total{{{SEV}}}[$__range])) > 0)",
+                         .with_target(query("sort_desc(sum by (rule_id, kind, severity, service, route) "
+                                            f"(increase(otel_apisec_findings_total{{{SEV}, {SVC}}}[$__range])) > 0)",
                                             instant=True, table_format=True))
                          .with_transformation(dm.DataTransformerConfig(
                              id_val="organize", options={"excludeByName": {"Time": True},
@@ -195,13 +200,14 @@ def security_overview() -> gd.Dashboard:
     board = (board.with_row(gd.Row("Authentication"))
              .with_panel(series_panel("Auth outcomes", "Analysed requests per second by auth outcome "
                                       "(success, failure, anonymous)",
-                                      f"sum by (outcome) (rate(otel_apisec_auth_outcomes_total[{RATE}]))", "{{outcome}}")
+                                      f"sum by (outcome) (rate(otel_apisec_auth_outcomes_total{{{SVC}}}[{RATE}]))", "{{outcome}}")
                          .override_by_name("failure", [fixed_color("red")])
                          .override_by_name("success", [fixed_color("green")])
                          .override_by_name("anonymous", [fixed_color("blue")]))
              .with_panel(series_panel("Auth failures by route (top 10)", "Requests per second whose credentials failed",
-                                      f'topk(10, sum by (route, scheme) (rate(otel_apisec_auth_outcomes_total'
-                                      f'{{outcome="failure"}}[{RATE}])))', "{{route}} ({{scheme}})", stacked=False)))
+                                      f'topk(10, sum by (service, route, scheme) (rate(otel_apisec_auth_outcomes_total'
+                                      f'{{outcome="failure", {SVC}}}[{RATE}])))', "{{service}} {{route}} ({{scheme}})",
+                                      stacked=False)))
 
     board = (board.with_row(gd.Row("API estate"))
              .with_panel(bar_panel("Grade per service", "Governance score per service, 0-100: "

@@ -1,5 +1,5 @@
-"""Security metrics of the traffic the gateway saw: findings by rule, severity and route, auth
-outcomes by route, detector failures, open alerts. The processors tally as they go; the Prometheus
+"""Security metrics of the traffic the gateway saw: findings by rule, severity, service and route,
+auth outcomes by service and route, detector failures, open alerts. The processors tally as they go; the Prometheus
 endpoint reads the tallies at scrape time (`selfmetrics.py`), and the OpenTelemetry metrics API
 reports them into the gateway's own metrics pipelines (`security_meter_provider`)."""
 
@@ -38,8 +38,8 @@ EXPORT_INTERVAL_S = 60.0
 SERVICE_NAME = "otel-apisec-gateway"
 
 MAX_SERIES = 10_000
-"""Attribute sets kept per metric; beyond it new ones count under route `_other` (a flood of odd
-routes must not grow the gateway's memory or the scrape without bound)."""
+"""Attribute sets kept per metric; beyond it new ones count under route and service `_other` (a
+flood of odd routes, or of service names, must not grow the gateway's memory or the scrape without bound)."""
 
 
 class SecurityTally:
@@ -47,9 +47,9 @@ class SecurityTally:
 
     def __init__(self, max_series: int = MAX_SERIES) -> None:
         self.findings = Tally(max_series)
-        """security_rule.uuid, apisec.finding.kind, apisec.finding.severity, http.route -> findings."""
+        """security_rule.uuid, apisec.finding.kind, apisec.finding.severity, service.name, http.route -> findings."""
         self.auth_outcomes = Tally(max_series)
-        """http.route, apisec.auth.outcome, apisec.auth.scheme -> analysed requests."""
+        """service.name, http.route, apisec.auth.outcome, apisec.auth.scheme -> analysed requests."""
         self.detector_failures = Tally(max_series)
         """apisec.detector, apisec.failure.reason -> analysed requests that lost a detector or one of
         its steps (`tokens.window`): `raised`, or `time_budget` when skipped."""
@@ -77,15 +77,18 @@ class SecurityTally:
         return figures
 
     @staticmethod
-    def route(route: str | None) -> AttributeKey:
-        """The route attribute: its template (IDs as `{id}`), or none when unknown."""
-        return ((A.HTTP_ROUTE, route_template(route)),) if route else ()
+    def where(service: str, route: str | None) -> AttributeKey:
+        """The service and route attributes: the span's resource `service.name` and the route's
+        template (IDs as `{id}`), each left out when unknown (empty)."""
+        return (((A.SERVICE, service),) if service else ()) + (((A.HTTP_ROUTE, route_template(route)),) if route else ())
 
-    def finding(self, rule_id: str, kind: str, severity: str, route: AttributeKey) -> None:
-        self.findings.add([((A.RULE_ID, rule_id), (A.FINDING_KIND, kind), (A.FINDING_SEVERITY, severity), *route)])
+    def finding(self, rule_id: str, kind: str, severity: str, where: AttributeKey) -> None:
+        """One finding, `where` from `where(service, route)`."""
+        self.findings.add([((A.RULE_ID, rule_id), (A.FINDING_KIND, kind), (A.FINDING_SEVERITY, severity), *where)])
 
-    def auth_outcome(self, route: AttributeKey, outcome: str, scheme: str) -> None:
-        self.auth_outcomes.add([(*route, (A.AUTH_OUTCOME, outcome), (A.AUTH_SCHEME, scheme))])
+    def auth_outcome(self, where: AttributeKey, outcome: str, scheme: str) -> None:
+        """One analysed request's auth outcome, `where` from `where(service, route)`."""
+        self.auth_outcomes.add([(*where, (A.AUTH_OUTCOME, outcome), (A.AUTH_SCHEME, scheme))])
 
     def detector_failed(self, failed: list[str], skipped: list[str]) -> None:
         """One analysis's `failed` and `skipped` detectors; the same attributes as in-process telemetry."""
@@ -134,7 +137,7 @@ def _scores(estate: Estate) -> dict[str, float]:
 def _estate_observations(tally: SecurityTally) -> Iterator[tuple[str, dict[str, str], float]]:
     """(metric name, attributes, value) of the estate metrics now."""
     for figure in tally.estate():
-        service = {A.ESTATE_SERVICE: figure.service}
+        service = {A.SERVICE: figure.service}
         for status, count in figure.endpoints.items():
             yield A.METRIC_ESTATE_ENDPOINTS, {**service, A.ESTATE_SPEC_STATUS: status}, count
         yield A.METRIC_ESTATE_UNAUTHENTICATED, service, figure.unauthenticated
@@ -179,15 +182,18 @@ def security_meter_provider(
     """The security metrics through the OpenTelemetry metrics API, with the names and attributes
     in-process enrichment uses (`apisec.findings`, `apisec.auth.outcomes`, `apisec.detector.failures`)
     plus `apisec.alerts.active`, collected every `interval_s` and at shutdown into the gateway's
-    metrics pipelines, so the backend gets them like an app's metrics."""
+    metrics pipelines, so the backend gets them like an app's metrics. Findings and auth outcomes
+    also carry the monitored service as the data point attribute `service.name`: in-process the
+    app's resource carries it, here the resource is the gateway's own."""
 
     reader = PeriodicExportingMetricReader(_PipelineExporter(consume), export_interval_millis=interval_s * 1000)
     provider = MeterProvider(metric_readers=[reader], resource=Resource.create({"service.name": SERVICE_NAME}))
     meter = provider.get_meter("otel_apisec.gateway")
     meter.create_observable_counter(A.METRIC_FINDINGS, [tally.findings.observe], unit="{finding}",
-                                    description="Findings by rule, kind, severity and route, per request and across requests")
+                                    description="Findings by rule, kind, severity, service and route, "
+                                    "per request and across requests")
     meter.create_observable_counter(A.METRIC_AUTH_OUTCOMES, [tally.auth_outcomes.observe], unit="{request}",
-                                    description="Authentication outcomes by route")
+                                    description="Authentication outcomes by service and route")
     meter.create_observable_counter(A.METRIC_DETECTOR_FAILURES, [tally.detector_failures.observe], unit="{failure}",
                                     description="Detectors or detector steps that raised or ran out of time budget on a request")
     meter.create_observable_gauge(A.METRIC_ALERTS_ACTIVE, [lambda options: [Observation(alerts_active())]],

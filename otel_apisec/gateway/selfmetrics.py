@@ -1,5 +1,6 @@
 """The gateway's own metrics on a Prometheus `/metrics` endpoint: received, exported, dropped,
-queue depth; and the security metrics of the traffic: findings, auth outcomes, open alerts.
+queue depth; and the security metrics of the traffic: findings and auth outcomes (by `service`, the
+span's resource `service.name`, as the estate metrics), open alerts.
 Read from the components' counters at scrape time, so the hot path pays nothing."""
 
 from __future__ import annotations
@@ -104,9 +105,10 @@ class GatewayCollector(Collector):
         """What the traffic showed: findings, auth outcomes, detector failures, open alerts."""
         security = self.gateway.security
         yield _family("otel_apisec_findings", "Findings, per request and across requests", security.findings,
-                      {"rule_id": A.RULE_ID, "kind": A.FINDING_KIND, "severity": A.FINDING_SEVERITY, "route": A.HTTP_ROUTE})
+                      {"rule_id": A.RULE_ID, "kind": A.FINDING_KIND, "severity": A.FINDING_SEVERITY,
+                       "service": A.SERVICE, "route": A.HTTP_ROUTE})
         yield _family("otel_apisec_auth_outcomes", "Analysed requests by auth outcome", security.auth_outcomes,
-                      {"route": A.HTTP_ROUTE, "outcome": A.AUTH_OUTCOME, "scheme": A.AUTH_SCHEME})
+                      {"service": A.SERVICE, "route": A.HTTP_ROUTE, "outcome": A.AUTH_OUTCOME, "scheme": A.AUTH_SCHEME})
         yield _family("otel_apisec_detector_failures", "Detectors or detector steps that raised or ran out of time on a request",
                       security.detector_failures, {"detector": A.DETECTOR, "reason": A.FAILURE_REASON})
         yield GaugeMetricFamily("otel_apisec_alerts_active", "Alert groups open (firing, not yet resolved)",

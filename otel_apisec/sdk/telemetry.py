@@ -24,14 +24,19 @@ __all__ = ["OTHER_ROUTE", "ApisecMetrics", "AttributeKey", "Tally"]
 AttributeKey = tuple[tuple[str, str], ...]
 """An attribute set as (name, value) pairs, in a fixed order."""
 OTHER_ROUTE = "_other"
-"""The route of attribute sets beyond a tally's `max_series`."""
+"""The route (and service) of attribute sets beyond a tally's `max_series`."""
+UNBOUNDED: frozenset[str] = frozenset({A.HTTP_ROUTE, A.SERVICE})
+"""Attributes whose values the traffic chooses (routes by requests, services by senders): past
+`max_series` they count as `_other`. The others (rule, kind, severity, outcome) are bounded by the code."""
 
 
 class Tally:
     """Cumulative counts by attribute set, read by an observable counter's callback (or a scrape).
 
-    With `max_series`, a new attribute set past that many counts under `http.route` `_other`:
-    routes are the one attribute requests choose, and must not grow memory without bound."""
+    With `max_series`, a new attribute set past that many counts under `http.route` (and
+    `service.name`, where it has one) `_other`: those are the attributes the traffic chooses, and
+    must not grow memory without bound. The series past the cap are then at most one per
+    combination of the other attributes."""
 
     def __init__(self, max_series: int | None = None) -> None:
         self._counts: Counter[AttributeKey] = Counter()
@@ -45,7 +50,7 @@ class Tally:
                 return
             for key in keys:
                 if key not in self._counts and len(self._counts) >= self._max_series:
-                    key = tuple((name, OTHER_ROUTE if name == A.HTTP_ROUTE else value) for name, value in key)
+                    key = tuple((name, OTHER_ROUTE if name in UNBOUNDED else value) for name, value in key)
                 self._counts[key] += 1
 
     def snapshot(self) -> dict[AttributeKey, int]:

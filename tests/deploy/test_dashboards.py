@@ -268,12 +268,12 @@ def test_every_label_value_a_query_matches_is_one_the_gateway_emits() -> None:
 
 
 def test_the_dashboards_cover_the_issue_s_concerns() -> None:
-    """Findings by severity, kind and route; auth outcomes; unauthenticated endpoints; grade per service;
+    """Findings by severity, kind and service route; auth outcomes; unauthenticated endpoints; grade per service;
     active alerts; endpoints by spec status; received, refused, dropped, exported, queue, retries,
     processor errors and detector failures."""
     exprs = " ".join(q.expr for q in _queries())
     for needle in ("sum by (severity) (rate(otel_apisec_findings_total", "sum by (kind) (rate(otel_apisec_findings_total",
-                   "sum by (route) (rate(otel_apisec_findings_total", "otel_apisec_auth_outcomes_total",
+                   "sum by (service, route) (rate(otel_apisec_findings_total", "otel_apisec_auth_outcomes_total",
                    "otel_apisec_estate_unauthenticated_endpoints", "max by (service) (otel_apisec_estate_grade_score",
                    "otel_apisec_alerts_active", "sum by (spec_status)", "otel_apisec_gateway_received_items_total",
                    "otel_apisec_gateway_refused_items_total", "otel_apisec_gateway_dropped_items_total",

@@ -190,7 +190,7 @@ def scraped() -> dict[str, set[str] | None]:
 def test_metrics_and_labels_are_ones_a_real_gateway_exports(scraped: dict[str, set[str] | None]) -> None:
     """Every metric in an expression is on a real scrape; every label in a matcher, a grouping or a
     `$labels` template is on that metric's samples (or added by Prometheus)."""
-    assert scraped.get("otel_apisec_findings_total") == {"rule_id", "kind", "severity", "route"}  # the scrape is real
+    assert scraped.get("otel_apisec_findings_total") == {"rule_id", "kind", "severity", "service", "route"}  # the scrape is real
     labelled = 0
     for rule in _rules():
         expr, name = rule["expr"], rule["alert"]

@@ -46,8 +46,8 @@ def test_every_rule_has_positive_and_negative_cases() -> None:
     negative = {c.rule_id for c in CASES if not c.fires}
     # Cross-request rules (abuse.*) fire on traffic, not on one exchange: tests/correlate/test_correlators.py
     # covers each with its attack scenario and the benign mix; BOLA, path principal and BFLA also have
-    # TRAFFIC_CASES (tests/cases/abuse.py), checked by tests/correlate/test_traffic_cases.py. CRS rules (APISEC-CRS) are ModSecurity's
-    # in the gateway: tests/gateway/processors/test_crs.py has a firing and a benign case for each.
+    # TRAFFIC_CASES (tests/cases/abuse.py), checked by tests/correlate/test_traffic_cases.py. CRS rules
+    # (APISEC-CRS) are ModSecurity's in the gateway: tests/gateway/processors/test_crs.py has a firing and a benign case for each.
     missing = [
         rule.id for rule in load_catalog()
         if not rule.kind.startswith("abuse.") and not rule.id.startswith("APISEC-CRS-")

@@ -101,9 +101,9 @@ class CorrelateProcessor:
             self.observed += 1
         if findings:
             if self._tally is not None:
-                route = self._tally.route(observation.route)
+                where = self._tally.where(observation.service, observation.route)
                 for finding in findings:
-                    self._tally.finding(finding.rule.id, finding.rule.kind, finding.effective_severity.label, route)
+                    self._tally.finding(finding.rule.id, finding.rule.kind, finding.effective_severity.label, where)
             span.events.extend(correlation_event(finding, span.end_time_unix_nano, self._pseudonym) for finding in findings)
         return True
 

@@ -93,9 +93,9 @@ class CrsProcessor:
                 for key, value in request_event(finding).items():
                     set_value(event.attributes.add(key=key).value, value)
         if self.tally is not None:
-            route = self.tally.route(exchange.route)
+            where = self.tally.where(view.service, exchange.route)
             for finding in findings:
-                self.tally.finding(finding.rule_id, finding.kind, finding.severity.label, route)
+                self.tally.finding(finding.rule_id, finding.kind, finding.severity.label, where)
         view.edited()  # summary values changed in place: readers after this one read the span again
         return True
 

@@ -289,7 +289,7 @@ class EnrichProcessor:
             return True
         analysis = self.analyzer.analyze(exchange)  # under the request's lock (spans)
         if self.tally is not None:
-            self._count(exchange, analysis, self.tally)
+            self._count(view.service, exchange, analysis, self.tally)
         redactor = Redactor(exposed_values(exchange, analysis))
         added = self._additions(analysis, span.end_time_unix_nano)
         redact_span(span, redactor, view=view.attributes())
@@ -298,11 +298,11 @@ class EnrichProcessor:
         return True
 
     @staticmethod
-    def _count(exchange: HttpExchange, analysis: Analysis, tally: SecurityTally) -> None:
-        route = tally.route(exchange.route)
-        tally.auth_outcome(route, analysis.auth.outcome.value, analysis.auth.scheme.value)
+    def _count(service: str, exchange: HttpExchange, analysis: Analysis, tally: SecurityTally) -> None:
+        where = tally.where(service, exchange.route)
+        tally.auth_outcome(where, analysis.auth.outcome.value, analysis.auth.scheme.value)
         for finding in analysis.findings:
-            tally.finding(finding.rule_id, finding.kind, finding.severity.label, route)
+            tally.finding(finding.rule_id, finding.kind, finding.severity.label, where)
         if analysis.failed or analysis.skipped:  # detection that silently went missing must show on a dashboard
             tally.detector_failed(analysis.failed, analysis.skipped)
 
