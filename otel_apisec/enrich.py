@@ -14,8 +14,6 @@ were checked on.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Sequence
 
 from otel_apisec import attributes as A
@@ -23,6 +21,7 @@ from otel_apisec.correlate.ids import MAX_DOCUMENT_BYTES, json_document, resourc
 from otel_apisec.detect import Analysis
 from otel_apisec.findings import AttributeValue, request_event
 from otel_apisec.model import Finding, HttpExchange, Severity, TokenState
+from otel_apisec.pseudonym import KeyedHasher
 
 __all__ = ["ATTACK_KINDS", "finding_events", "response_id_attributes", "risk_score", "span_attributes"]
 
@@ -119,7 +118,7 @@ def response_id_attributes(
         return {}
     limit = A.MAX_RESPONSE_IDS
     out: dict[str, AttributeValue] = {}
-    hashed = _IdHashes(hmac_key)
+    hashed = KeyedHasher(hmac_key)
     resources = resource_object_ids(document, locations, limit)
     if resources:
         out[A.RESPONSE_RESOURCE_IDS] = tuple(map(hashed, resources))
@@ -127,25 +126,6 @@ def response_id_attributes(
     if found:
         out[A.RESPONSE_IDS] = tuple(map(hashed, found))
     return out
-
-
-class _IdHashes:
-    """`keyed_hash(key, value)` for many values under one key: the HMAC's keyed state is set up once
-    and copied (about half the cost of a fresh HMAC per value), and each value is hashed once."""
-
-    __slots__ = ("_base", "_seen")
-
-    def __init__(self, key: bytes) -> None:
-        self._base = hmac.new(key, digestmod=hashlib.sha256)
-        self._seen: dict[str, str] = {}
-
-    def __call__(self, value: str) -> str:
-        digest = self._seen.get(value)
-        if digest is None:
-            state = self._base.copy()
-            state.update(value.encode("utf-8", "surrogatepass"))
-            digest = self._seen[value] = state.hexdigest()[:32]
-        return digest
 
 
 def finding_events(
