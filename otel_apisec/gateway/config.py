@@ -173,7 +173,19 @@ def _pipeline(name: str, raw: Any, sections: Mapping[str, Mapping[str, Configure
     for section in ("receivers", "exporters"):
         if not refs[section]:
             raise ConfigError(f"{path}.{section}: at least one is required")
+    _check_order(path, [sections["processors"][ref].type for ref in refs["processors"]])
     return Pipeline(name, signal, refs["receivers"], refs["processors"], refs["exporters"])
+
+
+_AFTER = {"apisec/crs": "apisec/enrich"}
+"""Processor types that must come after another in a pipeline that has both: `apisec/crs` folds its
+findings into the summary `apisec/enrich` writes (before it, enrich would write a second one)."""
+
+
+def _check_order(path: str, types: list[str]) -> None:
+    for later, earlier in _AFTER.items():
+        if later in types and earlier in types and types.index(later) < types.index(earlier):
+            raise ConfigError(f"{path}.processors: {later} must come after {earlier}")
 
 
 def _metrics_address(telemetry: Any) -> str | None:

@@ -316,3 +316,16 @@ def test_gateway_with_crs_flag_end_to_end(tmp_path: Path, rules_dir: Path) -> No
     for planted in (PASSWORD, TOKEN):
         assert planted.encode() not in sink.raw()
         assert planted not in findings.read_text()
+
+
+def test_crs_before_enrich_is_refused() -> None:
+    from otel_apisec.gateway.config import parse_config
+
+    doc = {"receivers": {"otlp": {"protocols": {"http": {"endpoint": "127.0.0.1:0"}}}},
+           "processors": {"apisec/crs": {}, "apisec/enrich": {}}, "exporters": {"console": {}},
+           "service": {"pipelines": {"traces": {"receivers": ["otlp"], "processors": ["apisec/crs", "apisec/enrich"],
+                                                "exporters": ["console"]}}}}
+    with pytest.raises(ConfigError, match="service.pipelines.traces.processors: apisec/crs must come after apisec/enrich"):
+        parse_config(doc)
+    doc["service"]["pipelines"]["traces"]["processors"] = ["apisec/enrich", "apisec/crs"]
+    assert parse_config(doc).pipelines[0].processors == ("apisec/enrich", "apisec/crs")
