@@ -215,15 +215,20 @@ class DetectContext:
         """The body parsed as JSON (cached per analysis), or None when it is not JSON."""
         if body is None or not body.data:
             return None
-        return self.once(f"body_json:{id(body)}", lambda: _parse_json_prefix(body.data, self.config.max_body_bytes))
+        return self.once(_json_key(body), lambda: _parse_json_prefix(body.data, self.config.max_body_bytes))
 
     def parsed_json(self, body: Body | None) -> tuple[object] | None:
         """`(body_json(body),)` if a detector asked for it and it is the whole body (not cut by
         `max_body_bytes` or at capture); None otherwise. Never parses."""
         if body is None or not body.data or body.truncated or len(body.data) > self.config.max_body_bytes:
             return None
-        key = f"body_json:{id(body)}"
+        key = _json_key(body)
         return (self._once[key],) if key in self._once else None
+
+
+def _json_key(body: Body) -> str:
+    """The memo key of a body's JSON parse (`body_json`, `parsed_json`)."""
+    return f"body_json:{id(body)}"
 
 
 def _parse_json_prefix(data: bytes, limit: int) -> object | None:
