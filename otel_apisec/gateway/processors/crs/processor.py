@@ -18,11 +18,10 @@ from otel_apisec import attributes as A
 from otel_apisec.detect.rule import Rule
 from otel_apisec.detect.rules.crs import rule_for_crs_id
 from otel_apisec.enrich import ATTACK_KINDS, risk_score
-from otel_apisec.findings import request_event
 from otel_apisec.gateway.anyvalue import set_value
 from otel_apisec.gateway.api import Request, Signal
 from otel_apisec.gateway.processors.crs.engine import CrsEngine, CrsHit
-from otel_apisec.gateway.processors.enrich.processor import mask_strictly
+from otel_apisec.gateway.processors.enrich.processor import EncodedAdditions, event_time_field, mask_strictly
 from otel_apisec.gateway.runner import ProcessorCounts, SpanHandler, SpanView, TraceBatch, process_spans
 from otel_apisec.gateway.security_metrics import SecurityTally
 from otel_apisec.gateway.span_exchange import request_of
@@ -57,6 +56,7 @@ class CrsProcessor:
         self.tally = tally
         self.counts = ProcessorCounts()
         self._lock = threading.Lock()
+        self._encoded = EncodedAdditions()
         self.inspected = 0
         self.matched = 0
 
@@ -85,13 +85,13 @@ class CrsProcessor:
         findings = findings_of(hits)
         span = view.span
         _merge_summary(span, findings)
-        set_value(span.attributes.add(key=A.CRS_RULE_IDS).value, tuple(hit.rule_id for hit in hits))
-        set_value(span.attributes.add(key=A.CRS_ANOMALY_SCORE).value, anomaly_score(hits))
-        for finding in findings:
-            if finding.severity >= self.event_min_severity:
-                event = span.events.add(name=A.FINDING_EVENT, time_unix_nano=span.end_time_unix_nano)
-                for key, value in request_event(finding).items():
-                    set_value(event.attributes.add(key=key).value, value)
+        encoded = self._encoded
+        time_field = event_time_field(span.end_time_unix_nano)
+        span.MergeFromString(b"".join((
+            encoded.attribute(A.CRS_RULE_IDS, tuple(hit.rule_id for hit in hits)),
+            encoded.attribute(A.CRS_ANOMALY_SCORE, anomaly_score(hits)),
+            *(encoded.event(f, time_field) for f in findings if f.severity >= self.event_min_severity),
+        )))
         if self.tally is not None:
             where = self.tally.where(view.service, exchange.route)
             for finding in findings:

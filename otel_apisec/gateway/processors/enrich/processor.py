@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
     KeyValues = RepeatedCompositeFieldContainer[KeyValue]
 
-__all__ = ["EnrichProcessor", "mask_strictly", "redact_span"]
+__all__ = ["EncodedAdditions", "EnrichProcessor", "event_time_field", "mask_strictly", "redact_span"]
 
 _PLAIN = Redactor()
 _STRICT = Redactor(strict=True)
@@ -69,7 +69,7 @@ def event_time_field(time_unix_nano: int) -> bytes:
     return bytes((_EVENT_TIME.number << 3 | 1,)) + struct.pack("<Q", time_unix_nano)
 
 
-class _Encoded:
+class EncodedAdditions:
     """Encoded span attributes and events, kept by value: most spans get the same few.
 
     Appending them is then one `MergeFromString` (repeated fields merge by appending) instead
@@ -251,7 +251,7 @@ class EnrichProcessor:
         self.counts = ProcessorCounts()
         # Receivers call from several threads; one Analyzer (scratch space, memo) at a time.
         self._analysis_lock = threading.Lock()
-        self._encoded = _Encoded()
+        self._encoded = EncodedAdditions()
 
     mask_strictly = staticmethod(mask_strictly)
     """A span it fails on has not been masked: the runner masks it strictly."""
