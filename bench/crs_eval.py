@@ -26,7 +26,7 @@ from urllib.parse import quote
 
 from benign import benign_values
 from crs_payloads import SAMPLES as CRS_SAMPLES
-from evaluate import BASE, BENIGN_PARAMS, EXPECTED, load_payloads, placements
+from evaluate import BASE, BENIGN_PARAMS, EXPECTED, crs_sample_placements, load_payloads, placements
 from hard_benign import hard_benign_values
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from rich.console import Console
@@ -67,17 +67,7 @@ def coverage(analyzer: Analyzer, engine: CrsEngine, corpora: Path) -> list[tuple
             families.append((family, expected, [placements(family, p) for p in load_payloads(folder)]))
     own: dict[str, tuple[str, list[tuple[HttpExchange, ...]]]] = {}
     for family, expected, placement, text in CRS_SAMPLES:
-        if placement == "value":
-            param = "file" if expected == "restricted_file" else "q"
-            pair: tuple[HttpExchange, ...] = (make_exchange(f"{BASE}?{param}={quote(text, safe='')}"),
-                                              make_exchange(BASE, "POST", json={param: text, "page": 1}))
-        elif placement == "path":
-            pair = (make_exchange("https://api.example.com" + text),)
-        elif placement == "query":
-            pair = (make_exchange(f"{BASE}?{text}"),)
-        else:
-            pair = (make_exchange(BASE, "POST", body=text, content_type="application/json"),)
-        own.setdefault(f"own:{family}", (expected, []))[1].append(pair)
+        own.setdefault(f"own:{family}", (expected, []))[1].append(crs_sample_placements(expected, placement, text))
     families.extend((name, expected, samples) for name, (expected, samples) in own.items())
     for family, expected, samples in families:
         counts = [0, 0, 0, 0]

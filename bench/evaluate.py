@@ -140,6 +140,20 @@ def recall(analyzer: Analyzer, payloads_dir: Path, show_misses: int) -> dict[str
     return scores
 
 
+def crs_sample_placements(expected: str, placement: str, text: str) -> tuple[HttpExchange, ...]:
+    """A sample of bench/crs_payloads.py where it arrives: a value as a query value and a JSON body
+    value; a path, a raw query string or a raw JSON body once."""
+    if placement == "value":
+        param = "file" if expected == "restricted_file" else "q"
+        return (make_exchange(f"{BASE}?{param}={quote(text, safe='')}"),
+                make_exchange(BASE, "POST", json={param: text, "page": 1}))
+    if placement == "path":
+        return (make_exchange("https://api.example.com" + text),)
+    if placement == "query":
+        return (make_exchange(f"{BASE}?{text}"),)
+    return (make_exchange(BASE, "POST", body=text, content_type="application/json"),)  # raw JSON body
+
+
 def crs_recall(analyzer: Analyzer, show_misses: int) -> tuple[dict[str, Score], dict[str, str], list[str]]:
     """Recall on the self-written set: family -> Score, family -> its kind, missed samples.
 
@@ -153,16 +167,8 @@ def crs_recall(analyzer: Analyzer, show_misses: int) -> tuple[dict[str, Score], 
     for family, expected, placement, text in CRS_SAMPLES:
         score = scores.setdefault(family, Score())
         kind_of[family] = expected
-        if placement == "value":
-            param = "file" if expected == "restricted_file" else "q"
-            first = make_exchange(f"{BASE}?{param}={quote(text, safe='')}")
-            second = make_exchange(BASE, "POST", json={param: text, "page": 1})
-        elif placement == "path":
-            first = second = make_exchange("https://api.example.com" + text)
-        elif placement == "query":
-            first = second = make_exchange(f"{BASE}?{text}")
-        else:  # raw JSON body
-            first = second = make_exchange(BASE, "POST", body=text, content_type="application/json")
+        first, *rest = crs_sample_placements(expected, placement, text)
+        second = rest[0] if rest else first
         in_first = expected in kinds(analyzer, first)
         in_second = in_first if second is first else expected in kinds(analyzer, second)
         score.payloads += 1
